@@ -1,0 +1,31 @@
+"""tinygrad_tf: deep learning from scratch, to read and to see.
+
+    import tinygrad_tf as tg
+    x = tg.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    y = (x @ x.T).relu().sum(); y.backward(); x.grad
+"""
+
+from . import backend
+from .autograd import (AnomalyError, Function, GraphReleasedError, OpError, detect_anomaly, enable_grad,
+                       is_grad_enabled, no_grad)
+from .backend import (DeviceError, bool_, cuda_available, float16, float32, float64, int32, int64,
+                      manual_seed)
+from .factory import (arange, cat, concatenate, empty, eye, full, full_like, ones, ones_like, rand, rand_like,
+                      randint, randn, randn_like, stack, tensor, where, zeros, zeros_like)
+from .factory import TWINS as _TWINS
+from .factory import twin as _twin
+from .gradcheck import GradcheckError, GradcheckReport, gradcheck
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+# PyTorch's dtype aliases
+half, double, long = float16, float64, int64
+bool = bool_  # noqa: A001  (tg.bool, as torch.bool)
+
+# module-level twins of Tensor methods: tg.exp(x), tg.maximum(a, b), tg.softmax(x, dim=-1), ...
+for _name in _TWINS:
+    globals()[_name] = _twin(_name)
+del _name
+
+from .backend import float32 as float  # noqa: E402,A001  (torch.float)

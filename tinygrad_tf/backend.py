@@ -1,0 +1,218 @@
+"""The backend: the one place that knows NumPy from CuPy.
+
+Every op is written once against an array module ``xp`` — ``numpy`` on the
+CPU, ``cupy`` on the GPU — the way Chainer's ``get_array_module`` does it.
+CuPy is optional: importing tinygrad_tf never imports it; asking for
+``device="cuda"`` without it is a clear error.
+
+This module also owns dtypes and random-number state (``manual_seed``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# dtypes: tinygrad_tf uses NumPy's dtype objects directly, so ``x.dtype`` and
+# ``x.numpy().dtype`` agree and ``tg.float32 == np.float32`` holds.
+# ---------------------------------------------------------------------------
+float16 = np.dtype("float16")
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+int32 = np.dtype("int32")
+int64 = np.dtype("int64")
+bool_ = np.dtype("bool")
+DEFAULT_FLOAT = float32
+
+DEVICES = ("cpu", "cuda")
+
+
+class DeviceError(RuntimeError):
+    """Raised for unknown devices, a missing CuPy/GPU, or mixed devices in one op."""
+
+
+def as_dtype(dtype):
+    """Normalise ``tg.float32`` / ``np.float32`` / ``"float32"`` / ``torch-like names`` to a NumPy dtype."""
+    if dtype is None:
+        return None
+    if dtype is bool:
+        return bool_
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"unknown dtype {dtype!r}; expected one of float16, float32, float64, int64, bool") from None
+
+
+# ---------------------------------------------------------------------------
+# array modules
+# ---------------------------------------------------------------------------
+_cupy = None          # the cupy module once imported successfully
+_cupy_error = None    # why it could not be used, if it was tried and failed
+
+
+def _load_cupy():
+    global _cupy, _cupy_error
+    if _cupy is not None:
+        return _cupy
+    if _cupy_error is not None:
+        raise DeviceError(_cupy_error)
+    try:
+        import cupy  # noqa: PLC0415  (optional dependency, imported on first use)
+    except ImportError as e:
+        _cupy_error = (f"device 'cuda' needs CuPy, which is not installed ({e}). "
+                       "Install it with: pip install 'tinygrad-tf[cuda]'  (or a cupy-cudaXXx wheel matching your CUDA)")
+        raise DeviceError(_cupy_error) from None
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # noqa: BLE001  (CuPy raises several driver error types)
+        n, why = 0, str(e)
+    else:
+        why = "no GPU was found"
+    if n == 0:
+        _cupy_error = f"device 'cuda' was asked for, CuPy is installed, but it cannot use a GPU: {why}"
+        raise DeviceError(_cupy_error)
+    _cupy = cupy
+    return cupy
+
+
+def cuda_available() -> bool:
+    """True when CuPy is installed and sees at least one GPU."""
+    try:
+        _load_cupy()
+        return True
+    except DeviceError:
+        return False
+
+
+def check_device(device) -> str:
+    """Validate a device name ("cpu", "cuda", "cuda:0") and return its canonical form."""
+    if device is None:
+        return "cpu"
+    device = str(device)
+    if device.startswith("cuda"):
+        _load_cupy()
+        return "cuda"
+    if device != "cpu":
+        raise DeviceError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
+    return "cpu"
+
+
+def xp_for(device: str):
+    """The array module for a device name."""
+    return np if device == "cpu" else _load_cupy()
+
+
+def get_array_module(arr):
+    """numpy or cupy, whichever owns ``arr`` (Chainer's seam)."""
+    if isinstance(arr, np.ndarray) or _cupy is None:
+        return np
+    return _cupy.get_array_module(arr)
+
+
+def device_of(arr) -> str:
+    return "cpu" if isinstance(arr, (np.ndarray, np.generic)) or _cupy is None or \
+        not isinstance(arr, _cupy.ndarray) else "cuda"
+
+
+def to_device(arr, device: str):
+    """Copy an array to ``device`` (no copy when it is already there)."""
+    if device == "cpu":
+        return arr if isinstance(arr, np.ndarray) else _cupy.asnumpy(arr)
+    cp = _load_cupy()
+    return arr if isinstance(arr, cp.ndarray) else cp.asarray(arr)
+
+
+def to_numpy(arr) -> np.ndarray:
+    return arr if isinstance(arr, np.ndarray) else _cupy.asnumpy(arr)
+
+
+def is_floating(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+# ---------------------------------------------------------------------------
+# randomness: one generator per device, reset by manual_seed
+# ---------------------------------------------------------------------------
+_seed = 0
+_rngs: dict = {}
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every random op (randn, rand, dropout, sampling) on every device."""
+    global _seed
+    _seed = int(seed)
+    _rngs.clear()
+
+
+def rng(device: str = "cpu"):
+    """The random generator for ``device``: numpy.random.Generator or cupy.random.Generator."""
+    g = _rngs.get(device)
+    if g is None:
+        if device == "cpu":
+            g = np.random.default_rng(_seed)
+        else:
+            g = _load_cupy().random.default_rng(_seed)
+        _rngs[device] = g
+    return g
+
+
+def get_rng_state():
+    """The CPU generator's state (for checkpoints that resume bit-for-bit)."""
+    return {"seed": _seed, "cpu": rng("cpu").bit_generator.state}
+
+
+def set_rng_state(state) -> None:
+    manual_seed(state["seed"])
+    rng("cpu").bit_generator.state = state["cpu"]
+
+
+# ---------------------------------------------------------------------------
+# special functions and scatter, per backend
+# ---------------------------------------------------------------------------
+def _erf_series(x, xp):
+    """erf from scratch, accurate to ~1e-15 (used when SciPy is absent).
+
+    |x| <= 2.5: erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n x (2x^2)^n / (1*3*...*(2n+1)),
+                a series of positive terms (no cancellation).
+    |x| >  2.5: erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))),
+                the Laplace continued fraction, evaluated bottom-up.
+    """
+    x = xp.asarray(x)
+    a = xp.abs(x).astype(xp.float64)
+    small = xp.minimum(a, 2.5)
+    term, total, two_x2 = small.copy(), small.copy(), 2 * small * small
+    for n in range(1, 60):
+        term = term * two_x2 / (2 * n + 1)
+        total = total + term
+    erf_small = 2 / np.sqrt(np.pi) * xp.exp(-small * small) * total
+    big = xp.maximum(a, 2.5)
+    f = big.copy()
+    for k in range(80, 0, -1):
+        f = big + (k / 2) / f
+    erf_big = 1 - xp.exp(-big * big) / np.sqrt(np.pi) / f
+    out = xp.where(a <= 2.5, erf_small, erf_big)
+    return (xp.sign(x) * out).astype(x.dtype if x.dtype.kind == "f" else xp.float64)
+
+
+def erf(x):
+    """The error function, elementwise, on either backend (exact GELU needs it)."""
+    xp = get_array_module(x)
+    if xp is not np:
+        import cupyx.scipy.special  # noqa: PLC0415
+        return cupyx.scipy.special.erf(x)
+    try:
+        from scipy.special import erf as scipy_erf  # noqa: PLC0415
+    except ImportError:
+        return _erf_series(x, np)
+    out = scipy_erf(x)
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
+
+
+def scatter_add(xp, target, index, values):
+    """target[index] += values, with repeated indices accumulating (np.add.at)."""
+    if xp is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx  # noqa: PLC0415
+        cupyx.scatter_add(target, index, values)
+    return target

@@ -1,0 +1,139 @@
+"""The ops that neural-network layers are made of: embedding lookup, dropout,
+fused cross-entropy, and fused layer / RMS normalisation.
+
+"Fused" means forward and backward are written as one formula instead of a
+chain of small ops: fewer temporaries, and the numerically stable form. The
+plain composite versions (built from Tensor ops) are in the tests, which check
+that both agree.
+"""
+
+import numpy as np
+
+from . import backend
+from .autograd import Function
+
+
+class Embedding(Function):
+    """y[..., :] = W[ids[...], :].   dL/dW[v] = sum of g over the positions where ids == v."""
+
+    @staticmethod
+    def forward(ctx, weight, ids):
+        ctx.ids, ctx.shape = ids, weight.shape
+        return weight[ids]
+
+    @staticmethod
+    def backward(ctx, g):
+        gw = ctx.xp.zeros(ctx.shape, dtype=g.dtype)
+        backend.scatter_add(ctx.xp, gw, ctx.ids.ravel(), g.reshape(-1, ctx.shape[-1]))
+        return gw, None
+
+
+class Dropout(Function):
+    """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p): zero a fraction p, rescale the rest
+    so the expected value is unchanged. Seeded by ``tg.manual_seed``."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        keep = backend.rng(ctx.device).random(x.shape, dtype=np.float32) >= p
+        ctx.scale = keep * x.dtype.type(1 / (1 - p))
+        return x * ctx.scale
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.scale
+
+
+class CrossEntropy(Function):
+    """loss_i = -(1 - s) log p_i[t_i] - s * mean_c log p_i[c],  p_i = softmax(logits_i), s = label smoothing.
+
+    Fused with log-softmax, the gradient is the famous  dL/dlogits_i = p_i - (1 - s) onehot(t_i) - s / C.
+    Rows whose target is ``ignore_index`` contribute nothing; 'mean' divides by the rows that count.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+        xp = ctx.xp
+        n, c = logits.shape
+        z = logits - logits.max(axis=1, keepdims=True)
+        logp = z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
+        valid = target != ignore_index
+        safe = xp.where(valid, target, 0)
+        rows = xp.arange(n)
+        loss = -logp[rows, safe]
+        if label_smoothing:
+            loss = (1 - label_smoothing) * loss - label_smoothing * logp.mean(axis=1)
+        loss = loss * valid
+        count = int(valid.sum()) if reduction == "mean" else 1
+        ctx.save_for_backward(logp, safe, valid)
+        ctx.s, ctx.reduction, ctx.count = label_smoothing, reduction, count
+        if reduction == "none":
+            return loss
+        total = loss.sum()
+        if reduction == "mean":
+            return total / max(count, 1) if count else total * np.nan   # all ignored: nan, as PyTorch
+        return total
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        logp, safe, valid = ctx.saved_tensors
+        n, c = logp.shape
+        grad = xp.exp(logp)
+        grad[xp.arange(n), safe] -= 1 - ctx.s
+        if ctx.s:
+            grad -= ctx.s / c
+        w = valid.astype(grad.dtype)
+        w = w * g if ctx.reduction == "none" else w * (g / max(ctx.count, 1))
+        return grad * w[:, None], None
+
+
+class LayerNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b over the last ``k`` axes.
+
+    With xhat the normalised x and gh = g * w (n values per row):
+        dL/dx = (gh - mean(gh) - xhat * mean(gh * xhat)) / sqrt(var + eps)
+        dL/dw = sum over rows of g * xhat,   dL/db = sum over rows of g
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, k=1, eps=1e-5):
+        axes = tuple(range(-k, 0))
+        xc = x - x.mean(axis=axes, keepdims=True)
+        rstd = 1 / ctx.xp.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
+        xhat = xc * rstd
+        ctx.save_for_backward(xhat, rstd, w)
+        ctx.axes = axes
+        y = xhat if w is None else xhat * w
+        return y if b is None else y + b
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, w = ctx.saved_tensors
+        gh = g if w is None else g * w
+        m1 = gh.mean(axis=ctx.axes, keepdims=True)
+        m2 = (gh * xhat).mean(axis=ctx.axes, keepdims=True)
+        gx = (gh - m1 - xhat * m2) * rstd
+        gw = g * xhat if ctx.needs_input_grad[1] else None
+        gb = g if ctx.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
+class RMSNorm(Function):
+    """y = x / sqrt(mean(x^2) + eps) * w   (no mean subtraction, no bias: Llama, T5).
+
+        dL/dx = (gh - xhat * mean(gh * xhat)) / rms,  gh = g * w;   dL/dw = sum over rows of g * xhat
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, eps=1e-6):
+        rstd = 1 / ctx.xp.sqrt((x * x).mean(axis=-1, keepdims=True) + eps)
+        xhat = x * rstd
+        ctx.save_for_backward(xhat, rstd, w)
+        return xhat if w is None else xhat * w
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, w = ctx.saved_tensors
+        gh = g if w is None else g * w
+        gx = (gh - xhat * (gh * xhat).mean(axis=-1, keepdims=True)) * rstd
+        return gx, (g * xhat if ctx.needs_input_grad[1] else None)

@@ -1,0 +1,363 @@
+"""Elementwise ops and matmul: one Function each, forward and backward side by side.
+
+Read each class as its formula: ``forward`` computes y = f(x) on arrays,
+``backward`` gets dL/dy and returns dL/dx by the chain rule. ``ctx.xp`` is numpy
+or cupy, so each op is written once for both backends. Broadcasting is undone by
+the engine (autograd._fit), so a binary op returns gradients of the *output's*
+shape and never sums by hand.
+
+Reductions, softmax and friends live in reduce_ops.py; reshaping and indexing in
+shape_ops.py; embedding, dropout and cross-entropy in nn_ops.py.
+"""
+
+import math
+
+from . import backend
+from .autograd import Function
+
+
+# ---------------------------------------------------------------- arithmetic
+class Add(Function):          # y = a + b          dy/da = 1, dy/db = 1
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):          # y = a - b          dy/da = 1, dy/db = -1
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):          # y = a * b          dy/da = b, dy/db = a
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (g * b if ctx.needs_input_grad[0] else None,
+                g * a if ctx.needs_input_grad[1] else None)
+
+
+class Div(Function):          # y = a / b          dy/da = 1/b, dy/db = -a/b^2 = -y/b
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a / b
+        ctx.save_for_backward(b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        b, y = ctx.saved_tensors
+        ga = g / b
+        return ga, (-ga * y if ctx.needs_input_grad[1] else None)
+
+
+class Pow(Function):          # y = a ** b         dy/da = b a^(b-1), dy/db = y ln a
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a ** b
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        xp = ctx.xp
+        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:   # ln a is only defined for a > 0; PyTorch's convention: 0 where a == 0
+            safe = xp.where(a > 0, a, 1)
+            gb = g * y * xp.log(safe)
+        return ga, gb
+
+
+class Neg(Function):          # y = -x
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+# ---------------------------------------------------------------- unary math
+class Exp(Function):          # y = e^x            dy/dx = y
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.saved_tensors[0]
+
+
+class Log(Function):          # y = ln x           dy/dx = 1/x
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / ctx.saved_tensors[0]
+
+
+class Sqrt(Function):         # y = sqrt(x)        dy/dx = 1 / (2 y)
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / (2 * ctx.saved_tensors[0])
+
+
+class Abs(Function):          # y = |x|            dy/dx = sign(x)  (0 at 0, as PyTorch)
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.xp.sign(ctx.saved_tensors[0])
+
+
+class Sin(Function):          # dy/dx = cos x
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.xp.cos(ctx.saved_tensors[0])
+
+
+class Cos(Function):          # dy/dx = -sin x
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g * ctx.xp.sin(ctx.saved_tensors[0])
+
+
+class Tanh(Function):         # dy/dx = 1 - y^2
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved_tensors[0]
+        return g * (1 - y * y)
+
+
+class Sigmoid(Function):      # y = 1 / (1 + e^-x)   dy/dx = y (1 - y)
+    @staticmethod
+    def forward(ctx, x):
+        # Never exponentiate a large positive number: with e = exp(-|x|) <= 1,
+        # sigmoid(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0.
+        xp = ctx.xp
+        e = xp.exp(-xp.abs(x))
+        y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved_tensors[0]
+        return g * y * (1 - y)
+
+
+class ReLU(Function):         # y = max(x, 0)      dy/dx = [x > 0]
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (ctx.saved_tensors[0] > 0)
+
+
+class GELU(Function):
+    """y = x Phi(x), Phi the standard normal CDF.
+
+    exact: Phi(x) = (1 + erf(x / sqrt 2)) / 2,  dy/dx = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi)
+    tanh:  Phi(x) ~ (1 + tanh(u)) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3)   (GPT-2's "gelu_new")
+    """
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        xp = ctx.xp
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            return 0.5 * x * (1 + xp.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1 + backend.erf(x * (1 / math.sqrt(2))))
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = xp.tanh(k * (x + 0.044715 * x ** 3))
+            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x))
+        cdf = 0.5 * (1 + backend.erf(x * (1 / math.sqrt(2))))
+        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return g * (cdf + x * pdf)
+
+
+class SiLU(Function):         # y = x sigmoid(x)   dy/dx = s (1 + x (1 - s))
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        e = xp.exp(-xp.abs(x))
+        s = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        return g * s * (1 + x * (1 - s))
+
+
+class Clamp(Function):        # dy/dx = 1 inside [lo, hi], 0 outside
+    @staticmethod
+    def forward(ctx, x, lo=None, hi=None):
+        xp = ctx.xp
+        keep = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            keep &= x >= lo
+            x = xp.maximum(x, lo)
+        if hi is not None:
+            keep &= x <= hi
+            x = xp.minimum(x, hi)
+        ctx.save_for_backward(keep)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.saved_tensors[0]
+
+
+class Maximum(Function):      # ties split the gradient evenly, as PyTorch
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        wa = (a > b) + 0.5 * (a == b)
+        return g * wa, g * (1 - wa)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        wa = (a < b) + 0.5 * (a == b)
+        return g * wa, g * (1 - wa)
+
+
+class Where(Function):        # y = cond ? a : b   (cond is an array, not differentiable)
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        return ctx.xp.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        return None, g * cond, g * ~cond
+
+
+class MaskedFill(Function):   # y = mask ? value : x
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        ctx.save_for_backward(mask)
+        return ctx.xp.where(mask, ctx.xp.asarray(value, dtype=x.dtype), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ~ctx.saved_tensors[0]
+
+
+class Cast(Function):         # change dtype; the gradient is cast back by the engine
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+# ---------------------------------------------------------------- matmul
+class MatMul(Function):
+    """y = a @ b.   dL/da = g @ b^T,  dL/db = a^T @ g   (over the last two axes).
+
+    1-D operands follow NumPy: a vector on the left is a row (1, n), on the right a
+    column (n, 1), and that axis is dropped from y. Batch axes broadcast; the engine
+    sums the gradient back over broadcast batch axes.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        xp = ctx.xp
+        if a.ndim == 1:                       # restore the dropped row axis
+            a, g = a[None, :], xp.expand_dims(g, -2)
+        if b.ndim == 1:                       # restore the dropped column axis
+            b, g = b[:, None], xp.expand_dims(g, -1)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = g @ xp.swapaxes(b, -1, -2)
+            if ctx.in_meta[0][0] != ga.shape and len(ctx.in_meta[0][0]) == 1:
+                ga = ga[..., 0, :]
+        if ctx.needs_input_grad[1]:
+            if b.ndim == 2 and a.ndim > 2:    # (..., n, k) @ (k, m): fold the batch into one GEMM
+                gb = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            else:
+                gb = xp.swapaxes(a, -1, -2) @ g
+            if len(ctx.in_meta[1][0]) == 1:
+                gb = gb[..., 0]
+        return ga, gb

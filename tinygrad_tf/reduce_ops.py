@@ -1,0 +1,168 @@
+"""Reductions and normalised exponentials: sum mean max min var logsumexp softmax log_softmax.
+
+``dim`` is an int, a tuple of ints, or None (all axes); ``keepdim`` keeps the
+reduced axes with size 1. The backward of a reduction spreads the gradient back
+over the reduced axes: ``_unreduce`` re-inserts them so it broadcasts.
+"""
+
+import numpy as np
+
+from .autograd import Function
+
+
+def _axes(dim, ndim):
+    """Normalise ``dim`` to a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions "
+                             f"(expected -{max(ndim, 1)} <= dim < {max(ndim, 1)})")
+        out.append(d % max(ndim, 1))
+    return tuple(sorted(set(out))) if ndim else ()
+
+
+def _unreduce(xp, g, axes, keepdim):
+    """Give ``g`` back the reduced axes (size 1) so that it broadcasts against the input."""
+    return g if keepdim or not axes else xp.expand_dims(g, axes)
+
+
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+class Sum(Function):          # y = sum_i x_i      dy/dx_i = 1
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.axes, ctx.keepdim, ctx.shape = _axes(dim, x.ndim), keepdim, x.shape
+        return x.sum(axis=ctx.axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.xp.broadcast_to(_unreduce(ctx.xp, g, ctx.axes, ctx.keepdim), ctx.shape)
+
+
+class Mean(Function):         # y = sum_i x_i / n   dy/dx_i = 1/n
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.axes, ctx.keepdim, ctx.shape = _axes(dim, x.ndim), keepdim, x.shape
+        ctx.n = _count(x.shape, ctx.axes)
+        return x.mean(axis=ctx.axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _unreduce(ctx.xp, g, ctx.axes, ctx.keepdim) / ctx.n
+        return ctx.xp.broadcast_to(g, ctx.shape)
+
+
+class Max(Function):
+    """y = max_i x_i. The gradient goes to the maximal elements, split evenly over ties."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False, largest=True):
+        axes = _axes(dim, x.ndim)
+        y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        winners = x == y
+        ctx.save_for_backward(winners, winners.sum(axis=axes, keepdims=True))
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return y if keepdim else y.squeeze(axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        winners, count = ctx.saved_tensors
+        return _unreduce(ctx.xp, g, ctx.axes, ctx.keepdim) * winners / count
+
+
+class Var(Function):
+    """y = sum_i (x_i - mean)^2 / (n - correction).   dy/dx_i = 2 (x_i - mean) / (n - correction).
+
+    (The mean's own dependence on x_i drops out because sum_i (x_i - mean) = 0.)
+    """
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False, correction=1):
+        axes = _axes(dim, x.ndim)
+        d = x - x.mean(axis=axes, keepdims=True)
+        denom = max(_count(x.shape, axes) - correction, 0)
+        ctx.save_for_backward(d)
+        ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, denom
+        with np.errstate(divide="ignore", invalid="ignore"):   # n <= correction gives nan/inf, as PyTorch
+            return (d * d).sum(axis=axes, keepdims=keepdim) / ctx.xp.asarray(denom, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (d,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _unreduce(ctx.xp, g, ctx.axes, ctx.keepdim) * d * (2 / ctx.xp.asarray(ctx.denom, dtype=d.dtype))
+
+
+def _stable_max(xp, x, axes):
+    """max over axes, with rows that are all -inf given 0 so that x - m stays finite."""
+    m = x.max(axis=axes, keepdims=True)
+    return xp.where(xp.isfinite(m), m, 0)
+
+
+class LogSumExp(Function):
+    """y = log sum_i e^(x_i) = m + log sum_i e^(x_i - m), m = max x  (never overflows).
+
+    dy/dx_i = e^(x_i - y) = softmax(x)_i
+    """
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        xp = ctx.xp
+        axes = _axes(dim, x.ndim)
+        m = _stable_max(xp, x, axes)
+        with np.errstate(divide="ignore"):
+            y = m + xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True))
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return y if keepdim else y.squeeze(axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return _unreduce(ctx.xp, g, ctx.axes, ctx.keepdim) * ctx.xp.exp(x - y)
+
+
+class Softmax(Function):
+    """y_i = e^(x_i - m) / sum_j e^(x_j - m).   dL/dx = y * (g - sum_j g_j y_j)."""
+
+    @staticmethod
+    def forward(ctx, x, dim=-1):
+        xp = ctx.xp
+        ctx.dim = dim
+        e = xp.exp(x - _stable_max(xp, x, dim))
+        y = e / e.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        gy = g * y
+        return gy - y * gy.sum(axis=ctx.dim, keepdims=True)
+
+
+class LogSoftmax(Function):
+    """y_i = x_i - logsumexp(x).   dL/dx = g - softmax(x) * sum_j g_j."""
+
+    @staticmethod
+    def forward(ctx, x, dim=-1):
+        xp = ctx.xp
+        ctx.dim = dim
+        z = x - _stable_max(xp, x, dim)
+        with np.errstate(divide="ignore"):
+            y = z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g - ctx.xp.exp(y) * g.sum(axis=ctx.dim, keepdims=True)
