@@ -309,9 +309,9 @@ class ByteBPETokenizer(Tokenizer):
                 special_tokens=d.get("special_tokens") or {},
                 pattern=d.get("pattern", GPT2_SPLIT_PATTERN),
             )
+        except TokenizerError:
+            raise
         except (KeyError, TypeError, ValueError) as e:
-            if isinstance(e, TokenizerError):
-                raise
             raise TokenizerError(f"malformed byte_bpe tokenizer dict: {e!r}") from None
 
     @classmethod
