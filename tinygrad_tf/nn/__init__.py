@@ -1,0 +1,24 @@
+"""``tinygrad_tf.nn``: layers built only from Tensor ops, shaped like ``torch.nn``.
+
+    from tinygrad_tf import nn
+    import tinygrad_tf.nn.functional as F
+    layer = nn.Linear(4, 2); y = F.relu(layer(x))
+
+Models (GPT, configs, checkpoints) are in ``tinygrad_tf.nn.models``.
+"""
+
+from . import functional, init, utils
+from .activations import GELU, Identity, ReLU, Sigmoid, SiLU, Tanh, get_activation
+from .attention import KVCache, MultiHeadAttention
+from .blocks import Block, FeedForward, GatedFeedForward, make_feedforward
+from .containers import ModuleDict, ModuleList, Sequential
+from .layers import Dropout, Embedding, Linear
+from .module import Module, Parameter
+from .norm import GroupNorm, LayerNorm, RMSNorm, make_norm
+from .positional import ALiBi, RotaryEmbedding, SinusoidalPositionalEncoding, alibi_slopes, apply_rotary
+
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
+           "LayerNorm", "RMSNorm", "GroupNorm", "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Identity",
+           "FeedForward", "GatedFeedForward", "Block", "MultiHeadAttention", "KVCache", "RotaryEmbedding",
+           "ALiBi", "SinusoidalPositionalEncoding", "alibi_slopes", "apply_rotary", "make_norm",
+           "make_feedforward", "get_activation", "functional", "init", "utils"]

@@ -1,0 +1,188 @@
+"""What every model shares: the output record, native checkpoints (save / load), and token sampling.
+
+A native checkpoint is a folder:
+    config.json          the config's fields plus "model_type" ("gpt", ...), which picks the class on load
+    model.safetensors    every parameter and persistent buffer, by its state_dict name (tied weights once)
+It is written into a temporary folder next to the target and renamed into place, so a crash or an error
+half-way never leaves a damaged checkpoint behind (an existing one stays as it was).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ... import backend
+from ..module import Module
+from .config import ConfigError
+
+WEIGHTS_NAME, CONFIG_NAME = "model.safetensors", "config.json"
+MODEL_CLASSES: dict = {}          # model_type -> class, filled by @register_model
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not fit the model; the message is one line saying why."""
+
+
+def register_model(cls):
+    MODEL_CLASSES[cls.config_class.model_type] = cls
+    return cls
+
+
+@dataclass
+class ModelOutput:
+    logits: object                      # (B, T, vocab) scores before the softmax
+    last_hidden_state: object           # (B, T, d_model) after the final norm
+    loss: object = None                 # mean cross-entropy, when labels were given
+    attentions: tuple | None = None     # per layer (B, H, T, S), when output_attentions=True
+    past_key_values: list | None = None  # the KV caches (one per layer), when a cache was used
+
+
+class PretrainedModel(Module):
+    """A Module with a config, a native checkpoint format and a parameter count."""
+
+    config_class = None
+
+    def save(self, path):
+        """Write ``path/`` (config.json + model.safetensors) atomically; other files already there are kept."""
+        save_checkpoint(self, path)
+
+    @classmethod
+    def load(cls, path, device=None, config=None):
+        """Rebuild the model a checkpoint folder describes. With ``config``, insist that it matches."""
+        return load_checkpoint(path, cls, device=device, config=config)
+
+    @classmethod
+    def count_parameters(cls, config) -> int:
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------- writing
+def save_checkpoint(model, path):
+    from safetensors.numpy import save_file
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise CheckpointError(f"cannot save to {path}: it exists and is not a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        tensors = {k: np.ascontiguousarray(backend.to_numpy(t.data)) for k, t in model.state_dict().items()}
+        save_file(tensors, str(tmp / WEIGHTS_NAME), metadata={"format": "np", "model_type": model.config.model_type})
+        (tmp / CONFIG_NAME).write_text(json.dumps(model.config.to_dict(), indent=2) + "\n")
+        if not path.exists():
+            os.rename(tmp, path)
+            return
+        for f in path.iterdir():                 # keep what others put in the folder (e.g. optimizer state)
+            if f.name not in (WEIGHTS_NAME, CONFIG_NAME):
+                (shutil.copytree if f.is_dir() else shutil.copy2)(f, tmp / f.name)
+        old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(path, old)                     # swap: old aside, new in, then delete the old one
+        try:
+            os.rename(tmp, path)
+        except BaseException:
+            os.rename(old, path)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+# ---------------------------------------------------------------- reading
+def _one_line(e) -> str:
+    return " ".join(str(e).split())
+
+
+def read_checkpoint(path):
+    """(config dict, {name: numpy array}) from a checkpoint folder, or a CheckpointError saying what is wrong."""
+    from safetensors.numpy import load_file
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"no checkpoint folder at {path}")
+    for name in (CONFIG_NAME, WEIGHTS_NAME):
+        if not (path / name).is_file():
+            raise CheckpointError(f"{path} is not a tinygrad_tf checkpoint: {name} is missing")
+    try:
+        config = json.loads((path / CONFIG_NAME).read_text())
+        if not isinstance(config, dict):
+            raise ValueError("expected a JSON object")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path / CONFIG_NAME} is not a valid config: {_one_line(e)}") from None
+    try:
+        tensors = load_file(str(path / WEIGHTS_NAME))
+    except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
+        raise CheckpointError(f"{path / WEIGHTS_NAME} is corrupt or truncated: {_one_line(e)}") from None
+    return config, tensors
+
+
+def load_checkpoint(path, cls=None, device=None, config=None):
+    raw, tensors = read_checkpoint(path)
+    kind = raw.get("model_type")
+    if cls is None:
+        if kind not in MODEL_CLASSES:
+            raise CheckpointError(f"{path}: unknown model_type {kind!r} in {CONFIG_NAME}; "
+                                  f"known: {', '.join(MODEL_CLASSES)}")
+        cls = MODEL_CLASSES[kind]
+    elif kind != cls.config_class.model_type:
+        raise CheckpointError(f"{path} holds a {kind!r} model, not a {cls.config_class.model_type!r} one "
+                              f"({cls.__name__}); load it with tinygrad_tf.nn.models.load(path)")
+    try:
+        saved = cls.config_class.from_dict(raw)
+    except (ConfigError, TypeError) as e:
+        raise CheckpointError(f"{path / CONFIG_NAME}: {_one_line(e)}") from None
+    if config is not None and config != saved:
+        diff = [f"{k}={v!r} (checkpoint {getattr(saved, k)!r})" for k, v in config.to_dict().items()
+                if getattr(saved, k, None) != v]
+        raise CheckpointError(f"{path} was saved with a different config: " + ", ".join(diff))
+    model = cls(saved)
+    floats = [a.dtype for a in tensors.values() if a.dtype.kind == "f"]
+    if floats and floats[0] != model.dtype:
+        model.to(dtype=floats[0])                 # keep the precision it was saved in
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path / WEIGHTS_NAME} does not fit {cls.__name__}({CONFIG_NAME}): "
+                              + "; ".join(line.strip() for line in str(e).split("\n")[1:])) from None
+    return model.to(device) if device is not None else model
+
+
+# ---------------------------------------------------------------- sampling
+def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, device="cpu"):
+    """Pick one token per row of ``logits`` (B, V) (a backend array); returns int64 ids (B,).
+
+    temperature=0: greedy (argmax). Otherwise softmax(logits / temperature), restricted to the top_k
+    most likely tokens and/or the smallest set whose probability reaches top_p (nucleus sampling), then
+    one draw per row from the generator ``tg.manual_seed`` seeds.
+    """
+    xp = backend.get_array_module(logits)
+    logits = logits.astype(np.float64)
+    if temperature == 0:
+        return logits.argmax(-1).astype(np.int64)
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    logits = logits / temperature
+    b, v = logits.shape
+    if top_k is not None:
+        k = max(1, min(int(top_k), v))
+        kth = xp.sort(logits, axis=-1)[:, v - k][:, None]
+        logits = xp.where(logits < kth, -xp.inf, logits)
+    probs = xp.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    if top_p is not None and top_p < 1:
+        order = xp.argsort(-probs, axis=-1)
+        sorted_p = xp.take_along_axis(probs, order, axis=-1)
+        drop_sorted = (xp.cumsum(sorted_p, -1) - sorted_p) >= top_p    # the mass before it already reaches p
+        drop_sorted[:, 0] = False                                        # the most likely token always stays
+        drop = xp.empty_like(drop_sorted)
+        drop[xp.arange(b)[:, None], order] = drop_sorted                 # back to vocabulary order
+        probs = xp.where(drop, 0.0, probs)
+        probs /= probs.sum(-1, keepdims=True)
+    u = backend.rng(device).random((b, 1))
+    return xp.minimum((xp.cumsum(probs, -1) < u).sum(-1), v - 1).astype(np.int64)

@@ -1,0 +1,351 @@
+"""Module: a bag of named parameters, buffers and submodules, as ``torch.nn.Module``.
+
+Assigning an attribute registers it: a ``Parameter`` becomes a parameter, a
+``Module`` a submodule, so ``named_parameters()`` can walk the tree and name
+every weight by its path ("blocks.0.attn.q_proj.weight"). That path is the
+key in ``state_dict()`` and in checkpoint files.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a learnable weight (requires_grad=True by default)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True):
+        super().__init__(data, requires_grad=False)     # shares ``data`` when it is already an array/Tensor
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class _Handle:
+    """What ``register_forward_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict):
+        self.hooks, self.id = hooks, _Handle._next_id
+        _Handle._next_id += 1
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+
+def _move(t: Tensor, device, dtype):
+    """Change a parameter/buffer *in place* (its .data), so every reference to it sees the move."""
+    arr = t.data
+    if dtype is not None and arr.dtype.kind == "f":
+        arr = arr.astype(dtype, copy=False)
+    if device is not None:
+        arr = backend.to_device(arr, device)
+    t.data, t._device = arr, backend.device_of(arr)
+    if t.grad is not None:
+        t.grad = Tensor._wrap(backend.to_device(t.grad.data.astype(arr.dtype, copy=False), t._device), t._device)
+
+
+class Module:
+    """Base class of every layer. Subclasses set attributes in ``__init__`` and write ``forward``."""
+
+    def __init__(self):
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"], d["_buffers"], d["_modules"] = OrderedDict(), OrderedDict(), OrderedDict()
+        d["_non_persistent"] = set()
+        d["_forward_hooks"], d["_forward_pre_hooks"] = OrderedDict(), OrderedDict()
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args, **kwargs):
+        for hook in list(self._forward_pre_hooks.values()):      # hook(module, inputs) -> new inputs or None
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):          # hook(module, inputs, output) -> new output or None
+            new = hook(self, args, out)
+            if new is not None:
+                out = new
+        return out
+
+    # ------------------------------------------------------------ registration by attribute
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before setting {name!r}")
+        params, modules, buffers = self._parameters, self._modules, self._buffers
+        if isinstance(value, Parameter):
+            self._forget(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._forget(name)
+            modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} to parameter {name!r} of {type(self).__name__}"
+                                " (wrap it in nn.Parameter, or set .data to change its values)")
+            params[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"buffer {name!r} must be a Tensor or None, got {type(value).__name__}")
+            buffers[name] = value
+        elif name in modules and value is None:
+            modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):      # only called when normal lookup fails
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        if not self._forget(name):
+            object.__delattr__(self, name)
+
+    def _forget(self, name) -> bool:
+        found = False
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                found = True
+        self._non_persistent.discard(name)
+        self.__dict__.pop(name, None)
+        return found
+
+    def register_parameter(self, name, param):
+        if param is None:
+            self._forget(name)
+            self._parameters[name] = None
+        else:
+            setattr(self, name, param if isinstance(param, Parameter) else Parameter(param))
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """A tensor that is state but not learned (moves with ``.to``; in ``state_dict`` if persistent)."""
+        self._forget(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name, module):
+        self._forget(name)
+        self._modules[str(name)] = module
+
+    # ------------------------------------------------------------ walking the tree
+    def named_modules(self, prefix="", memo=None):
+        """(path, module) for this module and every descendant, each module once."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def named_children(self):
+        return ((n, m) for n, m in self._modules.items() if m is not None)
+
+    def children(self):
+        return (m for _, m in self.named_children())
+
+    def _named(self, store, prefix="", recurse=True, remove_duplicate=True, persistent_only=False):
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for path, m in mods:
+            for name, t in getattr(m, store).items():
+                if t is None or (persistent_only and name in m._non_persistent):
+                    continue
+                if remove_duplicate:
+                    if id(t) in seen:
+                        continue                  # a tied weight is listed once, under its first name
+                    seen.add(id(t))
+                yield (f"{path}.{name}" if path else name), t
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix="", recurse=True):
+        return self._named("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    def num_parameters(self, trainable_only=False) -> int:
+        """Number of scalars in the parameters, each tied weight counted once."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    # ------------------------------------------------------------ state
+    def _state_items(self, remove_duplicate):
+        yield from self._named("_parameters", remove_duplicate=remove_duplicate)
+        yield from self._named("_buffers", remove_duplicate=remove_duplicate, persistent_only=True)
+
+    def state_dict(self, prefix="") -> "OrderedDict[str, Tensor]":
+        """name -> Tensor (detached, sharing memory) for every parameter and persistent buffer.
+
+        A tied weight appears once, under its first name (PyTorch lists it under both);
+        ``load_state_dict`` accepts either name.
+        """
+        return OrderedDict((prefix + n, t.detach()) for n, t in self._state_items(remove_duplicate=True))
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values into the existing tensors (their identity is kept).
+
+        With ``strict`` every tensor must be given and every key used; any mismatch raises a
+        ``RuntimeError`` that lists missing keys, unexpected keys and shape mismatches (both shapes).
+        Returns ``(missing, unexpected)``.
+        """
+        by_name = dict(self._state_items(remove_duplicate=False))      # includes the aliases of tied weights
+        given = set(state_dict)
+        unexpected = [k for k in state_dict if k not in by_name]
+        missing, covered = [], set()
+        for name, t in by_name.items():
+            if name in given:
+                covered.add(id(t))
+        for name, t in self._state_items(remove_duplicate=True):
+            if id(t) not in covered:
+                missing.append(name)
+        mismatched = [f"{k}: checkpoint shape {_shape(v)} vs model shape {by_name[k].shape}"
+                      for k, v in state_dict.items() if k in by_name and _shape(v) != by_name[k].shape]
+        problems = []
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
+        if mismatched:
+            problems.append("shape mismatches: " + "; ".join(mismatched))
+        if problems:
+            raise RuntimeError(f"error loading state_dict into {type(self).__name__}:\n  " + "\n  ".join(problems))
+        for k, v in state_dict.items():
+            if k in by_name:
+                t = by_name[k]
+                arr = v.data if isinstance(v, Tensor) else np.asarray(v) if not hasattr(v, "dtype") else v
+                t.data = backend.to_device(arr, t.device).astype(t.dtype, copy=True)
+        return missing, unexpected
+
+    # ------------------------------------------------------------ modes, devices, gradients
+    def train(self, mode=True):
+        for m in self.modules():
+            m.__dict__["training"] = bool(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, *args, device=None, dtype=None):
+        """Move every parameter and buffer (in place, so tied weights stay tied): ``.to("cuda")``, ``.to(tg.float64)``."""
+        for a in args:
+            if isinstance(a, str):
+                device = a
+            else:
+                dtype = a
+        device = backend.check_device(device) if device is not None else None
+        dtype = backend.as_dtype(dtype)
+        seen = set()
+        for m in self.modules():
+            for t in list(m._parameters.values()) + list(m._buffers.values()):
+                if t is not None and id(t) not in seen:
+                    seen.add(id(t))
+                    _move(t, device, dtype)
+        return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def double(self):
+        return self.to(dtype=backend.float64)
+
+    def float(self):
+        return self.to(dtype=backend.float32)
+
+    def half(self):
+        return self.to(dtype=backend.float16)
+
+    @property
+    def device(self) -> str:
+        p = next(self.parameters(), None)
+        p = next(self.buffers(), None) if p is None else p
+        return p.device if p is not None else "cpu"
+
+    @property
+    def dtype(self):
+        p = next(self.parameters(), None)
+        return p.dtype if p is not None else backend.DEFAULT_FLOAT
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor._wrap(p.grad.data * 0, p.device)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every submodule (children first) and on self, as PyTorch."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------ hooks
+    def register_forward_hook(self, fn):
+        """``fn(module, inputs, output)`` after every forward; a non-None return replaces the output."""
+        h = _Handle(self._forward_hooks)
+        self._forward_hooks[h.id] = fn
+        return h
+
+    def register_forward_pre_hook(self, fn):
+        """``fn(module, inputs)`` before every forward; a non-None return replaces the inputs."""
+        h = _Handle(self._forward_pre_hooks)
+        self._forward_pre_hooks[h.id] = fn
+        return h
+
+    # ------------------------------------------------------------ printing
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        children = [f"({name}): {m!r}" for name, m in self._modules.items()]
+        return _tree(type(self).__name__, self.extra_repr(), children)
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self._parameters) + list(self._buffers) + list(self._modules)
+
+
+def _shape(v) -> tuple:
+    return tuple((v.data if isinstance(v, Tensor) else v).shape) if hasattr(v, "shape") else tuple(np.shape(v))
+
+
+def _tree(name, extra, children):
+    """PyTorch's layout: ``Name(extra)`` for a leaf, else one indented line per child."""
+    if not children:
+        return f"{name}({extra})"
+    lines = extra.split("\n") if extra else []
+    lines += [c.replace("\n", "\n  ") for c in children]
+    return name + "(\n" + "".join(f"  {ln}\n" for ln in lines) + ")"

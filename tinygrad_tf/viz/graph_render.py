@@ -1,0 +1,96 @@
+"""Writing drawings to files: SVG / PNG / PDF through Graphviz's ``dot``, and what happens without it.
+
+Without the ``dot`` program nothing raises ``graphviz.ExecutableNotFound``: the DOT source is
+written instead and one line on stderr says how to install Graphviz. Files are written
+atomically (a temporary file in the same folder, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import graphviz
+
+INSTALL_HINT = ("install Graphviz to render it: apt-get install graphviz | brew install graphviz | "
+                "conda install -c conda-forge graphviz")
+
+
+# ---------------------------------------------------------------- the Digraph users get back
+class GraphDrawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that says how to install Graphviz (one line) instead of raising
+    ``ExecutableNotFound`` when ``render()`` or a notebook needs the missing ``dot`` program.
+
+    ``.summary``: ops in the graph, nodes drawn, the depth used, and the notes in the graph's label.
+    """
+
+    summary: dict = {}
+
+    def render(self, *args, **kwargs):
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            print(f"Graphviz's `dot` program was not found, so only the DOT source was written "
+                  f"({self.filepath}); {INSTALL_HINT}", file=sys.stderr)
+            return self.filepath
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": f"<graph: {self.summary.get('nodes', '?')} nodes; Graphviz's `dot` program is "
+                                  f"missing, {INSTALL_HINT}; the DOT source is in .source>"}
+
+
+# ---------------------------------------------------------------- rendering
+def _atomic_write(path: Path, data: bytes):
+    """Write into a new file next to ``path`` (permissions from the umask), then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+_FORMATS = ("svg", "png", "pdf", "dot", "gv")
+
+
+def render(graph, path, format=None, engine="dot") -> Path:  # noqa: A002  (graphviz's own argument name)
+    """Write ``graph`` (a Digraph, or DOT source text) to ``path`` as SVG, PNG or PDF; returns the path written.
+
+    The format comes from ``format`` or the file's suffix (default svg). Without Graphviz's ``dot``
+    program the DOT source is written next to it (``path`` with suffix ``.dot``), one line on stderr
+    says how to install Graphviz, and that ``.dot`` path is returned. Files are written atomically.
+    """
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".") or "svg").lower()
+    if fmt not in _FORMATS:
+        raise ValueError(f"render: format must be one of {', '.join(_FORMATS[:3])} (or dot), got {fmt!r}")
+    if path.suffix.lstrip(".").lower() != fmt:
+        path = path.with_name(path.name + "." + fmt)
+    source = graph if isinstance(graph, str) else graph.source
+    if fmt in ("dot", "gv"):
+        _atomic_write(path, source.encode("utf-8"))
+        return path
+    try:
+        data = graphviz.Source(source, engine=engine).pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        dot_path = path.with_suffix(".dot")
+        _atomic_write(dot_path, source.encode("utf-8"))
+        print(f"Graphviz's `dot` program was not found, so {dot_path} holds the DOT source instead of a "
+              f"{fmt.upper()}; {INSTALL_HINT}", file=sys.stderr)
+        return dot_path
+    except graphviz.CalledProcessError as e:
+        err = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeError(f"render: Graphviz failed on this graph: {err[0] if err else e}") from None
+    _atomic_write(path, data)
+    return path
