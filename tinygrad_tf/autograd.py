@@ -33,16 +33,24 @@ def is_anomaly_enabled() -> bool:
 
 
 class _GradMode:
-    """Base for no_grad / enable_grad: a context manager and a decorator."""
+    """Base for no_grad / enable_grad: a context manager and a decorator (with or without parentheses)."""
 
     enabled = True
 
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        self._prev = []
+        return self(fn) if callable(fn) else self   # @tg.no_grad used without parentheses
+
+    def __init__(self, fn=None):
+        pass
+
     def __enter__(self):
-        self._prev = is_grad_enabled()
+        self._prev.append(is_grad_enabled())   # a stack: one instance may be entered re-entrantly
         _state.grad = self.enabled
 
     def __exit__(self, *exc):
-        _state.grad = self._prev
+        _state.grad = self._prev.pop()
 
     def __call__(self, fn):
         import functools
@@ -120,10 +128,12 @@ def _fit(grad, meta, ctx, i):
     input had size 1, keeping them.
     """
     shape, dtype = meta
+    if not hasattr(grad, "ndim") or isinstance(grad, np.generic):   # 0-d NumPy math gives scalars, not arrays
+        grad = ctx.xp.asarray(grad)
     if grad.shape != shape:
         extra = grad.ndim - len(shape)
-        if extra > 0:
-            grad = grad.sum(axis=tuple(range(extra)))
+        if extra > 0:   # (keepdims + reshape: NumPy would turn a sum down to 0-d into a scalar, not an array)
+            grad = grad.sum(axis=tuple(range(extra)), keepdims=True).reshape(grad.shape[extra:])
         axes = tuple(a for a, n in enumerate(shape) if n == 1 and grad.shape[a] != 1) if extra >= 0 else ()
         if axes:
             grad = grad.sum(axis=axes, keepdims=True)
@@ -185,6 +195,8 @@ class Function:
                 need.append(False)
         device = device or "cpu"
         ctx.xp = np if device == "cpu" else backend.xp_for(device)
+        if device != "cpu":   # plain NumPy arrays given to a GPU op (ids, targets, masks) follow it there
+            arrays = [backend.to_device(a, device) if isinstance(a, np.ndarray) else a for a in arrays]
         ctx.device = device
         ctx.needs_input_grad = tuple(need)
         try:
@@ -251,6 +263,16 @@ def _run_hooks(hooks, grad, device, what):
     return grad
 
 
+def _own(grad, taken):
+    """A gradient array a tensor may keep as its ``.grad``: writable, not a view of another array
+    (a backward may return a read-only ``broadcast_to`` view, or the same array for two inputs),
+    and not already handed to another tensor. Copied only when it is not so already."""
+    if grad.base is not None or id(grad) in taken or not getattr(grad.flags, "writeable", True):
+        grad = grad.copy()
+    taken.add(id(grad))
+    return grad
+
+
 def run_backward(root_tensor, grad, retain_graph=False):
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad``."""
     root = root_tensor.grad_fn
@@ -258,6 +280,7 @@ def run_backward(root_tensor, grad, retain_graph=False):
     order = _topological_order(root)
     grads = {root: grad}
     leaves = {}  # id(tensor) -> [tensor, summed grad]
+    taken = set()  # ids of the arrays handed out as some tensor's .grad
     for ctx in reversed(order):
         g = grads.pop(ctx, None)
         if g is None:
@@ -271,7 +294,7 @@ def run_backward(root_tensor, grad, retain_graph=False):
         if ctx._retain is not None:
             t = ctx._retain()
             if t is not None:
-                t.grad = Tensor._wrap(g if t.grad is None else t.grad.data + g, ctx.device)
+                t.grad = Tensor._wrap(_own(g, taken) if t.grad is None else t.grad.data + g, ctx.device)
         in_grads = type(ctx).backward(ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
@@ -293,7 +316,7 @@ def run_backward(root_tensor, grad, retain_graph=False):
     for leaf, g in leaves.values():
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g, leaf._device, f"a leaf of shape {tuple(leaf.shape)}")
-        leaf.grad = Tensor._wrap(g, leaf._device) if leaf.grad is None else Tensor._wrap(leaf.grad.data + g, leaf._device)
+        leaf.grad = Tensor._wrap(_own(g, taken) if leaf.grad is None else leaf.grad.data + g, leaf._device)
     if not retain_graph:
         for ctx in order:
             ctx._release()

@@ -117,13 +117,15 @@ def device_of(arr) -> str:
 def to_device(arr, device: str):
     """Copy an array to ``device`` (no copy when it is already there)."""
     if device == "cpu":
-        return arr if isinstance(arr, np.ndarray) else _cupy.asnumpy(arr)
+        return to_numpy(arr)
     cp = _load_cupy()
     return arr if isinstance(arr, cp.ndarray) else cp.asarray(arr)
 
 
 def to_numpy(arr) -> np.ndarray:
-    return arr if isinstance(arr, np.ndarray) else _cupy.asnumpy(arr)
+    if isinstance(arr, (np.ndarray, np.generic)):
+        return np.asarray(arr)
+    return _cupy.asnumpy(arr)
 
 
 def is_floating(dtype) -> bool:

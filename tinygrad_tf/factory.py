@@ -55,9 +55,10 @@ def randn(*shape, dtype=None, device=None, requires_grad=False):
 
 def rand(*shape, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1)."""
-    return _new(lambda xp, s, d, dev: backend.rng(dev).random(s, dtype=np.float32 if d == np.float16
-                                                              else d).astype(d, copy=False),
-                shape, dtype, device, requires_grad)
+    def fill(xp, s, d, dev):
+        x = backend.rng(dev).random(s, dtype=np.float32 if d == np.float16 else d).astype(d, copy=False)
+        return xp.minimum(x, np.nextafter(d.type(1), d.type(0)))   # float16 rounding must not reach 1
+    return _new(fill, shape, dtype, device, requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None):
@@ -111,7 +112,9 @@ def cat(tensors, dim=0) -> Tensor:
     """Join tensors along an existing axis ``dim``."""
     tensors = _check_same("cat", tensors, dim)
     ref = tensors[0]
-    d = dim % max(ref.ndim, 1)
+    if ref.ndim == 0 or not -ref.ndim <= dim < ref.ndim:
+        raise IndexError(f"cat: dim {dim} is out of range for tensors of shape {ref.shape}")
+    d = dim % ref.ndim
     for t in tensors[1:]:
         if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
             raise RuntimeError(f"cat: shapes {[x.shape for x in tensors]} must match except in dim {dim}")
@@ -126,12 +129,20 @@ def stack(tensors, dim=0) -> Tensor:
     tensors = _check_same("stack", tensors, dim)
     if len({t.shape for t in tensors}) != 1:
         raise RuntimeError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
+    if not -tensors[0].ndim - 1 <= dim <= tensors[0].ndim:
+        raise IndexError(f"stack: dim {dim} is out of range for stacking tensors of shape {tensors[0].shape}")
     return S.Stack.apply(*tensors, dim=dim % (tensors[0].ndim + 1))
 
 
 def where(condition, input, other) -> Tensor:  # noqa: A002
     """``input`` where ``condition`` holds, else ``other`` (both differentiable)."""
-    like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else Tensor(input)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = Tensor(input)        # two Python numbers: a float32 result, as for any Python number
+    like = input if isinstance(input, Tensor) else other
+    for t in (condition, input, other):
+        if isinstance(t, Tensor) and t.device != like.device:
+            raise backend.DeviceError(f"where: condition and values must be on one device, got {t.device} and "
+                                      f"{like.device}")
     cond = condition.data if isinstance(condition, Tensor) else like._xp().asarray(condition)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)

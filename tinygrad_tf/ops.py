@@ -78,8 +78,8 @@ class Pow(Function):          # y = a ** b         dy/da = b a^(b-1), dy/db = y 
         ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
         gb = None
         if ctx.needs_input_grad[1]:   # ln a is only defined for a > 0; PyTorch's convention: 0 where a == 0
-            safe = xp.where(a > 0, a, 1)
-            gb = g * y * xp.log(safe)
+            a = xp.asarray(a)         # a may be a Python number (2 ** x), and cupy.where wants arrays
+            gb = g * y * xp.log(xp.where(a > 0, a, 1))
         return ga, gb
 
 
@@ -217,7 +217,7 @@ class GELU(Function):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate == "tanh":
-            return 0.5 * x * (1 + xp.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+            return 0.5 * x * (1 + xp.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)))
         return 0.5 * x * (1 + backend.erf(x * (1 / math.sqrt(2))))
 
     @staticmethod
@@ -226,7 +226,7 @@ class GELU(Function):
         (x,) = ctx.saved_tensors
         if ctx.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
-            t = xp.tanh(k * (x + 0.044715 * x ** 3))
+            t = xp.tanh(k * (x + 0.044715 * x * x * x))
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x))
         cdf = 0.5 * (1 + backend.erf(x * (1 / math.sqrt(2))))
         pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
@@ -344,20 +344,21 @@ class MatMul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         xp = ctx.xp
-        if a.ndim == 1:                       # restore the dropped row axis
-            a, g = a[None, :], xp.expand_dims(g, -2)
-        if b.ndim == 1:                       # restore the dropped column axis
-            b, g = b[:, None], xp.expand_dims(g, -1)
+        a_vec, b_vec = a.ndim == 1, b.ndim == 1
+        if b_vec:                             # restore the dropped column axis (the last one of y) ...
+            b, g = b[:, None], g[..., None]
+        if a_vec:                             # ... then the dropped row axis (vector @ vector: y was 0-d)
+            a, g = a[None, :], g[..., None, :]
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = g @ xp.swapaxes(b, -1, -2)
-            if ctx.in_meta[0][0] != ga.shape and len(ctx.in_meta[0][0]) == 1:
+            if a_vec:
                 ga = ga[..., 0, :]
         if ctx.needs_input_grad[1]:
             if b.ndim == 2 and a.ndim > 2:    # (..., n, k) @ (k, m): fold the batch into one GEMM
                 gb = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
             else:
                 gb = xp.swapaxes(a, -1, -2) @ g
-            if len(ctx.in_meta[1][0]) == 1:
+            if b_vec:
                 gb = gb[..., 0]
         return ga, gb

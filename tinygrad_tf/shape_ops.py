@@ -42,10 +42,10 @@ class Expand(Function):       # broadcast to a bigger shape; the engine sums the
         return g
 
 
-def _is_basic(index) -> bool:
-    """True when an index has no integer/bool arrays, so no element can be picked twice."""
+def _picks_once(index) -> bool:
+    """True when no element can be picked twice: no integer arrays (ints, slices, None, ... and bool masks)."""
     parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
+    return not any(getattr(p, "ndim", 0) > 0 and p.dtype.kind in "iu" for p in parts)
 
 
 class GetItem(Function):
@@ -63,7 +63,7 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, g):
         out = ctx.xp.zeros(ctx.shape, dtype=g.dtype)
-        if _is_basic(ctx.index):
+        if _picks_once(ctx.index):
             out[ctx.index] = g
         else:
             backend.scatter_add(ctx.xp, out, ctx.index, g)

@@ -7,41 +7,14 @@ autograd.py.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from . import autograd, backend
-from . import nn_ops as N
 from . import ops as O
 from . import reduce_ops as R
 from . import shape_ops as S
-
-
-def _infer_array(data, dtype, device):
-    """Turn Python numbers, lists, NumPy/CuPy arrays into a backend array.
-
-    Python floats become float32 (PyTorch's default), Python ints int64, bools bool;
-    a NumPy array keeps its dtype.
-    """
-    dtype = backend.as_dtype(dtype)
-    if isinstance(data, Tensor):
-        data = data.data
-    if hasattr(data, "__cuda_array_interface__") or isinstance(data, np.ndarray):
-        arr = data if dtype is None else data.astype(dtype, copy=False)
-    else:
-        arr = np.asarray(data)
-        if dtype is not None:
-            arr = arr.astype(dtype, copy=False)
-        elif arr.dtype.kind == "f":
-            arr = arr.astype(backend.DEFAULT_FLOAT)
-        elif arr.dtype.kind in "iu":
-            arr = arr.astype(backend.int64)
-        elif arr.dtype.kind not in "b":
-            raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} of dtype {arr.dtype}")
-    if device is not None:
-        arr = backend.to_device(arr, backend.check_device(device))
-    return arr
+from .tensor_args import (_check_broadcast, _index_arg, _infer_array, _operand, _shape_arg,  # noqa: F401
+                          _short)
 
 
 class Tensor:
@@ -62,7 +35,10 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, arr, device):
-        """Fast constructor for op outputs (no conversion)."""
+        """Fast constructor for op outputs (no conversion, except that a NumPy scalar, which NumPy
+        returns for math on 0-d arrays, becomes the 0-d array it stands for)."""
+        if isinstance(arr, np.generic):
+            arr = np.asarray(arr)
         t = cls.__new__(cls)
         t.data, t._device = arr, device
         t.grad = t.grad_fn = t._hooks = t.name = None
@@ -145,6 +121,11 @@ class Tensor:
                 device, dtype = a.device, a.dtype
             elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
                 device = a
+            elif isinstance(a, str):
+                try:
+                    dtype = backend.as_dtype(a)
+                except TypeError:
+                    device = backend.check_device(a)   # neither a dtype nor a device: says which devices exist
             else:
                 dtype = a
         out = self
@@ -241,11 +222,12 @@ class Tensor:
             g = grad.data if isinstance(grad, Tensor) else _infer_array(grad, self.dtype, self._device)
             if tuple(g.shape) != self.shape:
                 raise RuntimeError(f"backward(): grad has shape {tuple(g.shape)} but the tensor has shape {self.shape}")
-            g = g.astype(self.dtype, copy=False)
+            g = g.astype(self.dtype)   # a copy: no tensor's .grad may alias the caller's array
         if self.grad_fn is None:   # a leaf: its gradient w.r.t. itself
             if self._hooks:
                 g = autograd._run_hooks(self._hooks, g, self._device, "a leaf")
-            self.grad = Tensor._wrap(g if self.grad is None else self.grad.data + g, self._device)
+            self.grad = Tensor._wrap(autograd._own(g, set()) if self.grad is None else self.grad.data + g,
+                                     self._device)
             return
         autograd.run_backward(self, g, retain_graph)
 
@@ -292,6 +274,40 @@ class Tensor:
     def __rmatmul__(self, other):
         return O.MatMul.apply(_operand(other, self), self)
 
+    # in-place arithmetic (``w -= lr * w.grad`` under no_grad): changes .data, records nothing
+    def _inplace(self, other, op):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(f"in-place {op} on a tensor that requires grad (shape {self.shape}) would corrupt "
+                               "its gradient; do parameter updates inside `with tg.no_grad():`")
+        other = _operand(other, self)
+        if isinstance(other, Tensor):
+            if other._device != self._device:
+                raise backend.DeviceError(f"in-place {op}: tensors on {self._device} and {other._device}")
+            other = other.data
+        _check_broadcast(f"in-place {op}", getattr(other, "shape", ()), self.shape)
+        arr = self.data
+        if op == "+=":
+            arr += other
+        elif op == "-=":
+            arr -= other
+        elif op == "*=":
+            arr *= other
+        else:
+            arr /= other
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(other, "+=")
+
+    def __isub__(self, other):
+        return self._inplace(other, "-=")
+
+    def __imul__(self, other):
+        return self._inplace(other, "*=")
+
+    def __itruediv__(self, other):
+        return self._inplace(other, "/=")
+
     def __neg__(self):
         return O.Neg.apply(self)
 
@@ -304,6 +320,9 @@ class Tensor:
     # comparisons: plain boolean tensors, never on the graph
     def _compare(self, other, fn):
         other = _operand(other, self)
+        if isinstance(other, Tensor) and other._device != self._device:
+            raise backend.DeviceError(f"comparing tensors on two devices: {self._device} {self.shape} and "
+                                      f"{other._device} {other.shape}")
         return Tensor._wrap(fn(self.data, other.data if isinstance(other, Tensor) else other), self._device)
 
     def __lt__(self, o): return self._compare(o, lambda a, b: a < b)    # noqa: E704
@@ -363,9 +382,12 @@ class Tensor:
         return O.Minimum.apply(self, _operand(other, self))
 
     def masked_fill(self, mask, value):
+        if isinstance(mask, Tensor) and mask.device != self._device:
+            raise backend.DeviceError(f"masked_fill: the tensor is on {self._device} but the mask on {mask.device}")
         m = mask.data if isinstance(mask, Tensor) else self._xp().asarray(mask)
         if m.dtype != np.bool_:
-            raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
+            raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype} of shape {tuple(m.shape)} "
+                            f"(for a tensor of shape {self.shape}); compare to make one, e.g. mask == 0")
         _check_broadcast("masked_fill", m.shape, self.shape)
         return O.MaskedFill.apply(self, m, value)
 
@@ -454,7 +476,7 @@ class Tensor:
     def squeeze(self, dim=None):
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
-        dims = {d % max(self.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+        dims = set(R._axes(dim, self.ndim))          # range-checked, negative dims allowed
         return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1)))
 
     def unsqueeze(self, dim):
@@ -479,6 +501,9 @@ class Tensor:
         lead = len(sizes) - self.ndim
         if lead < 0:
             raise RuntimeError(f"expand: target {tuple(sizes)} has fewer dimensions than the tensor {self.shape}")
+        if any(s == -1 for s in sizes[:lead]):
+            raise RuntimeError(f"expand: -1 is not allowed for a new leading dimension (target {tuple(sizes)}, "
+                               f"tensor {self.shape})")
         shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
         _check_broadcast("expand", self.shape, shape, exact=True)
         return S.Expand.apply(self, shape)
@@ -558,57 +583,6 @@ class _HookHandle:
     def remove(self):
         if self.fn in self.hooks:
             self.hooks.remove(self.fn)
-
-
-# ---------------------------------------------------------------- argument helpers
-def _operand(other, like: Tensor):
-    """Python numbers pass through untouched (so they never upcast float32);
-    arrays and lists become tensors on ``like``'s device."""
-    if isinstance(other, Tensor):
-        return other
-    if isinstance(other, numbers.Number):
-        return other
-    arr = _infer_array(other, None, None)
-    if arr.dtype.kind == "f" and like.dtype.kind == "f" and arr.ndim == 0:
-        arr = arr.astype(like.dtype)
-    return Tensor(arr, device=like.device)
-
-
-def _shape_arg(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
-
-
-def _index_arg(index, t: Tensor):
-    """Tensors and lists inside an index become arrays on the tensor's device; bounds are checked here
-    so that a bad index names the op and shapes instead of failing deep inside NumPy."""
-    parts = index if isinstance(index, tuple) else (index,)
-    xp = t._xp()
-    out = []
-    for p in parts:
-        if isinstance(p, Tensor):
-            if p.device != t.device:
-                raise backend.DeviceError(f"indexing a tensor on {t.device} with an index tensor on {p.device}")
-            p = p.data
-        elif isinstance(p, (list, np.ndarray)):
-            p = xp.asarray(p)
-        if hasattr(p, "dtype") and p.dtype.kind == "f":
-            raise IndexError(f"indexing with a float tensor (dtype {p.dtype}); indices must be integers or bools")
-        out.append(p)
-    return tuple(out) if isinstance(index, tuple) else out[0]
-
-
-def _short(index):
-    s = repr(index)
-    return s if len(s) < 80 else s[:77] + "..."
-
-
-def _check_broadcast(op, src, dst, exact=False):
-    """Can ``src`` broadcast to ``dst`` (aligned from the right)? If not, say so naming the op."""
-    ok = len(src) <= len(dst) and all(a == b or a == 1 for a, b in zip(reversed(src), reversed(dst)))
-    if not ok:
-        raise RuntimeError(f"{op}: shape {tuple(src)} cannot be broadcast to {tuple(dst)}")
 
 
 autograd.Tensor = Tensor

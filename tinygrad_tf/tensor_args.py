@@ -1,0 +1,115 @@
+"""Turning what users pass (numbers, lists, arrays, index expressions, shapes) into what ops take,
+with the checks that make a bad argument fail with a message naming the op and the shapes."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import backend
+
+
+def _infer_array(data, dtype, device):
+    """Turn Python numbers, lists, NumPy/CuPy arrays into a backend array.
+
+    Python floats become float32 (PyTorch's default), Python ints int64, bools bool;
+    a NumPy array keeps its dtype.
+    """
+    dtype = backend.as_dtype(dtype)
+    if hasattr(data, "grad_fn"):   # a Tensor
+        data = data.data
+    if hasattr(data, "__cuda_array_interface__") or isinstance(data, np.ndarray):
+        arr = data if dtype is None else data.astype(dtype, copy=False)
+    else:
+        arr = np.asarray(data)
+        if dtype is not None:
+            arr = arr.astype(dtype, copy=False)
+        elif arr.dtype.kind == "f":
+            arr = arr.astype(backend.DEFAULT_FLOAT)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(backend.int64)
+        elif arr.dtype.kind not in "b":
+            raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} of dtype {arr.dtype}")
+    if device is not None:
+        arr = backend.to_device(arr, backend.check_device(device))
+    return arr
+
+
+def _operand(other, like):
+    """Python numbers pass through untouched (so they never upcast float32);
+    arrays and lists become tensors on ``like``'s device."""
+    if hasattr(other, "grad_fn"):   # a Tensor
+        return other
+    if isinstance(other, np.generic) and other.dtype.kind in "biuf":
+        other = other.item()     # np.float64(2.5) acts like 2.5: a NumPy scalar does not upcast float32 either
+    if isinstance(other, numbers.Number):
+        return other
+    arr = _infer_array(other, None, None)
+    if arr.dtype.kind == "f" and like.dtype.kind == "f" and arr.ndim == 0:
+        arr = arr.astype(like.dtype)
+    return type(like)(arr, device=like.device)
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _index_arg(index, t):
+    """Tensors and lists inside an index become arrays on the tensor's device; bounds are checked here
+    so that a bad index names the op and shapes instead of failing deep inside NumPy."""
+    parts = index if isinstance(index, tuple) else (index,)
+    xp = t._xp()
+    out = []
+    for p in parts:
+        if hasattr(p, "grad_fn"):   # a Tensor
+            if p.device != t.device:
+                raise backend.DeviceError(f"indexing a tensor on {t.device} with an index tensor on {p.device}")
+            p = p.data
+        elif isinstance(p, (list, np.ndarray)):
+            p = xp.asarray(p)
+        if isinstance(p, float) or (hasattr(p, "dtype") and p.dtype.kind == "f"):
+            what = "tensor" if hasattr(p, "dtype") else p
+            raise IndexError(f"indexing a tensor of shape {t.shape} with a float {what}; "
+                             "indices must be integers, slices, None, ... or bool masks")
+        out.append(p)
+    _check_bounds(out, t.shape)
+    return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+def _check_bounds(parts, shape):
+    """Integer-array indices must lie in [-n, n) for the axis they index. NumPy checks this itself,
+    but CuPy silently wraps out-of-range array indices around, so the check is done here, once for both."""
+    consumed = sum(1 if not hasattr(p, "ndim") or p.dtype.kind != "b" else p.ndim
+                   for p in parts if p is not None and p is not Ellipsis)
+    axis = 0
+    for p in parts:
+        if p is None:
+            continue
+        if p is Ellipsis:
+            axis += len(shape) - consumed
+            continue
+        if hasattr(p, "ndim") and p.dtype.kind == "b":
+            axis += p.ndim
+            continue
+        if hasattr(p, "ndim") and p.ndim > 0 and p.size and axis < len(shape):
+            n, lo, hi = shape[axis], int(p.min()), int(p.max())
+            if hi >= n or lo < -n:
+                bad = hi if hi >= n else lo
+                raise IndexError(f"index {bad} is out of bounds for dim {axis} with size {n} "
+                                 f"(indexing a tensor of shape {tuple(shape)})")
+        axis += 1
+
+
+def _short(index):
+    s = repr(index)
+    return s if len(s) < 80 else s[:77] + "..."
+
+
+def _check_broadcast(op, src, dst, exact=False):
+    """Can ``src`` broadcast to ``dst`` (aligned from the right)? If not, say so naming the op."""
+    ok = len(src) <= len(dst) and all(a == b or a == 1 for a, b in zip(reversed(src), reversed(dst)))
+    if not ok:
+        raise RuntimeError(f"{op}: shape {tuple(src)} cannot be broadcast to {tuple(dst)}")
