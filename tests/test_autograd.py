@@ -633,3 +633,34 @@ def test_gradcheck_checks_every_output_and_non_contiguous_inputs(device):
         assert not x.data.flags.c_contiguous
     report = tg.gradcheck(lambda t: (t.exp(), t.split(2, dim=0)[1] * 3), x)
     assert report and report.inputs[0].shape == (4, 3)
+
+
+def test_forward_returning_a_tensor_is_a_clear_error():
+    class Bad(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return tg.Tensor(x * 2)
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+
+    with pytest.raises(tg.OpError, match="Bad.forward returned a Tensor"):
+        Bad.apply(tg.ones(2, requires_grad=True))
+
+
+def test_backward_may_return_a_list():
+    class Mul2(tg.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            return [g * b, g * a]
+
+    a, b = tg.tensor([2.0], requires_grad=True), tg.tensor([3.0], requires_grad=True)
+    Mul2.apply(a, b).sum().backward()
+    assert a.grad.item() == 3.0 and b.grad.item() == 2.0

@@ -205,6 +205,9 @@ class Function:
             raise OpError(f"{cls.__name__}: {e} (inputs: {_signature(args)})") from None
         if not hasattr(out, "ndim") or isinstance(out, np.generic):
             out = ctx.xp.asarray(out)
+        elif isinstance(out, Tensor):
+            raise OpError(f"{cls.__name__}.forward returned a Tensor; forward works on arrays and must return an "
+                          "array (return t.data, or compute with ctx.xp on the arrays it was given)")
         if not any_grad:
             return Tensor._wrap(out, device)
         ctx.next = tuple((a.grad_fn or a) if r else None for a, r in zip(args, need))
@@ -296,7 +299,9 @@ def run_backward(root_tensor, grad, retain_graph=False):
             if t is not None:
                 t.grad = Tensor._wrap(_own(g, taken) if t.grad is None else t.grad.data + g, ctx.device)
         in_grads = type(ctx).backward(ctx, g)
-        if not isinstance(in_grads, tuple):
+        if isinstance(in_grads, list):
+            in_grads = tuple(in_grads)
+        elif not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         for i, node in enumerate(ctx.next):
             if node is None or i >= len(in_grads) or in_grads[i] is None:

@@ -8,8 +8,39 @@ Graphs (Graphviz):
     render(graph, "g.svg")           SVG / PNG / PDF (the .dot source and a one-line hint without Graphviz)
     trace(model)                     context manager: records which module made each graph node
     capture_grads(tensor)            records intermediate gradient norms during backward()
+
+Terminal readouts (rich). Each prints itself (``console.print(x)``, or ``x`` at the REPL), has a plain
+form (``.to_dict()``, ``.to_json(path=None)``) and becomes a slide with ``save_svg(x, "x.svg", width=100)``:
+
+    attention_maps(model, ids, tokenizer=tok) -> AttentionMaps   (or from an output / tuple / array)
+        .heatmap(layer, head)  .overview()  .analysis()  .rollout()  .to_json(layout="web" | "bertviz")
+    GradientMonitor(model, hooks=False)   .record(step) after backward; a Trainer callback with hooks=True
+    grad_table(model)                     one reading of the gradients now
+    model_summary(model, input_ids=None)  modules, output shapes, parameters (tied once), memory
+    config_summary(config)                parameters by component from a config, nothing allocated
+    TrainingDashboard(total_steps)        live loss curves etc.; a Trainer callback; ``with dash.live(): ...``
+    save_svg(renderable, path, width=100) any renderable as an SVG file (written atomically)
 """
 
 from .graph import GradStat, GraphDrawing, backward_steps, capture_grads, draw_graph, render, trace
 
-__all__ = ["draw_graph", "backward_steps", "render", "trace", "capture_grads", "GraphDrawing", "GradStat"]
+from .attention import (AttentionAnalysis, AttentionGrid, AttentionHeatmap, AttentionMaps, AttentionRollout,
+                        AttentionStack, attention_analysis, attention_heatmap, attention_maps, attention_overview,
+                        attention_rollout_map, display_token, token_labels)
+from .attention_analysis import THRESHOLDS, HeadStats, analyze_head, attention_rollout, is_delimiter
+from .dashboard import LinePlot, TrainingDashboard
+from .gradients import GradientMonitor, ParamGrad, grad_table
+from .readout import VIRIDIS, Readout, render_text, save_svg, sparkline
+from .summary import ConfigSummary, ModelSummary, config_summary, model_summary
+
+__all__ = ["draw_graph", "backward_steps", "render", "trace", "capture_grads", "GraphDrawing", "GradStat",
+           # attention
+           "attention_maps", "AttentionMaps", "AttentionStack", "AttentionHeatmap", "AttentionGrid",
+           "AttentionAnalysis", "AttentionRollout", "attention_heatmap", "attention_overview", "attention_analysis",
+           "attention_rollout_map", "attention_rollout", "analyze_head", "HeadStats", "THRESHOLDS", "is_delimiter",
+           "token_labels", "display_token",
+           # gradients, summaries, training
+           "GradientMonitor", "ParamGrad", "grad_table", "model_summary", "config_summary", "ModelSummary",
+           "ConfigSummary", "TrainingDashboard", "LinePlot",
+           # output
+           "save_svg", "render_text", "sparkline", "Readout", "VIRIDIS"]
