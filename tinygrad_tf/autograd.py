@@ -170,17 +170,22 @@ class Function:
     def backward(ctx, grad):
         raise NotImplementedError
 
+    # defaults for every node, read through the class until a hook / retain_grad / release sets them
+    _hooks = None
+    _retain = None
+    released = False
+
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = cls.__new__(cls)
-        arrays = list(args)
+        track = getattr(_state, "grad", True)
+        arrays, need, nxt, meta = [], [], [], []
         device = None
-        need = []
-        track = is_grad_enabled()
         any_grad = False
-        for i, a in enumerate(args):
+        for a in args:                                   # one pass: arrays for forward, graph edges for backward
             if isinstance(a, Tensor):
-                arrays[i] = a.data
+                arr = a.data
+                arrays.append(arr)
                 if device is None:
                     device = a._device
                 elif a._device != device:
@@ -188,14 +193,23 @@ class Function:
                         f"{cls.__name__}: expected all tensors on the same device, but found tensors on "
                         f"{device} and {a._device} (shapes {[tuple(t.shape) for t in args if isinstance(t, Tensor)]});"
                         f" move them with .to({device!r}) or .to({a._device!r})")
-                r = track and a.requires_grad
-                any_grad = any_grad or r
-                need.append(r)
+                if track and a.requires_grad:
+                    any_grad = True
+                    need.append(True)
+                    nxt.append(a.grad_fn or a)
+                    meta.append((arr.shape, arr.dtype))
+                    continue
             else:
-                need.append(False)
-        device = device or "cpu"
-        ctx.xp = np if device == "cpu" else backend.xp_for(device)
-        if device != "cpu":   # plain NumPy arrays given to a GPU op (ids, targets, masks) follow it there
+                arrays.append(a)
+            need.append(False)
+            nxt.append(None)
+            meta.append(None)
+        if device is None or device == "cpu":
+            device = "cpu"
+            ctx.xp = np
+        else:
+            ctx.xp = backend.xp_for(device)
+            # plain NumPy arrays given to a GPU op (ids, targets, masks) follow it there
             arrays = [backend.to_device(a, device) if isinstance(a, np.ndarray) else a for a in arrays]
         ctx.device = device
         ctx.needs_input_grad = tuple(need)
@@ -203,22 +217,20 @@ class Function:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError) as e:       # e.g. shapes that do not broadcast: name the op and shapes
             raise OpError(f"{cls.__name__}: {e} (inputs: {_signature(args)})") from None
-        if not hasattr(out, "ndim") or isinstance(out, np.generic):
-            out = ctx.xp.asarray(out)
-        elif isinstance(out, Tensor):
-            raise OpError(f"{cls.__name__}.forward returned a Tensor; forward works on arrays and must return an "
-                          "array (return t.data, or compute with ctx.xp on the arrays it was given)")
-        if not any_grad:
-            return Tensor._wrap(out, device)
-        ctx.next = tuple((a.grad_fn or a) if r else None for a, r in zip(args, need))
-        ctx.in_meta = tuple((a.shape, a.dtype) if r else None for a, r in zip(args, need))
-        ctx.out_shape, ctx.out_dtype = out.shape, out.dtype
-        ctx._hooks = None
-        ctx._retain = None
-        ctx.released = False
-        if is_anomaly_enabled():
-            _check_finite(out, ctx, "the forward output")
+        if type(out) is not np.ndarray:
+            if not hasattr(out, "ndim") or isinstance(out, np.generic):
+                out = ctx.xp.asarray(out)
+            elif isinstance(out, Tensor):
+                raise OpError(f"{cls.__name__}.forward returned a Tensor; forward works on arrays and must return "
+                              "an array (return t.data, or compute with ctx.xp on the arrays it was given)")
         t = Tensor._wrap(out, device)
+        if not any_grad:
+            return t
+        ctx.next = tuple(nxt)
+        ctx.in_meta = tuple(meta)
+        ctx.out_shape, ctx.out_dtype = out.shape, out.dtype
+        if getattr(_state, "anomaly", False):
+            _check_finite(out, ctx, "the forward output")
         t.grad_fn = ctx
         t.requires_grad = True
         return t
@@ -306,7 +318,10 @@ def run_backward(root_tensor, grad, retain_graph=False):
         for i, node in enumerate(ctx.next):
             if node is None or i >= len(in_grads) or in_grads[i] is None:
                 continue
-            gi = _fit(in_grads[i], ctx.in_meta[i], ctx, i)
+            gi = in_grads[i]
+            meta = ctx.in_meta[i]
+            if gi.shape != meta[0] or gi.dtype != meta[1]:
+                gi = _fit(gi, meta, ctx, i)
             if anomaly:
                 _check_finite(gi, ctx, f"the gradient for input {i}")
             if isinstance(node, Tensor):

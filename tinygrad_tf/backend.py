@@ -196,8 +196,36 @@ def _erf_series(x, xp):
     return (xp.sign(x) * out).astype(x.dtype if x.dtype.kind == "f" else xp.float64)
 
 
+# Numerical Recipes' erfc fit (Chebyshev): erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2), z >= 0,
+# relative error < 1.2e-7 -- float32's own resolution -- for every z. Coefficients of P, highest first.
+_ERFC_P = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418,
+           0.37409196, 1.00002368, -1.26551223)
+
+
+def _erf_float32(x, xp):
+    """erf for float32/float16 in ~25 in-place array passes (SciPy's erf loops in float64: ~5x slower)."""
+    z = xp.abs(x).astype(xp.float32)
+    t = z * 0.5
+    t += 1
+    xp.reciprocal(t, out=t)                       # t = 1 / (1 + |x|/2)
+    p = t * _ERFC_P[0]
+    for c in _ERFC_P[1:-1]:                       # Horner: p = (...(c0 t + c1) t + ...) t
+        p += c
+        p *= t
+    p += _ERFC_P[-1]
+    z *= z
+    p -= z
+    xp.exp(p, out=p)
+    p *= t                                        # erfc(|x|)
+    xp.subtract(1, p, out=p)                      # erf(|x|)
+    return xp.copysign(p, x, out=p).astype(x.dtype, copy=False)
+
+
 def erf(x):
-    """The error function, elementwise, on either backend (exact GELU needs it)."""
+    """The error function, elementwise, on either backend (exact GELU needs it).
+
+    float32 / float16 on the CPU: a float32 fit accurate to float32 rounding; float64: SciPy when installed
+    (else a from-scratch series), accurate to ~1e-15, as gradcheck needs."""
     xp = get_array_module(x)
     if xp is not np:
         import cupyx.scipy.special  # noqa: PLC0415
@@ -205,6 +233,10 @@ def erf(x):
     try:
         from scipy.special import erf as scipy_erf  # noqa: PLC0415
     except ImportError:
+        scipy_erf = None
+    if x.dtype in (float32, float16) and (x.size > 4096 or scipy_erf is None):  # tiny: one SciPy call is cheaper
+        return _erf_float32(x, np)
+    if scipy_erf is None:
         return _erf_series(x, np)
     out = scipy_erf(x)
     return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
@@ -212,9 +244,34 @@ def erf(x):
 
 def scatter_add(xp, target, index, values):
     """target[index] += values, with repeated indices accumulating (np.add.at)."""
-    if xp is np:
-        np.add.at(target, index, values)
-    else:
+    if xp is not np:
         import cupyx  # noqa: PLC0415
         cupyx.scatter_add(target, index, values)
+    elif isinstance(index, np.ndarray) and index.dtype.kind in "iu" and target.ndim > 1 and index.size > 64:
+        _scatter_add_rows(target, index.ravel(), values.reshape(index.size, *target.shape[1:]))
+    else:
+        np.add.at(target, index, values)
     return target
+
+
+def _scatter_add_rows(target, ids, values):
+    """target[ids[i]] += values[i] (whole rows), repeated ids accumulating: np.add.at's job, 5-15x faster.
+
+    Sort the ids and number each id's occurrences 0, 1, 2, ... (its "round"). Within one round no id
+    repeats, so a plain fancy-index ``+=`` is safe: one vectorised add per round. An id repeated very
+    often (a tiny vocabulary) would mean many rounds, so then each id's rows are summed with reduceat."""
+    if not ids.size:
+        return
+    ids = np.where(ids < 0, ids + target.shape[0], ids)      # -1 and n-1 are the same row: make them equal
+    order = np.argsort(ids, kind="stable")
+    s = ids[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])   # where each distinct id begins in sorted order
+    counts = np.diff(np.r_[starts, s.size])
+    rounds = int(counts.max())
+    if rounds > 32:
+        target[s[starts]] += np.add.reduceat(values[order], starts, axis=0)
+        return
+    occurrence = np.arange(s.size) - np.repeat(starts, counts)
+    for r in range(rounds):
+        pick = order[occurrence == r]
+        target[ids[pick]] += values[pick]

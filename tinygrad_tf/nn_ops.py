@@ -69,16 +69,19 @@ class CrossEntropy(Function):
             raise IndexError(f"CrossEntropy: target {int(target[bad][0])} is out of range for {c} classes "
                              f"(logits shape {(n, c)})")
         z = logits - logits.max(axis=1, keepdims=True)
-        logp = z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
+        p = xp.exp(z)
+        sum_e = p.sum(axis=1, keepdims=True)
+        lse = xp.log(sum_e)[:, 0]                      # log sum_c e^z;  log p_i[c] = z_ic - lse_i
         valid = target != ignore_index
         safe = xp.where(valid, target, 0)
         rows = xp.arange(n)
-        loss = -logp[rows, safe]
+        loss = lse - z[rows, safe]
         if label_smoothing:
-            loss = (1 - label_smoothing) * loss - label_smoothing * logp.mean(axis=1)
+            loss = (1 - label_smoothing) * loss - label_smoothing * (z.mean(axis=1) - lse)
         loss = loss * valid
+        p /= sum_e                                     # softmax, kept for the backward pass
         count = int(valid.sum()) if reduction == "mean" else 1
-        ctx.save_for_backward(logp, safe, valid)
+        ctx.save_for_backward(p, safe, valid)
         ctx.s, ctx.reduction, ctx.count = label_smoothing, reduction, count
         if reduction == "none":
             return loss
@@ -90,15 +93,15 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
-        logp, safe, valid = ctx.saved_tensors
-        n, c = logp.shape
-        grad = xp.exp(logp)
-        grad[xp.arange(n), safe] -= 1 - ctx.s
-        if ctx.s:
-            grad -= ctx.s / c
-        w = valid.astype(grad.dtype)
+        p, safe, valid = ctx.saved_tensors
+        n, c = p.shape
+        w = valid.astype(p.dtype)
         w = w * g if ctx.reduction == "none" else w * (g / max(ctx.count, 1))
-        return grad * w[:, None], None
+        grad = p * w[:, None]                          # (p - (1 - s) onehot - s / C) * w, row by row
+        grad[xp.arange(n), safe] -= (1 - ctx.s) * w
+        if ctx.s:
+            grad -= (ctx.s / c) * w[:, None]
+        return grad, None
 
 
 class LayerNorm(Function):
@@ -107,26 +110,39 @@ class LayerNorm(Function):
     With xhat the normalised x and gh = g * w (n values per row):
         dL/dx = (gh - mean(gh) - xhat * mean(gh * xhat)) / sqrt(var + eps)
         dL/dw = sum over rows of g * xhat,   dL/db = sum over rows of g
+    (Each NumPy call is a pass over memory: the formulas reuse their buffers in place.)
     """
 
     @staticmethod
     def forward(ctx, x, w, b, k=1, eps=1e-5):
         axes = tuple(range(-k, 0))
-        xc = x - x.mean(axis=axes, keepdims=True)
-        rstd = 1 / ctx.xp.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
-        xhat = xc * rstd
+        n = 1
+        for s in x.shape[-k:]:
+            n *= s
+        xhat = x - x.sum(axis=axes, keepdims=True) / n           # x - mean
+        y = xhat * xhat
+        rstd = 1 / ctx.xp.sqrt(y.sum(axis=axes, keepdims=True) / n + eps)
+        xhat *= rstd
         ctx.save_for_backward(xhat, rstd, w)
-        ctx.axes = axes
-        y = xhat if w is None else xhat * w
-        return y if b is None else y + b
+        ctx.axes, ctx.n = axes, n
+        if w is None:
+            return xhat if b is None else xhat + b
+        ctx.xp.multiply(xhat, w, out=y)                # reuse the buffer of the squares for y
+        if b is not None:
+            y += b
+        return y
 
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
         gh = g if w is None else g * w
-        m1 = gh.mean(axis=ctx.axes, keepdims=True)
-        m2 = (gh * xhat).mean(axis=ctx.axes, keepdims=True)
-        gx = (gh - m1 - xhat * m2) * rstd
+        gx = gh * xhat
+        m2 = gx.sum(axis=ctx.axes, keepdims=True) / ctx.n            # mean(gh * xhat)
+        m1 = gh.sum(axis=ctx.axes, keepdims=True) / ctx.n            # mean(gh)
+        ctx.xp.multiply(xhat, m2, out=gx)                            # gx = (gh - m1 - xhat * m2) * rstd
+        gx += m1
+        ctx.xp.subtract(gh, gx, out=gx)
+        gx *= rstd
         gw = g * xhat if ctx.needs_input_grad[1] else None
         gb = g if ctx.needs_input_grad[2] else None
         return gx, gw, gb

@@ -131,22 +131,29 @@ class LogSumExp(Function):
 
 
 class Softmax(Function):
-    """y_i = e^(x_i - m) / sum_j e^(x_j - m).   dL/dx = y * (g - sum_j g_j y_j)."""
+    """y_i = e^(x_i - m) / sum_j e^(x_j - m).   dL/dx = y * (g - sum_j g_j y_j).
+
+    (Big arrays: each NumPy call is a pass over memory, so the formulas run in place on one buffer.)
+    """
 
     @staticmethod
     def forward(ctx, x, dim=-1):
         xp = ctx.xp
         ctx.dim = dim
-        e = xp.exp(x - _stable_max(xp, x, dim))
-        y = e / e.sum(axis=dim, keepdims=True)
-        ctx.save_for_backward(y)
-        return y
+        e = x - _stable_max(xp, x, dim)
+        xp.exp(e, out=e)
+        e /= e.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(e)
+        return e
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        gy = g * y
-        return gy - y * gy.sum(axis=ctx.dim, keepdims=True)
+        gx = g * y
+        s = gx.sum(axis=ctx.dim, keepdims=True)   # sum_j g_j y_j
+        ctx.xp.subtract(g, s, out=gx)             # then reuse the buffer: gx = (g - s) * y
+        gx *= y
+        return gx
 
 
 class LogSoftmax(Function):
@@ -158,11 +165,14 @@ class LogSoftmax(Function):
         ctx.dim = dim
         z = x - _stable_max(xp, x, dim)
         with np.errstate(divide="ignore"):
-            y = z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
-        ctx.save_for_backward(y)
-        return y
+            z -= xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
+        ctx.save_for_backward(z)
+        return z
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g - ctx.xp.exp(y) * g.sum(axis=ctx.dim, keepdims=True)
+        gx = ctx.xp.exp(y)
+        gx *= -g.sum(axis=ctx.dim, keepdims=True)
+        gx += g
+        return gx

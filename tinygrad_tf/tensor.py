@@ -37,7 +37,7 @@ class Tensor:
     def _wrap(cls, arr, device):
         """Fast constructor for op outputs (no conversion, except that a NumPy scalar, which NumPy
         returns for math on 0-d arrays, becomes the 0-d array it stands for)."""
-        if isinstance(arr, np.generic):
+        if type(arr) is not np.ndarray and isinstance(arr, np.generic):
             arr = np.asarray(arr)
         t = cls.__new__(cls)
         t.data, t._device = arr, device
