@@ -21,31 +21,34 @@ ACTIVATION_CHOICES = ("gelu", "gelu_tanh", "relu", "silu", "swiglu", "geglu")
 
 
 class FeedForward(Module):
-    """down(act(up(x))): widen to d_ff, apply the nonlinearity, project back (GPT-2's MLP)."""
+    """down(act(up(x))): widen to d_ff, apply the nonlinearity, project back (GPT-2's MLP).
+    ``dropout`` > 0 drops hidden units before ``down`` (T5 does; GPT-2 and BERT do not)."""
 
-    def __init__(self, d_model, d_ff, activation="gelu", bias=True):
+    def __init__(self, d_model, d_ff, activation="gelu", bias=True, dropout=0.0):
         super().__init__()
         self.up = Linear(d_model, d_ff, bias=bias)
         self.act = get_activation(activation)
+        self.drop = Dropout(dropout)
         self.down = Linear(d_ff, d_model, bias=bias)
 
     def forward(self, x):
-        return self.down(self.act(self.up(x)))
+        return self.down(self.drop(self.act(self.up(x))))
 
 
 class GatedFeedForward(Module):
     """down(act(gate(x)) * up(x)): a gated linear unit (Shazeer 2020). act=silu is SwiGLU (Llama),
     act=gelu is GEGLU. Three matrices instead of two, so Llama picks d_ff ~ 8/3 d_model to keep the size."""
 
-    def __init__(self, d_model, d_ff, activation="silu", bias=False):
+    def __init__(self, d_model, d_ff, activation="silu", bias=False, dropout=0.0):
         super().__init__()
         self.gate = Linear(d_model, d_ff, bias=bias)
         self.up = Linear(d_model, d_ff, bias=bias)
         self.act = get_activation(activation)
+        self.drop = Dropout(dropout)
         self.down = Linear(d_ff, d_model, bias=bias)
 
     def forward(self, x):
-        return self.down(self.act(self.gate(x)) * self.up(x))
+        return self.down(self.drop(self.act(self.gate(x)) * self.up(x)))
 
 
 def make_feedforward(activation, d_model, d_ff, bias=True):
@@ -64,10 +67,15 @@ def feedforward_parameters(activation, d_model, d_ff, bias=True) -> int:
 
 class Block(Module):
     """One transformer layer: self-attention, optional cross-attention (an encoder-decoder's decoder),
-    feed-forward; each a residual sub-layer in the chosen layout. Returns (x, self_weights, cross_weights)."""
+    feed-forward; each a residual sub-layer in the chosen layout. Returns (x, self_weights, cross_weights).
+
+    head_dim:  per-head width when it is not d_model / n_head (T5's d_kv).
+    mlp:       a ready-made feed-forward module to use instead of ``make_feedforward(activation, ...)``.
+    """
 
     def __init__(self, d_model, n_head, d_ff, norm="layernorm", residual="pre", activation="gelu", dropout=0.0,
-                 bias=True, n_kv_head=None, norm_eps=1e-5, causal=True, scale=None, cross_attention=False):
+                 bias=True, n_kv_head=None, norm_eps=1e-5, causal=True, scale=None, cross_attention=False,
+                 head_dim=None, mlp=None):
         super().__init__()
         if residual not in RESIDUALS:
             raise ValueError(f"unknown residual layout {residual!r}; valid: {', '.join(RESIDUALS)}")
@@ -80,14 +88,15 @@ class Block(Module):
             return norm_() if residual == "sandwich" else None
 
         self.ln_1, self.ln_1_post = norm_(), post_norm()
-        self.attn = MultiHeadAttention(d_model, n_head, n_kv_head, bias, dropout, causal, scale)
+        self.attn = MultiHeadAttention(d_model, n_head, n_kv_head, bias, dropout, causal, scale, head_dim)
         if cross_attention:
             self.ln_cross, self.ln_cross_post = norm_(), post_norm()
-            self.cross_attn = MultiHeadAttention(d_model, n_head, n_kv_head, bias, dropout, False, scale, cross=True)
+            self.cross_attn = MultiHeadAttention(d_model, n_head, n_kv_head, bias, dropout, False, scale, head_dim,
+                                                 cross=True)
         else:
             self.cross_attn = None
         self.ln_2, self.ln_2_post = norm_(), post_norm()
-        self.mlp = make_feedforward(activation, d_model, d_ff, bias)
+        self.mlp = mlp if mlp is not None else make_feedforward(activation, d_model, d_ff, bias)
         self.drop = Dropout(dropout)
 
     def _in(self, x, norm):

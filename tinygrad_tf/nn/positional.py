@@ -7,6 +7,8 @@
 - alibi:       no embeddings at all; each head adds -slope * distance to its attention scores
                (Press et al. 2021), so far-away keys count less.
 - none:        nothing: a causal model can still infer positions from what it may attend to.
+- relative:    T5's learned bias per (bucketed) key - query distance and head, added to the scores
+               (``RelativePositionBias``; used by the T5 model, not a GPTConfig choice).
 
 Every encoding here takes *absolute* positions (``offset`` = tokens already in the KV cache).
 """
@@ -130,3 +132,56 @@ class ALiBi(Module):
 
     def extra_repr(self):
         return f"n_head={self.n_head}"
+
+
+# ---------------------------------------------------------------- T5's relative position bias
+def relative_position_bucket(relative_position, bidirectional=True, num_buckets=32, max_distance=128):
+    """Map key - query distances (an int array) to bucket ids in [0, num_buckets), as T5 (Mesh TensorFlow).
+
+    Half the buckets hold exact distances 0, 1, ..., max_exact - 1; the other half cover max_exact up to
+    max_distance on a log scale (far-away tokens need less precise positions), and everything beyond
+    max_distance shares the last bucket. Bidirectional (the encoder): the buckets are split in two, one
+    half for keys before the query and one for keys after it. Causal (the decoder): only keys at or
+    before the query exist, so all the buckets go to backward distances.
+    The log is taken in float32, as the reference does, so bucket edges fall exactly where its do.
+    """
+    xp = backend.get_array_module(relative_position)
+    rp = relative_position.astype(np.int64)
+    buckets = xp.zeros_like(rp)
+    if bidirectional:
+        num_buckets //= 2
+        buckets = buckets + (rp > 0) * num_buckets                # keys after the query: the upper half
+        rp = xp.abs(rp)
+    else:
+        rp = -xp.minimum(rp, 0)                                   # distance back; later keys count as 0
+    max_exact = num_buckets // 2
+    far = xp.maximum(rp, 1).astype(np.float32) / max_exact        # (max(.,1): the log of 0 is never used)
+    log_bucket = max_exact + (xp.log(far) / math.log(max_distance / max_exact)
+                              * (num_buckets - max_exact)).astype(np.int64)
+    log_bucket = xp.minimum(log_bucket, num_buckets - 1)
+    return buckets + xp.where(rp < max_exact, rp, log_bucket)
+
+
+class RelativePositionBias(Module):
+    """T5's position signal: a learned scalar per (bucket of key - query distance, head), added to the
+    attention scores. ``forward(q_pos, k_pos)`` -> (1, H, T, S). T5 computes it once per stack, in the
+    first layer, and every layer of that stack adds the same bias; there are no position embeddings."""
+
+    def __init__(self, n_head, num_buckets=32, max_distance=128, bidirectional=True):
+        super().__init__()
+        from .layers import Embedding
+        self.n_head, self.num_buckets, self.max_distance = n_head, num_buckets, max_distance
+        self.bidirectional = bidirectional
+        self.embed = Embedding(num_buckets, n_head)             # row b: one bias per head for bucket b
+
+    def forward(self, q_pos, k_pos):
+        q = q_pos.data if isinstance(q_pos, Tensor) else q_pos
+        k = k_pos.data if isinstance(k_pos, Tensor) else k_pos
+        bucket = relative_position_bucket(k[None, :] - q[:, None], self.bidirectional, self.num_buckets,
+                                          self.max_distance)                        # (T, S)
+        values = self.embed(Tensor._wrap(bucket, self.embed.weight.device))       # (T, S, H)
+        return values.permute(2, 0, 1).unsqueeze(0)                                # (1, H, T, S)
+
+    def extra_repr(self):
+        kind = "bidirectional" if self.bidirectional else "causal"
+        return f"n_head={self.n_head}, num_buckets={self.num_buckets}, max_distance={self.max_distance}, {kind}"

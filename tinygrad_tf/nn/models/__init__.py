@@ -1,14 +1,21 @@
-"""Transformer models: ``GPT`` (decoder-only; GPT-2 and Llama are configs of it).
+"""Transformer models: ``GPT`` (decoder-only; GPT-2 and Llama are configs of it), ``BERT`` (encoder-only)
+and ``T5`` (encoder-decoder), plus Hugging Face checkpoint interop.
 
     from tinygrad_tf.nn.models import GPT, GPTConfig, count_parameters, load
     count_parameters(GPTConfig.preset("gpt2"))      # 124,439,808, computed without allocating anything
+    count_parameters(BertConfig.preset("bert-base"))   # 109,482,240;  T5Config.preset("t5-small"): 60,506,624
     model = load("runs/my-model")                   # any native checkpoint, by its config.json "model_type"
+    model = load_hf("path/to/hf-folder")            # a local Hugging Face folder: GPT-2, Llama, BERT, T5
+    save_hf(model, "out/")                          # and back: transformers' from_pretrained reads it
 """
 
 from .base import CheckpointError, ModelOutput, PretrainedModel, load_checkpoint, register_model, sample_next_token
 from .base import MODEL_CLASSES
-from .config import ConfigError, GPTConfig, TransformerConfig
+from .config import BertConfig, ConfigError, GPTConfig, T5Config, TransformerConfig
 from .gpt import GPT, GPTOutput
+from .bert import BERT, BertOutput
+from .t5 import T5, Seq2SeqAttentions, T5Output, shift_right
+from .hf import load_hf, save_hf
 
 
 def count_parameters(config) -> int:
@@ -25,5 +32,7 @@ def load(path, device=None):
     return load_checkpoint(path, None, device=device)
 
 
-__all__ = ["GPT", "GPTConfig", "GPTOutput", "ModelOutput", "TransformerConfig", "ConfigError", "CheckpointError",
-           "PretrainedModel", "count_parameters", "load", "register_model", "sample_next_token"]
+__all__ = ["GPT", "GPTConfig", "GPTOutput", "BERT", "BertConfig", "BertOutput", "T5", "T5Config", "T5Output",
+           "Seq2SeqAttentions", "shift_right", "ModelOutput", "TransformerConfig", "ConfigError", "CheckpointError",
+           "PretrainedModel", "count_parameters", "load", "load_hf", "save_hf", "register_model",
+           "sample_next_token"]

@@ -66,6 +66,13 @@ class PretrainedModel(Module):
 
 # ---------------------------------------------------------------- writing
 def save_checkpoint(model, path):
+    tensors = {k: backend.to_numpy(t.data) for k, t in model.state_dict().items()}
+    write_model_folder(path, tensors, model.config.to_dict(), {"format": "np", "model_type": model.config.model_type})
+
+
+def write_model_folder(path, tensors, config: dict, metadata: dict):
+    """Write ``path/`` = config.json + model.safetensors (``tensors``: name -> NumPy array) atomically;
+    other files already in the folder are kept. Shared by native checkpoints and ``save_hf``."""
     from safetensors.numpy import save_file
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -73,9 +80,12 @@ def save_checkpoint(model, path):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        tensors = {k: np.ascontiguousarray(backend.to_numpy(t.data)) for k, t in model.state_dict().items()}
-        save_file(tensors, str(tmp / WEIGHTS_NAME), metadata={"format": "np", "model_type": model.config.model_type})
-        (tmp / CONFIG_NAME).write_text(json.dumps(model.config.to_dict(), indent=2) + "\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)            # mkdtemp makes it private; a saved model is an ordinary folder
+        tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+        save_file(tensors, str(tmp / WEIGHTS_NAME), metadata=metadata)
+        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
         if not path.exists():
             os.rename(tmp, path)
             return
@@ -124,6 +134,9 @@ def read_checkpoint(path):
 
 def load_checkpoint(path, cls=None, device=None, config=None):
     raw, tensors = read_checkpoint(path)
+    if "architectures" in raw or "transformers_version" in raw:
+        raise CheckpointError(f"{path} is a Hugging Face model folder, not a native tinygrad_tf checkpoint; "
+                              "read it with tinygrad_tf.nn.models.load_hf(path)")
     kind = raw.get("model_type")
     if cls is None:
         if kind not in MODEL_CLASSES:
