@@ -5,7 +5,7 @@
     y = (x @ x.T).relu().sum(); y.backward(); x.grad
 """
 
-from . import backend
+from . import backend, optim
 from .autograd import (AnomalyError, Function, GraphReleasedError, OpError, detect_anomaly, enable_grad,
                        is_grad_enabled, no_grad)
 from .backend import (DeviceError, bool_, cuda_available, float16, float32, float64, int32, int64,
