@@ -37,8 +37,13 @@ FORMAT_VERSION = 1
 _CHUNK = 1 << 20
 
 
-class IntegrityError(ValueError):
-    """A checkpoint file does not match its manifest (changed, truncated, missing), or the manifest is unreadable."""
+from ..nn.models.base import CheckpointError  # noqa: E402  (a ValueError; one family of "cannot use this checkpoint")
+
+
+class IntegrityError(CheckpointError):
+    """A checkpoint file does not match its manifest (changed, truncated, missing), or the manifest is unreadable.
+
+    A ``CheckpointError`` (so a ``ValueError``): code and commands that handle unusable checkpoints handle it."""
 
 
 def sha256_file(path) -> str:

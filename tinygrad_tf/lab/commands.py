@@ -1,0 +1,249 @@
+"""The ``lab``, ``runs`` and ``show`` commands.
+
+    tinygrad-tf lab [--runs DIR]                  the Textual app (keyboard-first; ? for help)
+    tinygrad-tf runs list [--json]                every run in the runs folder, partial ones included
+    tinygrad-tf runs compare A B [C ...] [--json] [--all]     overlaid loss curves and a config diff
+    tinygrad-tf show NAME | --list                a component's source beside its math
+
+``add_parsers(subparsers)`` registers them on the ``tinygrad-tf`` parser (cli.py); ``python -m
+tinygrad_tf.lab ...`` runs the same commands on their own (``main``). The runs folder is ``--runs DIR``,
+else $TINYGRAD_TF_RUNS, else ./runs. Exit codes: 0 done, 2 bad input (an unknown run or component, a
+missing folder), reported as one ``error: ...`` line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["add_parsers", "add_subcommands", "main", "cmd_lab", "cmd_runs_list", "cmd_runs_compare", "cmd_show"]
+
+
+def _console():
+    from rich.console import Console
+    return Console(highlight=False)
+
+
+def _error(msg) -> int:
+    print("error: " + " ".join(str(msg).split()), file=sys.stderr)
+    return 2
+
+
+def _user_errors() -> tuple:
+    from .codeview import UnknownComponent
+    from .runs import RunsError
+    from .spec import SpecError
+    return (RunsError, UnknownComponent, SpecError, OSError)
+
+
+def _guard(fn):
+    """Run a command; errors the user can cause become one line on stderr and exit code 2."""
+    def wrapped(args):
+        try:
+            return fn(args) or 0
+        except _user_errors() as e:
+            if isinstance(e, OSError) and getattr(e, "filename", None):
+                return _error(f"{e.strerror or e}: {e.filename}")
+            return _error(e)
+    wrapped.__name__ = wrapped.__qualname__ = fn.__name__
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
+# ---------------------------------------------------------------- lab
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _limit_blas_threads(n) -> None:
+    """One BLAS thread by default: the lab's models are small, and the app's own thread shares the cores
+    (a multi-threaded BLAS on a busy machine spins and waits). The environment variables, when set, win."""
+    import os
+    if not n or n <= 0 or any(os.environ.get(k) for k in THREAD_ENV):
+        return
+    try:
+        from ..train.commands import limit_blas_threads       # the train command's (threadpoolctl or OpenBLAS)
+    except ImportError:
+        limit_blas_threads = None
+    if limit_blas_threads is not None:
+        limit_blas_threads(n)
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=n, user_api="blas")
+
+
+@_guard
+def cmd_lab(args) -> int:
+    """Start the lab app (or, with --screenshot, render one screen headless to an SVG and exit)."""
+    from .app import LabApp
+    from .runs import runs_dir
+    _limit_blas_threads(getattr(args, "threads", 1))
+    app = LabApp(runs_dir(args.runs), tab=args.tab)
+    if args.screenshot:
+        path = app.screenshot_headless(args.screenshot, size=(args.width, args.height))
+        print(path)
+        return 0
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return _error("the lab needs an interactive terminal (over SSH: ssh -t host tinygrad-tf lab); "
+                      "`tinygrad-tf runs list` and `runs compare` work anywhere")
+    app.run()
+    return 0
+
+
+# ---------------------------------------------------------------- runs
+def _store(args):
+    from .runs import RunStore
+    return RunStore(args.runs)
+
+
+@_guard
+def cmd_runs_list(args) -> int:
+    """List the runs (oldest first): status, model, steps, final losses."""
+    from rich import box
+    from rich.table import Table
+
+    from .runs import _fmt
+    store = _store(args)
+    runs = store.list()
+    if args.json:
+        print(json.dumps({"runs_dir": str(store.root), "runs": [r.summary() for r in runs]}, indent=1))
+        return 0
+    con = _console()
+    if not runs:
+        con.print(f"no runs in {store.root} yet — start one with `tinygrad-tf lab` (or set --runs / $TINYGRAD_TF_RUNS)")
+        return 0
+    t = Table(box=box.SIMPLE_HEAD, title=f"runs in {store.root}", title_justify="left", header_style="bold")
+    for col, just in (("#", "right"), ("name", "left"), ("status", "left"), ("steps", "right"),
+                      ("loss", "right"), ("val", "right")):
+        t.add_column(col, justify=just, overflow="fold", no_wrap=col != "name")
+    style = {"done": "green", "stopped": "yellow", "running": "cyan", "interrupted": "red", "failed": "red",
+             "broken": "red"}
+    for i, r in enumerate(runs, 1):
+        s = r.summary()
+        steps = f"{s['step']}/{s['steps']}" if s.get("steps") else str(s["step"])
+        t.add_row(str(i), r.name, f"[{style.get(s['status'], '')}]{s['status']}[/]", steps, _fmt(s["loss"]),
+                  _fmt(s["val_loss"]))
+    con.print(t)
+    con.print("[dim]compare: tinygrad-tf runs compare A B (names, unique parts of names, or numbers)[/]")
+    return 0
+
+
+@_guard
+def cmd_runs_compare(args) -> int:
+    """Overlay the loss curves of two or more runs and diff their configs."""
+    from .runs import RunsError, compare
+    if len(args.names) < 2:
+        raise RunsError("compare needs two or more runs (names, unique parts of names, or numbers from `runs list`)")
+    store = _store(args)
+    cmp = compare(store.resolve(args.names), show_all=args.all)
+    if args.json:
+        print(json.dumps(cmp.to_dict(), indent=1))
+        return 0
+    _console().print(cmp)
+    return 0
+
+
+# ---------------------------------------------------------------- show
+@_guard
+def cmd_show(args) -> int:
+    """Print a component's source (syntax-highlighted) beside the math it implements."""
+    from .codeview import COMPONENTS, catalogue, component_view, find_component
+    if args.list or not args.name:
+        if args.json:
+            print(json.dumps([c.to_dict() for c in COMPONENTS], indent=1))
+        else:
+            _console().print(catalogue())
+        return 0
+    c = find_component(args.name)
+    if args.json:
+        print(json.dumps({**c.to_dict(), "doc": c.doc(), "source": c.source()}, indent=1))
+        return 0
+    _console().print(component_view(c))
+    return 0
+
+
+# ---------------------------------------------------------------- argparse
+RUNS_HELP = "the runs folder (default: $TINYGRAD_TF_RUNS, else ./runs)"
+
+
+def _lab_args(p):
+    p.add_argument("--runs", metavar="DIR", help=RUNS_HELP)
+    p.add_argument("--tab", choices=["train", "inspect", "runs", "code"], default="train", help="the tab to open on")
+    p.add_argument("--screenshot", metavar="FILE.svg", help="render the opening screen headless to an SVG and exit")
+    p.add_argument("--width", type=int, default=100, help="--screenshot terminal width (default 100)")
+    p.add_argument("--height", type=int, default=30, help="--screenshot terminal height (default 30)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads for training (default 1: fastest for small "
+                   "models beside the app's own thread; 0 = the library's default; OMP_NUM_THREADS wins when set)")
+    p.set_defaults(fn=cmd_lab)
+
+
+def _runs_args(p):
+    p.add_argument("--runs", metavar="DIR", help=RUNS_HELP)
+    sub = p.add_subparsers(dest="runs_command", metavar="list|compare")
+    lst = sub.add_parser("list", help="list the runs, partial and interrupted ones included",
+                         description="List every run in the runs folder (oldest first) with its status "
+                                     "(done, stopped, running, interrupted, failed), steps and final losses.")
+    lst.add_argument("--runs", metavar="DIR", default=argparse.SUPPRESS, help=RUNS_HELP)
+    lst.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    lst.set_defaults(fn=cmd_runs_list)
+    cmp = sub.add_parser("compare", help="overlay the loss curves of two or more runs and diff their configs",
+                         description="Compare runs: training and validation loss curves overlaid, the settings "
+                                     "that differ, final numbers. Runs are named by full name, a unique part "
+                                     "of the name, or their number in `runs list` (-1 = newest).")
+    cmp.add_argument("names", nargs="+", metavar="RUN", help="two or more runs")
+    cmp.add_argument("--runs", metavar="DIR", default=argparse.SUPPRESS, help=RUNS_HELP)
+    cmp.add_argument("--json", action="store_true", help="print JSON (runs, diff, curves) instead")
+    cmp.add_argument("--all", action="store_true", help="show every setting, not only those that differ")
+    cmp.set_defaults(fn=cmd_runs_compare)
+    p.set_defaults(fn=cmd_runs_list, json=False)
+
+
+def _show_args(p):
+    p.add_argument("name", nargs="?", metavar="NAME", help="a component: Softmax, LayerNorm, GPT, rope, attention, ...")
+    p.add_argument("--list", action="store_true", help="list every component")
+    p.add_argument("--json", action="store_true", help="print JSON (with the source) instead")
+    p.set_defaults(fn=cmd_show)
+
+
+def add_subcommands(sub) -> dict:
+    """Add ``lab``, ``runs`` and ``show`` to an argparse subparsers object; returns the three parsers."""
+    lab = sub.add_parser("lab", help="the interactive lab: build a model, train it live, compare runs, read the code",
+                         description="A terminal app (works over SSH, from 80x24 up): choose a model and its "
+                                     "components, train it in the background with live curves, gradient norms, "
+                                     "attention and samples; every run is saved; compare runs; read any "
+                                     "component's source beside its math. Press ? inside for the keys.")
+    _lab_args(lab)
+    runs = sub.add_parser("runs", help="list and compare saved runs (list | compare A B ...)",
+                          description="The runs the lab saved: `runs list`, `runs compare A B [C ...]`, "
+                                      "--json for both.")
+    _runs_args(runs)
+    show = sub.add_parser("show", help="print a component's source beside the math it implements",
+                          description="Print the source of an op, layer, model, positional encoding or "
+                                      "attention, syntax-highlighted, beside the formulas it implements. "
+                                      "`show --list` lists them.")
+    _show_args(show)
+    return {"lab": lab, "runs": runs, "show": show}
+
+
+def add_parsers(subparsers) -> dict:
+    """Register ``lab``, ``runs`` and ``show`` on the ``tinygrad-tf`` subparsers (what cli.py calls)."""
+    return add_subcommands(subparsers)
+
+
+def main(argv=None) -> int:
+    """``python -m tinygrad_tf.lab lab|runs|show ...``: the three commands on their own."""
+    parser = argparse.ArgumentParser(prog="python -m tinygrad_tf.lab",
+                                     description="The lab, the runs store and the code viewer.")
+    add_subcommands(parser.add_subparsers(dest="command", metavar="lab|runs|show"))
+    args = parser.parse_args(argv)
+    if not getattr(args, "fn", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.fn(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

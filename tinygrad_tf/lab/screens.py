@@ -1,0 +1,77 @@
+"""The lab's help screen (``?``): every key, what each tab shows, where runs are saved."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+__all__ = ["HelpScreen", "KEYS"]
+
+KEYS = [
+    ("s", "start a run with the settings on the Train tab"),
+    ("p", "pause / resume the run (the step in progress finishes first)"),
+    ("x", "stop: the run saves its checkpoint and is marked 'stopped'"),
+    ("1 2 3 4", "tabs: Train, Inspect, Runs, Code"),
+    ("tab / shift+tab", "move between controls; arrows and enter open a choice"),
+    ("esc", "leave a text field (so letters are keys again)"),
+    ("enter", "in the prompt field: draw the attention map for that text"),
+    ("space", "Runs tab: select / unselect a run"),
+    ("c", "compare the selected runs (two or more): curves overlaid, configs diffed"),
+    ("r", "reload the runs list"),
+    ("f2", "save a screenshot (SVG) into the runs folder"),
+    ("?", "this help"),
+    ("q", "quit (a training run is stopped and saved first; q again quits at once)"),
+]
+
+TABS = [
+    ("Train", "the model and training choices (problems are explained under the form); live loss and "
+              "validation curves, tokens/s, learning rate, gradient norm, generated samples"),
+    ("Inspect", "attention heatmap for a prompt you type (pick layer and head), gradient norms per "
+                "parameter and per layer with their history and flags"),
+    ("Runs", "every saved run (done, stopped, running, interrupted); select two or more and compare"),
+    ("Code", "any op, layer, model, encoding or attention: its source beside the math it implements"),
+]
+
+
+class HelpScreen(ModalScreen):
+    """Keys and tabs; any of esc, ?, q closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%; border: round $accent;
+                                  background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape", "close", "close"), Binding("question_mark", "close", "close"),
+                Binding("q", "close", "close", show=False)]
+
+    def __init__(self, runs_dir: str = ""):
+        super().__init__()
+        self.runs_dir = runs_dir
+
+    def compose(self) -> ComposeResult:
+        keys = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="keys", title_justify="left",
+                     header_style="bold")
+        keys.add_column("key", style="bold cyan", no_wrap=True)
+        keys.add_column("does", overflow="fold")
+        for k, v in KEYS:
+            keys.add_row(k, v)
+        tabs = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="tabs", title_justify="left",
+                     header_style="bold")
+        tabs.add_column("tab", style="bold magenta", no_wrap=True)
+        tabs.add_column("shows", overflow="fold")
+        for k, v in TABS:
+            tabs.add_row(k, v)
+        foot = Text(f"runs are saved in {self.runs_dir} (--runs DIR or $TINYGRAD_TF_RUNS); from a shell: "
+                    "tinygrad-tf runs list, tinygrad-tf runs compare A B, tinygrad-tf show NAME", style="dim")
+        with VerticalScroll():
+            yield Static(Group(Text("tinygrad-tf lab — help", style="bold"), keys, tabs, foot))
+
+    def action_close(self) -> None:
+        self.dismiss()
