@@ -1,0 +1,262 @@
+"""``tinygrad-tf compare A B [C ...] [--json]``: presets and checkpoints side by side.
+
+    tinygrad-tf compare gpt2 llama-7b                 two published architectures: what differs, and the sizes
+    tinygrad-tf compare tiny runs/mine runs/bert      a training size against two checkpoint folders
+    tinygrad-tf compare gpt2 gpt2-medium --json       the same as JSON, for scripts
+
+Each argument is a preset name (``tinygrad-tf presets`` lists them) or a folder: a checkpoint (config.json +
+model.safetensors, from train / demo / model.save) or a lab run (run.json, metrics.jsonl, checkpoint/). The
+table has one row per config field and one column per model; rows whose values differ are highlighted and
+starred. Parameters are counted from the configs alone (``count_parameters``: nothing is allocated, no
+weights are read). For folders with a training history (trainer_state.json or metrics.jsonl) it adds the
+steps trained, the final train loss (the mean of the last 10 steps) and the last validation numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .commands import UserError, all_presets, char_vocab, console
+
+__all__ = ["add_parsers", "cmd_compare", "resolve", "Entry", "comparison"]
+
+MISSING = object()            # a field the model's family does not have
+
+
+@dataclass
+class Entry:
+    name: str                  # the argument as given
+    source: str                # "preset" | "checkpoint" | "run"
+    path: str | None
+    config: object             # the config dataclass
+    training: dict | None = None
+
+
+# ---------------------------------------------------------------- reading the arguments
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"cannot read {path} ({what}): {type(e).__name__}: {e}") from None
+    if not isinstance(d, dict):
+        raise UserError(f"{path} ({what}) is not a JSON object")
+    return d
+
+
+def _read_jsonl(path: Path) -> list:
+    out = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    continue                   # a line cut short by a crash
+                if isinstance(rec, dict):
+                    out.append(rec)
+    except OSError:
+        pass
+    return out
+
+
+def _config_from_dict(d: dict, where: Path):
+    from ..nn.models import MODEL_CLASSES, ConfigError
+    if "architectures" in d or "transformers_version" in d:
+        raise UserError(f"{where} is a Hugging Face config; compare reads native checkpoints (load it with "
+                        "tinygrad_tf.nn.models.load_hf and model.save it first)")
+    kind = d.get("model_type")
+    if kind not in MODEL_CLASSES:
+        raise UserError(f"{where}: unknown model_type {kind!r}; known: {', '.join(MODEL_CLASSES)}")
+    try:
+        return MODEL_CLASSES[kind].config_class.from_dict(d)
+    except (ConfigError, TypeError) as e:
+        raise UserError(f"{where}: {' '.join(str(e).split())}") from None
+
+
+def _history(folder: Path) -> tuple[list, dict]:
+    """(per-step records, trainer_state without the history) of a checkpoint or run folder."""
+    if (folder / "metrics.jsonl").is_file():                   # a lab run: the whole history, as it went
+        state = {}
+        for p in (folder / "checkpoint" / "trainer_state.json",):
+            if p.is_file():
+                state = _read_json(p, "training state")
+        return _read_jsonl(folder / "metrics.jsonl"), state
+    for p in (folder / "trainer_state.json", folder / "checkpoint" / "trainer_state.json"):
+        if p.is_file():
+            state = _read_json(p, "training state")
+            history = state.pop("history", None)
+            return (history if isinstance(history, list) else []), state
+    return [], {}
+
+
+def _finite(v):
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def training_summary(history: list, state: dict) -> dict | None:
+    """Steps trained, the final train loss (mean of the last 10 steps) and the last validation numbers."""
+    recs = [r for r in history if isinstance(r, dict) and "step" in r]
+    if not recs:
+        return None
+    losses = [_finite(r.get("loss")) for r in recs[-10:]]
+    losses = [v for v in losses if v is not None]
+    out = {"step": recs[-1]["step"], "train_loss": sum(losses) / len(losses) if losses else None}
+    for key in ("val_loss", "val_accuracy", "accuracy"):
+        vals = [_finite(r.get(key)) for r in recs if r.get(key) is not None]
+        vals = [v for v in vals if v is not None]
+        if vals:
+            out[key] = vals[-1]
+    if state.get("task"):
+        out["task"] = state["task"]
+    return out
+
+
+def resolve(arg: str) -> Entry:
+    """A preset name or a checkpoint / run folder -> an Entry (a UserError says what is wrong)."""
+    from ..nn.models import GPTConfig
+    from . import TRAIN_PRESETS
+    p = Path(arg).expanduser()
+    if p.is_dir() and any((p / f).is_file() for f in ("config.json", "run.json")):
+        return _from_folder(arg, p)
+    if arg in TRAIN_PRESETS:
+        return Entry(arg, "preset", None, GPTConfig(**TRAIN_PRESETS[arg], vocab_size=char_vocab()))
+    for name, _, cls in all_presets():
+        if arg == name:
+            return Entry(arg, "preset", None, cls.preset(name))
+    if p.is_dir():
+        raise UserError(f"{p} holds no config.json (nor run.json): not a checkpoint or run folder")
+    if p.exists():
+        raise UserError(f"{p} is a file; compare takes preset names and checkpoint or run folders")
+    valid = ", ".join([*TRAIN_PRESETS, *(n for n, _, _ in all_presets())])
+    if "/" in arg or "\\" in arg or arg.startswith("."):
+        raise UserError(f"folder not found: {arg} (compare takes checkpoint / run folders or presets: {valid})")
+    raise UserError(f"unknown preset or folder {arg!r}; valid presets: {valid} (or a checkpoint / run folder)")
+
+
+def _from_folder(arg: str, p: Path) -> Entry:
+    if (p / "config.json").is_file():
+        source, cfg_dict, where = "checkpoint", _read_json(p / "config.json", "model config"), p / "config.json"
+    elif (p / "checkpoint" / "config.json").is_file():
+        source, cfg_dict, where = "run", _read_json(p / "checkpoint" / "config.json", "model config"), p / "checkpoint"
+    else:
+        info = _read_json(p / "run.json", "run description")
+        cfg_dict, where, source = info.get("model_config"), p / "run.json", "run"
+        if not isinstance(cfg_dict, dict):
+            raise UserError(f"{p} is a run folder whose model was never built (no model_config in run.json, "
+                            "no checkpoint/)")
+    if (p / "run.json").is_file():
+        source = "run"
+    config = _config_from_dict(cfg_dict, where)
+    history, state = _history(p)
+    return Entry(arg, source, str(p), config, training_summary(history, state))
+
+
+# ---------------------------------------------------------------- the comparison
+TRAINING_ROWS = (("step", "steps trained", "{:,}"), ("train_loss", "train loss (last 10 steps)", "{:.4f}"),
+                 ("val_loss", "val loss", "{:.4f}"), ("val_accuracy", "masked-token accuracy", "{:.1%}"),
+                 ("accuracy", "held-out exact match", "{:.1%}"), ("task", "task", "{}"))
+
+
+def comparison(entries: list[Entry]) -> dict:
+    """The JSON form: {"models": [...], "fields": [...], "differing": [...]}."""
+    from ..nn.models import count_parameters
+    dicts = [e.config.to_dict() for e in entries]
+    fields: list[str] = []
+    for d in dicts:
+        fields += [k for k in d if k not in fields]
+    differing = [k for k in fields if len({json.dumps(d.get(k, "<missing>"), sort_keys=True) for d in dicts}) > 1]
+    models = []
+    for e, d in zip(entries, dicts):
+        n = count_parameters(e.config)
+        models.append({"name": e.name, "source": e.source, "path": e.path, "family": d.get("model_type"),
+                       "config": d, "parameters": n, "float32_mib": round(n * 4 / 2**20, 1), "training": e.training})
+    if len({m["parameters"] for m in models}) > 1:
+        differing.append("parameters")
+    return {"models": models, "fields": fields, "differing": differing}
+
+
+def _cell(v) -> str:
+    if v is MISSING:
+        return "[dim]—[/]"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, int):
+        return f"{v:,}" if abs(v) >= 10_000 else str(v)
+    return "None" if v is None else str(v).replace("[", r"\[")
+
+
+def _size(nbytes: int) -> str:
+    for unit, div in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= div:
+            return f"{nbytes / div:,.1f} {unit}"
+    return f"{nbytes} B"
+
+
+def render(data: dict):
+    from rich import box
+    from rich.table import Table
+    models, differing = data["models"], set(data["differing"])
+    table = Table(title="compare: config fields x models", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+                  caption="* differs between the models (highlighted); parameters counted from the config, "
+                          "nothing allocated" if len(models) > 1 else None, caption_justify="left")
+    table.add_column("field", no_wrap=True)
+    for m in models:
+        head = Path(m["path"]).name or m["path"] if m["path"] else m["name"]
+        table.add_column(f"{head}\n[dim]{m['source']}[/]", justify="right", overflow="fold")
+
+    def row(label, values, key):
+        hot = key in differing and len(models) > 1
+        table.add_row(label + (" *" if hot else ""), *values, style="bold yellow" if hot else None)
+
+    for k in data["fields"]:
+        label = "family" if k == "model_type" else k
+        row(label, [_cell(m["config"].get(k, MISSING)) for m in models], k)
+    table.add_section()
+    row("parameters", [f"{m['parameters']:,}" for m in models], "parameters")
+    row("float32 weights", [_size(m["parameters"] * 4) for m in models], "parameters")
+    if any(m["training"] for m in models):
+        table.add_section()
+        for key, label, fmt in TRAINING_ROWS:
+            vals = [(m["training"] or {}).get(key) for m in models]
+            if all(v is None for v in vals):
+                continue
+            table.add_row(label, *("[dim]—[/]" if v is None else fmt.format(v) for v in vals))
+    return table
+
+
+def cmd_compare(args) -> int:
+    """Compare presets and checkpoints side by side: config fields, parameter counts, final losses."""
+    entries = [resolve(a) for a in args.models]
+    data = comparison(entries)
+    if args.json:
+        def clean(v):
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [clean(x) for x in v]
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+        print(json.dumps(clean(data), indent=1, allow_nan=False))
+        return 0
+    from rich.console import Console
+    out = console if console.is_terminal or console.width >= 120 else Console(width=120, highlight=False)
+    out.print(render(data))
+    return 0
+
+
+def add_parsers(sub) -> dict:
+    c = sub.add_parser("compare", help="compare presets and checkpoints side by side (config, parameters, losses)",
+                       description="Compare models side by side: each MODEL is a preset name (gpt2, gpt2-medium, "
+                                   "llama-7b, bert-base, t5-small, tiny, ...: see `tinygrad-tf presets`) or a "
+                                   "checkpoint / run folder (config.json). One row per config field, one column "
+                                   "per model, differing rows highlighted; parameter counts from the configs "
+                                   "(nothing allocated); for trained folders the steps, final train loss and "
+                                   "validation numbers.")
+    c.add_argument("models", nargs="+", metavar="MODEL", help="a preset name or a checkpoint / run folder")
+    c.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
+    c.set_defaults(fn=cmd_compare)
+    return {"compare": c}
