@@ -622,3 +622,20 @@ def test_strategies_draw_what_they_promise(data):
     assert np.all(np.abs(sample(shape, "grid0", 4)[..., None] - sample(shape, "grid1", 5)[..., None]) >= 0.099)
     c = sample(shape, "clamp", seed=6)
     assert np.all(np.abs(np.abs(c) - 0.5) >= 0.0499)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (1,), (3, 4)])
+def test_erf_without_scipy_matches_math_erf(monkeypatch, dtype, shape):
+    """CI installs no SciPy: the from-scratch erf paths (float32 fit, float64 series) must work for every shape."""
+    import math
+
+    from tinygrad_tf import backend
+    monkeypatch.setattr(backend, "_SCIPY_ERF", [None])
+    x = np.asarray(np.random.default_rng(0).normal(scale=2.0, size=shape), dtype=dtype)
+    got = np.asarray(backend.erf(x))
+    want = np.vectorize(math.erf)(x.astype(np.float64))
+    assert got.shape == x.shape and got.dtype == dtype
+    np.testing.assert_allclose(got, want, atol=1e-6 if dtype == np.float32 else 1e-13)
+    y = tg.tensor(x, requires_grad=True).gelu()          # exact GELU end to end
+    assert y.shape == shape

@@ -204,6 +204,9 @@ _ERFC_P = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.1862
 
 def _erf_float32(x, xp):
     """erf for float32/float16 in ~25 in-place array passes (SciPy's erf loops in float64: ~5x slower)."""
+    x = xp.asarray(x)
+    if x.ndim == 0:                               # in-place ufuncs need arrays, and 0-d math gives scalars
+        return _erf_float32(x.reshape(1), xp).reshape(())
     z = xp.abs(x).astype(xp.float32)
     t = z * 0.5
     t += 1
@@ -221,6 +224,20 @@ def _erf_float32(x, xp):
     return xp.copysign(p, x, out=p).astype(x.dtype, copy=False)
 
 
+_SCIPY_ERF = []   # [] = not looked up yet; [None] = SciPy absent; [fn] = scipy.special.erf
+
+
+def _scipy_erf():
+    """scipy.special.erf if SciPy is installed (looked up once: a failing import is slow to repeat)."""
+    if not _SCIPY_ERF:
+        try:
+            from scipy.special import erf as fn  # noqa: PLC0415
+        except ImportError:
+            fn = None
+        _SCIPY_ERF.append(fn)
+    return _SCIPY_ERF[0]
+
+
 def erf(x):
     """The error function, elementwise, on either backend (exact GELU needs it).
 
@@ -230,10 +247,7 @@ def erf(x):
     if xp is not np:
         import cupyx.scipy.special  # noqa: PLC0415
         return cupyx.scipy.special.erf(x)
-    try:
-        from scipy.special import erf as scipy_erf  # noqa: PLC0415
-    except ImportError:
-        scipy_erf = None
+    scipy_erf = _scipy_erf()
     if x.dtype in (float32, float16) and (x.size > 4096 or scipy_erf is None):  # tiny: one SciPy call is cheaper
         return _erf_float32(x, np)
     if scipy_erf is None:
