@@ -76,7 +76,7 @@ def test_gpt2_instance_has_the_published_size():
     assert m.num_parameters() == 124_439_808 and m.lm_head.weight is m.wte.weight
 
 
-@pytest.mark.parametrize("bias,tie,kv", itertools.product([True, False], [True, False], [1, 2, 4]))
+@pytest.mark.parametrize("bias,tie,kv", list(itertools.product([True, False], [True, False], [1, 2, 4])))
 def test_count_parameters_agrees_with_instances(bias, tie, kv):
     for norm, residual, act in [("layernorm", "sandwich", "geglu"), ("groupnorm", "post", "relu"),
                                 ("rmsnorm", "pre", "swiglu")]:
