@@ -3,6 +3,7 @@
     python -m benchmarks.bench_ops                 # full table, 1 thread each
     python -m benchmarks.bench_ops --threads 2 --json ops.json
     python -m benchmarks.bench_ops --quick --only matmul,softmax
+    python -m benchmarks.bench_ops --device cuda      # on a GPU: CuPy vs torch.cuda, wall time
 
 Tiny tensors ((4, 4), (8,)) measure what one op costs in Python bookkeeping
 (Function.apply, Tensor._wrap, run_backward): the issue's target is at most 3x
@@ -35,8 +36,8 @@ import torch  # noqa: E402
 import torch.nn.functional as TF  # noqa: E402
 
 import tinygrad_tf as tg  # noqa: E402
-from benchmarks.common import (default_clock, fmt_ms, interleaved, machine_info, markdown_table,  # noqa: E402
-                               pin_threads, ratio_style)
+from benchmarks.common import (default_clock, device_sync, fmt_ms, gpu_info, interleaved,  # noqa: E402
+                               machine_info, markdown_table, pin_threads, ratio_style)
 from tinygrad_tf import nn_ops as N  # noqa: E402
 
 try:  # the nn sub-package's functional API, once it exists; the engine's fused Functions otherwise
@@ -134,35 +135,47 @@ def cases(quick=False):
 
 
 # ------------------------------------------------------------------ one case
-def build(case, seed=0):
-    """Leaves for both libraries from the same NumPy arrays, the upstream gradient, and the four timed callables."""
+def build(case, seed=0, device="cpu"):
+    """Leaves for both libraries from the same NumPy arrays, the upstream gradient, and the four timed callables
+    (on a GPU each call ends by waiting for the queued kernels, so the clock sees them run)."""
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(spec).astype(np.float32) if kind == "f" else np.asarray(spec, dtype=np.int64)
               for kind, spec in case["inputs"]]
-    tg_in = [tg.tensor(a, requires_grad=(k == "f")) for (k, _), a in zip(case["inputs"], arrays)]
-    th_in = [torch.tensor(a, requires_grad=(k == "f")) for (k, _), a in zip(case["inputs"], arrays)]
+    tg_in = [tg.tensor(a, requires_grad=(k == "f"), device=device) for (k, _), a in zip(case["inputs"], arrays)]
+    th_in = [torch.tensor(a, requires_grad=(k == "f"), device=device) for (k, _), a in zip(case["inputs"], arrays)]
     tg_leaves = [t for t, (k, _) in zip(tg_in, case["inputs"]) if k == "f"]
     th_leaves = [t for t, (k, _) in zip(th_in, case["inputs"]) if k == "f"]
     out_shape = tuple(case["th"](*th_in).shape)
     g = rng.standard_normal(out_shape).astype(np.float32)
-    g_tg, g_th = tg.tensor(g), torch.tensor(g)
+    g_tg, g_th = tg.tensor(g, device=device), torch.tensor(g, device=device)
     f_tg, f_th = case["tg"], case["th"]
+    sync = device_sync(device) if device != "cpu" else None       # None on the CPU: nothing added to the timing
 
     def tg_fwd():
-        return f_tg(*tg_in)
+        y = f_tg(*tg_in)
+        if sync:
+            sync()
+        return y
 
     def th_fwd():
-        return f_th(*th_in)
+        y = f_th(*th_in)
+        if sync:
+            sync()
+        return y
 
     def tg_step():
         for t in tg_leaves:
             t.grad = None
         f_tg(*tg_in).backward(g_tg)
+        if sync:
+            sync()
 
     def th_step():
         for t in th_leaves:
             t.grad = None
         f_th(*th_in).backward(g_th)
+        if sync:
+            sync()
 
     return dict(tg_in=tg_in, th_in=th_in, tg_leaves=tg_leaves, th_leaves=th_leaves,
                 tg_fwd=tg_fwd, th_fwd=th_fwd, tg_step=tg_step, th_step=th_step)
@@ -176,14 +189,14 @@ def _close(a, b, rtol=1e-4):
 
 def check(case, b):
     """Both libraries computed the same thing (else the timing comparison means nothing)."""
-    y_tg, y_th = b["tg_fwd"](), b["th_fwd"]().detach().numpy()
+    y_tg, y_th = b["tg_fwd"](), b["th_fwd"]().detach().cpu().numpy()
     if not _close(y_tg.numpy(), y_th):
         return f"outputs differ (max |d| {np.abs(y_tg.numpy() - y_th).max():.2e})"
     b["tg_step"]()
     b["th_step"]()
     for i, (a, c) in enumerate(zip(b["tg_leaves"], b["th_leaves"])):
-        if not _close(a.grad.numpy(), c.grad.numpy()):
-            return f"grad {i} differs (max |d| {np.abs(a.grad.numpy() - c.grad.numpy()).max():.2e})"
+        if not _close(a.grad.numpy(), c.grad.cpu().numpy()):
+            return f"grad {i} differs (max |d| {np.abs(a.grad.numpy() - c.grad.cpu().numpy()).max():.2e})"
     return "ok"
 
 
@@ -198,7 +211,7 @@ def run(args):
     if args.size:
         todo = [c for c in todo if c["size"] == args.size]
     for case in todo:
-        b = build(case)
+        b = build(case, device=args.device)
         status = check(case, b)
         target_s = 0.004 if args.quick else 0.02
         fwd = interleaved({"tg": b["tg_fwd"], "torch": b["th_fwd"]}, repeats=args.repeats, target_s=target_s,
@@ -263,11 +276,15 @@ def main(argv=None):
     p.add_argument("--json", metavar="PATH", help="also write the rows and machine facts as JSON")
     p.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="cuda: both libraries on the GPU (CuPy and torch.cuda), wall time, synchronised per call")
     args = p.parse_args(argv)
     if args.repeats is None:
         args.repeats = 7 if args.quick else 21
-    args.clock = args.clock or default_clock(THREADS)
+    args.clock = args.clock or ("wall" if args.device != "cpu" else default_clock(THREADS))
     meta = machine_info()
+    meta.update(gpu_info(args.device))
+    meta["device"] = args.device
     rows, info = run(args)
     print_table(rows, info, meta)
     if args.json:

@@ -118,6 +118,35 @@ def machine_info() -> dict:
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
+def device_sync(device: str = "cpu"):
+    """A function that waits until the GPU has finished the work queued so far (CuPy's stream and PyTorch's),
+    so a timer read after it counts the kernels, not just their launch; on the CPU it does nothing.
+    GPU runs are timed in wall time (``--clock wall``): the CPU time of a process waiting on the GPU is not the
+    work done."""
+    if device == "cpu":
+        return lambda: None
+    import cupy
+    import torch
+
+    def sync():
+        cupy.cuda.Device().synchronize()
+        torch.cuda.synchronize()
+    return sync
+
+
+def gpu_info(device: str = "cpu") -> dict:
+    """GPU model, CUDA and CuPy versions (what docs/performance.md records next to GPU tables)."""
+    if device == "cpu":
+        return {}
+    import cupy
+    import torch
+    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    return {"gpu": name, "gpu_memory_gib": round(props["totalGlobalMem"] / 2 ** 30, 1),
+            "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(), "cupy": cupy.__version__,
+            "torch_cuda": torch.version.cuda}
+
+
 def default_clock(threads: int) -> str:
     """CPU time for single-threaded runs (robust to other processes on a shared machine), else wall time."""
     return "cpu" if threads == 1 else "wall"

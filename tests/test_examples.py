@@ -27,15 +27,20 @@ EXPECTED = {
     "11_gradient_checking.py": r"caught: gradcheck failed:\n  input 0 \(shape \(4, 5\)\)",
     "12_attention_analysis.py": r"found patterns: .*previous-token",
     "13_rendering_for_slides.py": r"slides/previous_token\.svg",
+    "14_gradient_readouts.py": r"summary ([\d,]+) = by hand \1: True[\s\S]*update ratio matches log10\(lr·\|g\|/\|w\|\)",
     "08_bert_fill_mask.py": r"fill-mask: the top guess for .* is '",
     "09_t5_seq2seq.py": r"held-out exact match \d+\.\d%",
     "10_load_hf_checkpoint.py": r"all fixtures match transformers within 1e-4",
+    "07_train_char_gpt.py": r"trained \d+ steps in \d+s: train loss \d\.\d{3}, val loss \d\.\d{3}",
+    "15_gpu_run.py": r"done on (cuda|cpu): \d+ steps in [\d.]+s, [\d,]+ tokens/s, val loss \d\.\d{3}",
 }
 
 # the long training examples run a short version here (their full runs are measured in the docs)
 ARGS = {
     "08_bert_fill_mask.py": ["--steps", "20"],
     "09_t5_seq2seq.py": ["--steps", "30"],
+    "07_train_char_gpt.py": ["--steps", "20"],
+    "15_gpu_run.py": ["--steps", "20"],
 }
 
 

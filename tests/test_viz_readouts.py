@@ -21,7 +21,8 @@ import tinygrad_tf as tg
 from tinygrad_tf import nn, viz
 from tinygrad_tf.nn.models import GPT, GPTConfig, T5, T5Config, count_parameters
 from tinygrad_tf.viz.attention_analysis import analyze_head, attention_rollout
-from tinygrad_tf.viz.readout import SHADES, VIRIDIS, VIRIDIS_ANCHORS, sparkline
+from tinygrad_tf.viz.readout import SHADES, VIRIDIS, VIRIDIS_ANCHORS, fmt_num, sparkline
+from tinygrad_tf.viz.summary import fmt_flops
 
 
 # ---------------------------------------------------------------- helpers
@@ -321,6 +322,130 @@ def test_grad_monitor_hooks_catch_gradients_that_are_cleared_before_record(tiny_
     assert not tiny_gpt.wte.weight._hooks                           # removed on exit
 
 
+class _Layers(nn.Module):
+    """Four one-Linear layers in float64, for hand-checked readings."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(4, 3, dtype=tg.float64) for _ in range(4))
+
+    def forward(self, x):
+        return sum(layer(x).sum() for layer in self.layers[:3])          # layers.3 is unused: no grad
+
+
+def _row(out: str, name: str) -> list[str]:
+    """The whitespace-separated cells of the rendered table row that starts with ``name`` (the lines under a
+    gradient table, from "total |grad|" on, are notes, not rows)."""
+    rows = [ln.split() for ln in out.split("\ntotal |grad|")[0].splitlines() if ln.split()[:1] == [name]]
+    assert len(rows) == 1, (name, out)
+    return rows[0]
+
+
+def test_grad_table_shows_the_computed_norms():
+    tg.manual_seed(0)
+    m = _Three()
+    m(tg.randn(4, 3)).sum().backward()
+    mon = viz.grad_table(m, show="params")
+    out = render(mon)                                           # Console(width=100, record=True, file=StringIO)
+    assert out.splitlines()[1].split()[:6] == ["parameter", "|w|", "|grad|", "|g|/|w|", "%0", "history"]
+    for name, p in m.named_parameters():                        # one reading: no update column yet
+        w = np.linalg.norm(p.data.astype(np.float64))
+        cells = _row(out, name)
+        assert cells[1] == fmt_num(w)
+        if p.grad is None:
+            assert cells[2:5] == ["—", "—", "—"] and "no grad" in " ".join(cells)
+            continue
+        g = np.linalg.norm(p.grad.data.astype(np.float64))
+        zeros = 100 * np.mean(p.grad.data == 0)
+        assert cells[2:5] == [fmt_num(g), fmt_num(g / w), f"{zeros:.1f}%"], (name, cells)
+    wide = render(mon, width=120)                               # room for the shapes
+    assert _row(wide, "a.weight")[1:3] == ["3×3", fmt_num(np.linalg.norm(m.a.weight.data))]
+
+
+def test_update_ratio_of_a_hand_made_sgd_step():
+    from tinygrad_tf.optim import SGD
+    tg.manual_seed(0)
+    m, lr = _Layers(), 0.01
+    opt = SGD(m.parameters(), lr=lr)
+    monitor = viz.GradientMonitor(m, show="params")
+    m(tg.randn(5, 4, dtype=tg.float64)).backward()
+    before = {n: p.data.copy() for n, p in m.named_parameters()}
+    monitor.record(0)                                           # copies the weights
+    opt.step()                                                  # w <- w - lr * g
+    monitor.record(1)                                           # the same gradients, and how far w moved
+    out = render(monitor)
+    for name, p in m.named_parameters():
+        if p.grad is None:
+            continue
+        expected = math.log10(lr * np.linalg.norm(p.grad.data) / np.linalg.norm(before[name]))
+        assert monitor.latest[name].update == pytest.approx(expected, abs=1e-9)
+        assert _row(out, name)[4] == f"{expected:.2f}"          # the "update" column, as rendered
+    unused = monitor.latest["layers.3.weight"]
+    assert unused.grad_norm is None and unused.update == -math.inf     # no gradient: SGD left it where it was
+    layer = monitor.layers["layers.0"]
+    grads = [m.layers[0].weight.grad.data, m.layers[0].bias.grad.data]
+    w0 = [before["layers.0.weight"], before["layers.0.bias"]]
+    expected = math.log10(lr * math.sqrt(sum((g ** 2).sum() for g in grads))
+                          / math.sqrt(sum((w ** 2).sum() for w in w0)))
+    assert layer.update == pytest.approx(expected, abs=1e-9)
+    assert "┼ = -3, healthy" in out                             # the reference is stated on screen
+    layers = render(viz.GradientMonitor(m, show="layers").record(0).record(1))   # no step: nothing moved
+    assert "-inf" in layers
+    assert viz.gradients.update_gauge(-3.0) == "────●────"       # the marker sits on the reference
+    assert viz.gradients.update_gauge(-2.0) == "────┼─●──" and viz.gradients.update_gauge(-7) == "◀───┼────"
+
+
+def test_percent_zeros_nan_inf_counts_and_badges_with_thresholds():
+    tg.manual_seed(0)
+    emb = nn.Embedding(10, 4)
+    emb(tg.tensor([1, 2, 2])).sum().backward()                  # only rows 1 and 2 get a gradient
+    mon = viz.grad_table({"emb": emb.weight})
+    assert mon.latest["emb"].zero_fraction == 0.8
+    assert _row(render(mon, width=100), "emb")[4] == "80.0%"
+
+    m = _Layers()
+    m(tg.randn(2, 4, dtype=tg.float64)).backward()
+    m.layers[0].weight.grad.data[0, :3] = np.nan
+    m.layers[0].bias.grad.data[0] = np.inf
+    m.layers[1].weight.grad.data[:] = 100.0                     # |grad| = 100 * sqrt(12) > 50
+    m.layers[2].weight.grad.data[:] = 1e-5                      # |grad| = 1e-5 * sqrt(12) < 1e-3
+    m.layers[2].bias.grad.data[:] = 0
+    mon = viz.grad_table(m, explode=50, vanish=1e-3)
+    out = render(mon)
+    assert "NaN×3" in _row(out, "layers.0.weight") and "inf×1" in _row(out, "layers.0.bias")
+    assert mon.latest["layers.0.weight"].n_nan == 3 and mon.latest["layers.0.bias"].n_inf == 1
+    assert _row(out, "layers.1.weight")[-1] == "exploding" and _row(out, "layers.2.weight")[-1] == "vanishing"
+    assert _row(out, "layers.2.bias")[-1] == "zero" and _row(out, "layers.3.weight")[-2:] == ["no", "grad"]
+    assert mon.latest["layers.0.weight"].grad_norm == pytest.approx(np.linalg.norm(np.nan_to_num(
+        m.layers[0].weight.grad.data, nan=0.0)))               # NaN entries counted, then left out of the norm
+    assert "exploding |grad| > 50 · vanishing 0 < |grad| < 0.001" in out
+    assert mon.layers["layers.0"].flags == ["NaN", "inf"] and "NaN×3 inf×1" in " ".join(_row(out, "layers.0"))
+
+
+def test_layer_bars_are_proportional_to_the_layer_norms():
+    m = _Layers()
+    m(tg.randn(2, 4, dtype=tg.float64)).backward()
+    norms = {"layers.0": 4.0, "layers.1": 3.0, "layers.2": 0.3}
+    for i, (name, norm) in enumerate(norms.items()):
+        m.layers[i].weight.grad.data[:] = 0
+        m.layers[i].weight.grad.data[0, 0] = norm
+        m.layers[i].bias.grad.data[:] = 0
+    mon = viz.grad_table(m, show="layers")
+    out = render(mon)
+    bars = {}
+    for name, norm in norms.items():
+        cells = _row(out, name)                                    # layer, params, |grad|, bar, |g|/|w|, ...
+        assert cells[2] == fmt_num(norm)
+        full, part = re.fullmatch(r"(█*)([▏▎▍▌▋▊▉]?)", cells[3]).groups()
+        bars[name] = 8 * len(full) + (" ▏▎▍▌▋▊▉".index(part) if part else 0)
+    width = bars["layers.0"] // 8                                  # the largest layer fills the bar
+    assert bars["layers.0"] == 8 * width and width >= 8
+    for name, norm in norms.items():
+        assert bars[name] == round(norm / 4.0 * width * 8), (name, bars)
+    assert viz.gradients.bar(3.0, 4.0, 16) == "█" * 12 + " " * 4
+    assert "bars: |grad|, linear" in out or "bars: layer |grad|, linear" in out
+
+
 # ---------------------------------------------------------------- summaries
 def test_model_summary_counts_match_num_parameters_and_shapes(tiny_gpt, tiny_t5):
     s = viz.model_summary(tiny_gpt, input_ids=[[1, 2, 3]])
@@ -345,6 +470,55 @@ def test_config_summary_adds_up_without_allocating():
     out = render(viz.config_summary(GPTConfig.preset("gpt2")))
     assert "124,439,808" in out and "12 × layer" in out and "feed-forward" in out
     assert viz.model_summary(GPTConfig.preset("gpt2")).total == 124_439_808
+
+
+def test_summary_flops_of_a_linear():
+    lin = nn.Linear(5, 7)
+    s = viz.model_summary(lin, tg.randn(2, 3, 5))
+    assert s.flops == 2 * 5 * 7 * (2 * 3)                        # 2 * in * out per token, 6 tokens
+    out = render(s)
+    assert _row(out, "(Linear)")[-1] == "420" and "forward: 420 FLOPs for 6 input tokens = 70 per token" in out
+
+
+def test_summary_flops_of_a_tiny_gpt_equal_the_hand_computed_total():
+    tg.manual_seed(0)
+    V, C, d, L, H, B, T = 16, 16, 16, 2, 2, 2, 5
+    model = GPT(GPTConfig(vocab_size=V, context_length=C, d_model=d, n_layer=L, n_head=H))
+    d_ff = model.config.d_ff
+    s = viz.model_summary(model, input_ids=np.ones((B, T), dtype=np.int64))
+    per_layer = 2 * B * T * (4 * d * d + 2 * d * d_ff) + 4 * B * T * T * d      # projections + q.k^T and w.v
+    expected = L * per_layer + 2 * B * T * d * V                                # + the output layer
+    assert s.flops == expected == 134_400
+    rows = {r["path"]: r for r in s.rows}
+    assert rows["blocks.0.attn"]["own_flops"] == 4 * B * T * T * d
+    assert rows["blocks.0.attn.q_proj"]["flops"] == 2 * d * d * B * T
+    assert rows["blocks.1"]["flops"] == per_layer and rows["wte"]["flops"] == 0
+    out = render(s)
+    assert f"forward: {expected:,} FLOPs" in out
+    assert _row(out, "blocks.0.attn.q_proj")[-1] == fmt_flops(2 * d * d * B * T) == "5,120"
+    assert _row(out, "total")[-1] == fmt_flops(expected) == "134k"
+
+
+def test_summary_tree_percentages_and_tied_weights(tiny_gpt):
+    s = viz.model_summary(tiny_gpt, input_ids=[[1, 2, 3]])
+    out = render(s)
+    top = [r for r in s.rows if r["level"] == 1]
+    assert sum(r["parameters"] for r in top) == s.total == tiny_gpt.num_parameters()
+    assert sum(r["percent"] for r in top) == pytest.approx(100.0)
+    shown = [float(_row(out, r["path"])[-2]) for r in top]             # the "%" column (FLOPs last)
+    assert sum(shown) == pytest.approx(100.0, abs=0.05 * len(top))      # each rounded to 0.1
+    assert _row(out, "total")[-2] == "100.0"
+    lm = next(r for r in s.rows if r["path"] == "lm_head")
+    assert lm["parameters"] == 0 and lm["tied_to"] == ["weight = wte.weight"]
+    tree = render(s.tree())
+    for name in ("GPT", "wte Embedding", "blocks ModuleList", "attn MultiHeadAttention", "q_proj Linear",
+                 "mlp FeedForward", "lm_head Linear", "(tied: weight = wte.weight)"):
+        assert name in tree
+    assert tree.index("q_proj") < tree.index("lm_head")
+    tg.manual_seed(0)
+    deep = GPT(GPTConfig(vocab_size=16, context_length=8, d_model=8, n_layer=4, n_head=2))
+    assert "blocks.1 … blocks.3: 3 more Block like blocks.0" in render(viz.model_summary(deep).tree())
+    assert "blocks.3" in render(viz.model_summary(deep, show="table"))
 
 
 # ---------------------------------------------------------------- SVG and the dashboard
@@ -384,6 +558,61 @@ def test_dashboard_is_a_trainer_callback_shaped_object():
     assert "nan" in out and "step 1" in out
 
 
+def test_loss_curve_svg_has_a_train_and_a_val_polyline(tmp_path):
+    history = [{"step": s, "loss": 4 * math.exp(-s / 20) + 1, "lr": 1e-3} for s in range(1, 41)]
+    for rec in history[9::10]:
+        rec["val_loss"] = rec["loss"] + 0.2
+    path = viz.save_loss_curve(history, tmp_path / "run" / "loss_curve.svg")
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    lines = [e for e in root.iter() if e.tag.endswith("polyline")]
+    assert len(lines) == 2
+    assert [len(e.get("points").split()) for e in lines] == [40, 4]
+    text = path.read_text()
+    assert "train loss" in text and "val loss" in text
+    with pytest.raises(ValueError, match="no loss"):
+        viz.save_loss_curve([], tmp_path / "empty.svg")
+
+
+def test_dashboard_callbacks_on_a_real_trainer(tmp_path):
+    from tinygrad_tf.train import TrainConfig, Trainer
+    buf = io.StringIO()
+    trainer = Trainer(TrainConfig(preset="tiny", steps=4, eval_interval=2, eval_iters=1, batch_size=2,
+                                  warmup_steps=1, out_dir=str(tmp_path / "run")),
+                      console=Console(file=buf, width=100))
+    dash = viz.dashboard_callbacks(trainer, grad_table=True)
+    assert trainer.callbacks == [dash] and dash.total_steps == 4
+    with dash.live():                                             # not a terminal: the final state, once
+        history = trainer.run()
+    out = buf.getvalue()
+    assert out.count("step 4/4") == 2                             # the trainer's eval line, then the dashboard
+    assert "tok/s" in out and "gradients per layer · step 4" in out and "blocks.1" in out
+    assert dash.monitor.steps_recorded == 4 and dash.monitor.layers["blocks.0"].update is not None
+    assert dash.val_steps == [2, 4]
+    path = viz.save_loss_curve(history, tmp_path / "run" / "loss_curve.svg")
+    assert len([e for e in ET.parse(path).getroot().iter() if e.tag.endswith("polyline")]) == 2
+
+
+def test_dashboard_live_on_a_terminal_quiets_the_trainer_progress():
+    from types import SimpleNamespace
+    history = [{"step": 1, "loss": 3.0, "lr": 1e-3, "grad_norm": 1.0, "tokens_per_sec": 2020.4}]
+    trainer = SimpleNamespace(config=SimpleNamespace(steps=3), model=None, callbacks=[], history=history,
+                              show_progress=True, console=None)
+    dash = viz.dashboard_callbacks(trainer)
+    assert dash.steps == [1] and dash.loss == [3.0]                # a resumed run's history is drawn
+    console = Console(file=io.StringIO(), width=100, force_terminal=True)
+    with dash.live(console):
+        assert trainer.show_progress is False
+        dash({"step": 2, "loss": 2.5, "tokens_per_sec": 2020.4})
+    assert trainer.show_progress is True
+    assert "2,020 tok/s" in render(dash)
+    with dash.live(console, quiet=True):                          # --quiet: nothing shown, data still kept
+        dash({"step": 3, "loss": 2.0})
+    assert trainer.show_progress is True and dash.loss[-1] == 2.0
+    with pytest.raises(ValueError, match="needs the model"):
+        viz.dashboard_callbacks(10, grad_table=True)
+
+
 # ---------------------------------------------------------------- package surface and CLI commands
 def test_readouts_show_themselves_at_the_repl(monkeypatch):
     monkeypatch.setattr("sys.stdout", io.StringIO())
@@ -394,7 +623,7 @@ def test_readouts_show_themselves_at_the_repl(monkeypatch):
 def test_viz_exports_keep_the_graph_api():
     for name in ("draw_graph", "backward_steps", "render", "trace", "capture_grads", "GraphDrawing", "GradStat",
                  "attention_maps", "GradientMonitor", "grad_table", "model_summary", "config_summary",
-                 "TrainingDashboard", "save_svg"):
+                 "TrainingDashboard", "save_svg", "dashboard_callbacks", "save_loss_curve"):
         assert hasattr(viz, name) and name in viz.__all__
 
 
@@ -421,6 +650,16 @@ def test_cli_commands(tmp_path, capsys, tiny_gpt):
     assert "layer 1 · head 1" in capsys.readouterr().out
     assert run("attention", "--checkpoint", str(tmp_path / "ck"), "--text", "abc", "--head", "7") == 2
     assert "out of range" in capsys.readouterr().err
+    slide = tmp_path / "slide.svg"                               # no checkpoint: an untrained preset
+    assert run("attention", "--preset", "tiny", "--text", "def f", "--layer", "0", "--head", "1",
+               "--svg", str(slide)) == 0
+    captured = capsys.readouterr()
+    assert "layer 0 · head 1" in captured.out and "untrained" in captured.err
+    assert ET.parse(slide).getroot().tag.endswith("svg")
+    assert run("attention", "--text", "abc") == 2
+    assert "--preset NAME" in capsys.readouterr().err
+    assert run("attention", "--preset", "llama-7b") == 2
+    assert "too big" in capsys.readouterr().err
     assert run("summary", "--checkpoint", str(tmp_path / "ck"), "--json") == 0
     assert json.loads(capsys.readouterr().out)["total_parameters"] == tiny_gpt.num_parameters()
     assert run("summary", "--preset", "gpt2") == 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMAND_MODULES = ("tinygrad_tf.train.commands", "tinygrad_tf.viz.commands", "tinygrad_tf.exercises.commands",
@@ -87,7 +88,31 @@ def build_parser() -> argparse.ArgumentParser:
             add_parsers(sub)
         if module == "tinygrad_tf.train.commands":
             _add_gradcheck(sub)      # listed after the training commands, before the readouts
+    _install_dashboard()
     return p
+
+
+def _install_dashboard() -> None:
+    """Show GPT training with viz's live dashboard and save its loss curve (loss_curve.svg) in the
+    checkpoint. train/commands.py runs plain progress by default: train sits below viz and never imports it."""
+    try:
+        from .train import commands as train_commands
+        from .viz.dashboard import dashboard_callbacks, save_loss_curve
+    except ImportError:
+        return
+
+    def run(trainer, args, console, live=True):
+        if live:
+            dash = dashboard_callbacks(trainer, grad_table=getattr(args, "grad_table", False))
+            with dash.live(console, quiet=getattr(args, "quiet", False)):
+                history = trainer.run()
+        else:
+            history = trainer.run()
+        if history and trainer.config.out_dir and os.path.isdir(trainer.config.out_dir):
+            save_loss_curve(history, os.path.join(trainer.config.out_dir, "loss_curve.svg"))
+        return history
+
+    train_commands.run_training = run
 
 
 def _error(msg) -> None:

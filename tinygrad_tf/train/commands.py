@@ -40,6 +40,15 @@ THREADS_HELP = ("BLAS threads (default 1: fastest for small models, above all on
                 "default; OMP_NUM_THREADS / OPENBLAS_NUM_THREADS, when set, win)")
 
 
+
+def _plain_run(trainer, args, console, live=True):
+    return trainer.run()
+
+
+# How a training run is shown: plain progress lines here. The live dashboard and the loss-curve picture
+# belong to viz, a layer above train, so cli.py plugs them in by replacing this (train never imports viz).
+run_training = _plain_run
+
 def limit_blas_threads(n: int) -> bool:
     """Ask the BLAS library under NumPy to use ``n`` threads; True if it could be done.
 
@@ -193,7 +202,7 @@ def cmd_demo(args) -> int:
     if adaptive:
         trainer.callbacks.append(fit_to_time)
     trainer.callbacks.append(show_sample)
-    history = trainer.run()
+    history = run_training(trainer, args, console, live=False)
     elapsed = time.perf_counter() - t0
     if trainer.interrupted:
         return 130
@@ -321,7 +330,7 @@ def cmd_train(args) -> int:
     if not args.quiet:
         console.print(trainer.describe(), soft_wrap=True)
     t0 = time.perf_counter()
-    history = trainer.run()
+    history = run_training(trainer, args, console)
     if trainer.interrupted:
         return 130
     if not args.quiet:
@@ -567,6 +576,8 @@ def add_parsers(sub) -> dict:
     r.add_argument("--device", choices=["cpu", "cuda"], help="default cpu")
     r.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--grad-table", action="store_true",
+                   help="GPT: per-layer gradient norms and update sizes in the live dashboard")
     add_family_flags(t)
     t.set_defaults(fn=cmd_train)
 

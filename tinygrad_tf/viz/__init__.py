@@ -14,11 +14,15 @@ form (``.to_dict()``, ``.to_json(path=None)``) and becomes a slide with ``save_s
 
     attention_maps(model, ids, tokenizer=tok) -> AttentionMaps   (or from an output / tuple / array)
         .heatmap(layer, head)  .overview()  .analysis()  .rollout()  .to_json(layout="web" | "bertviz")
-    GradientMonitor(model, hooks=False)   .record(step) after backward; a Trainer callback with hooks=True
+    GradientMonitor(model, hooks=False)   .record(step) after opt.step(); a Trainer callback with hooks=True:
+                                          |w|, |grad|, update log10(|Δw|/|w|), % zeros, NaN/inf, badges, layer bars
     grad_table(model)                     one reading of the gradients now
-    model_summary(model, input_ids=None)  modules, output shapes, parameters (tied once), memory
+    model_summary(model, input_ids=None)  a tree and a table of modules: parameters (tied once), %, output shapes
+                                          and matmul FLOPs (with an input), memory
     config_summary(config)                parameters by component from a config, nothing allocated
     TrainingDashboard(total_steps)        live loss curves etc.; a Trainer callback; ``with dash.live(): ...``
+    dashboard_callbacks(trainer, grad_table=False)   the dashboard attached to a Trainer (``tinygrad-tf train``)
+    save_loss_curve(history, "loss_curve.svg")       train + validation loss as an SVG line plot
     save_svg(renderable, path, width=100) any renderable as an SVG file (written atomically)
 """
 
@@ -28,7 +32,7 @@ from .attention import (AttentionAnalysis, AttentionGrid, AttentionHeatmap, Atte
                         AttentionStack, attention_analysis, attention_heatmap, attention_maps, attention_overview,
                         attention_rollout_map, display_token, token_labels)
 from .attention_analysis import THRESHOLDS, HeadStats, analyze_head, attention_rollout, is_delimiter
-from .dashboard import LinePlot, TrainingDashboard
+from .dashboard import LinePlot, TrainingDashboard, dashboard_callbacks, save_loss_curve
 from .gradients import GradientMonitor, ParamGrad, grad_table
 from .readout import VIRIDIS, Readout, render_text, save_svg, sparkline
 from .summary import ConfigSummary, ModelSummary, config_summary, model_summary
@@ -41,6 +45,6 @@ __all__ = ["draw_graph", "backward_steps", "render", "trace", "capture_grads", "
            "token_labels", "display_token",
            # gradients, summaries, training
            "GradientMonitor", "ParamGrad", "grad_table", "model_summary", "config_summary", "ModelSummary",
-           "ConfigSummary", "TrainingDashboard", "LinePlot",
+           "ConfigSummary", "TrainingDashboard", "LinePlot", "dashboard_callbacks", "save_loss_curve",
            # output
            "save_svg", "render_text", "sparkline", "Readout", "VIRIDIS"]

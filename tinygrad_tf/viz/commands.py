@@ -1,6 +1,7 @@
 """The viz subcommands of the ``tinygrad-tf`` CLI: ``attention``, ``summary``, ``graph``.
 
     tinygrad-tf attention --checkpoint runs/demo --text "def f(x):" [--layer 1 --head 0] [--json [FILE]]
+    tinygrad-tf attention --preset gpt2 --text "The cat sat" --svg slide.svg   (untrained: random weights)
     tinygrad-tf summary --checkpoint runs/demo        |  summary --preset gpt2   (counted, nothing allocated)
     tinygrad-tf graph --expr "(a * b + c).tanh()" --out g.svg  |  graph --preset neuron --out neuron.svg
 
@@ -78,14 +79,50 @@ def _parse_ids(s):
 
 
 # ---------------------------------------------------------------- attention
+UNTRAINED_LIMIT = 400_000_000          # --preset builds the model in memory: GPT-2 medium fits, Llama-7B does not
+
+
+def _untrained(name, device):
+    """A freshly initialised model of preset ``name`` (seed 0) and a tokenizer for it: the training sizes
+    (tiny, demo, small) get the character tokenizer of the default corpus, published presets raw bytes."""
+    import tinygrad_tf as tg
+    from ..nn.models import MODEL_CLASSES, count_parameters
+    from ..text import ByteBPETokenizer, CharTokenizer, DataError, default_corpus
+    from ..train import TRAIN_PRESETS
+    tok = None
+    if name in TRAIN_PRESETS:
+        try:
+            tok = CharTokenizer.train(default_corpus())
+        except DataError:
+            tok = None
+    cfg = _preset_config(name, tok.vocab_size if tok is not None else None)
+    if tok is None:
+        tok = ByteBPETokenizer()                                # no merges: one token per byte, ids 0-255
+    n = count_parameters(cfg)
+    if n > UNTRAINED_LIMIT:
+        raise CommandError(f"--preset {name} has {n:,} parameters: too big to build just to look at attention; "
+                           "take a smaller preset, or a checkpoint")
+    tg.manual_seed(0)
+    return MODEL_CLASSES[cfg.model_type](cfg).to(device), tok
+
+
 def cmd_attention(args) -> int:
-    """Attention of a checkpoint on some text: all heads + analysis, or one head's heatmap, or JSON."""
+    """Attention of a checkpoint (or of an untrained preset) on some text: all heads + analysis, or one head's
+    heatmap, or JSON."""
     from ..tensor import Tensor
     from .attention import attention_maps, token_labels
     from .readout import json_safe
 
-    c = _load(args.checkpoint, args.device)
-    model, tok = c.model, c.tokenizer
+    if bool(args.checkpoint) == bool(args.preset):
+        raise CommandError("give either --checkpoint DIR (a trained model) or --preset NAME (an untrained model "
+                           "with random weights, e.g. gpt2)")
+    if args.checkpoint:
+        c = _load(args.checkpoint, args.device)
+        model, tok = c.model, c.tokenizer
+    else:
+        model, tok = _untrained(args.preset, args.device)
+        print(f"note: --preset {args.preset} is untrained (random weights, seed 0): this is attention at "
+              "initialisation; pass --checkpoint for a trained model", file=sys.stderr)
     ids = _parse_ids(args.ids) if args.ids else _encode(tok, args.text if args.text is not None else "Hello")
     ctx = model.config.context_length
     if len(ids) > ctx:
@@ -97,8 +134,10 @@ def cmd_attention(args) -> int:
         raise CommandError(f"token id(s) {bad[:5]} outside the vocabulary (size {vocab})")
     dec = None
     if model.config.model_type == "t5":
-        if args.decoder_text is not None:
-            dec = [model.config.decoder_start_token_id] + _encode(tok, args.decoder_text, "--decoder-text")
+        if args.decoder_text is not None or args.preset:          # an untrained model's output is noise
+            text = args.decoder_text if args.decoder_text is not None else \
+                (args.text if args.text is not None else "Hello")
+            dec = [model.config.decoder_start_token_id] + _encode(tok, text, "--decoder-text")
         else:                                                   # the model's own output: what it attended to
             out = model.generate(Tensor([ids]), max_new_tokens=args.max_new_tokens, temperature=0,
                                  eos_token_id=getattr(model.config, "eos_token_id", None))
@@ -377,10 +416,14 @@ def add_parsers(subparsers) -> None:
     """Register ``attention``, ``summary`` and ``graph`` on the CLI's subparsers (``set_defaults(fn=...)``)."""
     a = subparsers.add_parser(
         "attention", help="attention heatmaps and per-head analysis of a checkpoint on some text",
-        description="Run a checkpoint on --text and show its attention: every layer x head at a glance with "
-                    "pattern tags, a per-head analysis table and attention rollout; --layer/--head for one "
-                    "head's heatmap; --json for the data (web records, or --layout bertviz).")
-    a.add_argument("--checkpoint", required=True, metavar="DIR", help="a checkpoint folder (train, demo, save)")
+        description="Run a checkpoint (or an untrained --preset) on --text and show its attention: every "
+                    "layer x head at a glance with pattern tags, a per-head analysis table and attention rollout; "
+                    "--layer/--head for one head's heatmap; --json for the data (web records, or --layout "
+                    "bertviz); --svg for a slide.")
+    a.add_argument("--checkpoint", metavar="DIR", help="a checkpoint folder (train, demo, save)")
+    a.add_argument("--preset", help="instead of --checkpoint: an untrained model of this preset (random weights, "
+                                    "seed 0; gpt2, bert-base, t5-small, tiny, demo …; text as bytes for the "
+                                    "published ones); T5 decodes --text itself unless --decoder-text")
     a.add_argument("--text", help="the input text (default 'Hello')")
     a.add_argument("--ids", help="token ids instead of --text, e.g. '1,2,3'")
     a.add_argument("--decoder-text", help="T5: the decoder's text (default: the model's own greedy output)")

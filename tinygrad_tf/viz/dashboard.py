@@ -12,6 +12,14 @@ and the latest sample text.
 loop hands its callbacks — ``step, loss, val_loss, lr, grad_norm, tokens_per_sec`` — plus ``sample``
 (text) if you have one; ``sample_fn=lambda step: ...`` makes one every ``sample_every`` steps.
 ``show_progress=False`` on the Trainer: two live displays cannot share one terminal.
+
+What ``tinygrad-tf train`` uses — the dashboard attached to a Trainer, the gradient table on request, and the
+loss curve saved as an SVG next to the checkpoint:
+
+    dash = viz.dashboard_callbacks(trainer, grad_table=True)    # appends itself to trainer.callbacks
+    with dash.live():                 # on a terminal it turns the trainer's own progress line off meanwhile
+        history = trainer.run()
+    viz.save_loss_curve(history, "runs/x/loss_curve.svg")       # train and validation loss, one polyline each
 """
 
 from __future__ import annotations
@@ -25,9 +33,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .readout import Readout, fmt_num, sparkline
+from .readout import Readout, fmt_num, fmt_si, sparkline
 
-__all__ = ["TrainingDashboard", "LinePlot", "braille_lines"]
+__all__ = ["TrainingDashboard", "LinePlot", "braille_lines", "dashboard_callbacks", "save_loss_curve"]
 
 _BRAILLE_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))   # [row in cell][column in cell]
 SERIES_STYLES = ("bold cyan", "bold magenta", "bold yellow", "bold green")
@@ -148,8 +156,10 @@ class TrainingDashboard(Readout):
     """Everything about a training run on one screen, fed one metrics dict per step (see the module doc)."""
 
     def __init__(self, total_steps=None, title="training", sample_fn=None, sample_every=None, plot_height=8,
-                 keep=100_000, log_loss=False):
+                 keep=100_000, log_loss=False, monitor=None):
         self.total_steps, self.title = total_steps, title
+        self.monitor = monitor            # a GradientMonitor fed the same metrics first, drawn under the curves
+        self.trainer = None
         self.sample_fn, self.sample_every = sample_fn, sample_every
         self.plot_height, self.keep, self.log_loss = plot_height, keep, log_loss
         self.steps, self.loss, self.lr, self.grad_norm, self.tokens_per_sec = [], [], [], [], []
@@ -164,6 +174,19 @@ class TrainingDashboard(Readout):
     # ------------------------------------------------------------ feeding it
     def update(self, metrics: dict) -> None:
         """Add one step's metrics (missing keys are fine; ``val_loss`` only on evaluation steps)."""
+        if self.monitor is not None:
+            self.monitor(metrics)
+        self._add(metrics)
+        if self._live is not None:
+            now = time.perf_counter()
+            step = self.latest.get("step")
+            if now - self._last_refresh > 0.1 or (self.total_steps and step is not None and step >= self.total_steps):
+                self._live.update(self, refresh=True)
+                self._last_refresh = now
+
+    __call__ = update
+
+    def _add(self, metrics: dict) -> None:
         m = dict(metrics)
         if self.started is None:
             self.started = time.perf_counter()
@@ -187,19 +210,36 @@ class TrainingDashboard(Readout):
         if len(self.steps) > self.keep:
             for store in (self.steps, self.loss, self.lr, self.grad_norm, self.tokens_per_sec):
                 del store[: len(store) - self.keep]
-        if self._live is not None:
-            now = time.perf_counter()
-            if now - self._last_refresh > 0.1 or (self.total_steps and step >= self.total_steps):
-                self._live.update(self, refresh=True)
-                self._last_refresh = now
 
-    __call__ = update
+    def attach(self, trainer) -> "TrainingDashboard":
+        """Become one of ``trainer``'s callbacks (once), draw the steps it already has (a resumed run's history),
+        and remember it, so that ``live()`` can quiet its own progress line on a terminal."""
+        self.trainer = trainer
+        if self.total_steps is None:
+            self.total_steps = trainer.config.steps
+        if not self.steps:
+            for rec in getattr(trainer, "history", ()):
+                self._add(rec)
+            self.started = None
+        if self not in trainer.callbacks:
+            trainer.callbacks.append(self)
+        return self
+
+    @property
+    def callbacks(self) -> list:
+        """What to pass as a Trainer's ``callbacks=``: this dashboard (it feeds its gradient monitor itself)."""
+        return [self]
 
     @contextlib.contextmanager
-    def live(self, console: Console | None = None, transient=False):
+    def live(self, console: Console | None = None, transient=False, quiet=False):
         """Redraw the dashboard in place while the block runs (on a terminal); without a terminal (a file, a
-        pipe, a CI log) nothing is redrawn and the final state is printed once when the block ends."""
-        console = console or Console()
+        pipe, a CI log) nothing is redrawn and the final state is printed once when the block ends.
+        ``quiet=True`` shows nothing at all (the data is still collected: ``to_dict``, ``save_loss_curve``)."""
+        if quiet:
+            yield self
+            return
+        trainer = self.trainer
+        console = console or getattr(trainer, "console", None) or Console()
         if not console.is_terminal or console.is_dumb_terminal:
             try:
                 yield self
@@ -207,17 +247,25 @@ class TrainingDashboard(Readout):
                 console.print(self)
             return
         from rich.live import Live
-        with Live(self, console=console, auto_refresh=False, transient=transient) as live:
-            self._live = live
-            try:
-                yield self
-            finally:
-                self._live = None
-                live.update(self, refresh=True)
+        quiet = trainer is not None and getattr(trainer, "show_progress", False)
+        if quiet:
+            trainer.show_progress = False           # two live displays cannot share one terminal
+        try:
+            with Live(self, console=console, auto_refresh=False, transient=transient) as live:
+                self._live = live
+                try:
+                    yield self
+                finally:
+                    self._live = None
+                    live.update(self, refresh=True)
+        finally:
+            if quiet:
+                trainer.show_progress = True
 
     # ------------------------------------------------------------ plain data
     def to_dict(self) -> dict:
         return {"title": self.title, "total_steps": self.total_steps, "steps": list(self.steps),
+                "gradients": self.monitor.to_dict() if self.monitor is not None and self.monitor.latest else None,
                 "loss": list(self.loss), "val_steps": list(self.val_steps), "val_loss": list(self.val_loss),
                 "lr": list(self.lr), "grad_norm": list(self.grad_norm), "tokens_per_sec": list(self.tokens_per_sec),
                 "extra": {k: list(v) for k, v in self.extra.items()}, "sample": self.sample,
@@ -230,15 +278,18 @@ class TrainingDashboard(Readout):
         if step is None:
             return Text("waiting for the first step…", style="dim")
         t.append(f"step {step}" + (f"/{self.total_steps}" if self.total_steps else ""), style="bold")
+        finite = [v for v in self.loss if v is not None and math.isfinite(v)]
         for label, key, fmt in (("loss", "loss", "{:.4f}"), ("val", "val_loss", "{:.4f}")):
             v = self.latest.get(key)
             if v is not None:
                 bad = not math.isfinite(float(v))
                 t.append(f"   {label} ", style="dim")
                 t.append(fmt.format(v) if not bad else str(v), style="bold red" if bad else "bold")
-        finite = [v for v in self.loss if v is not None and math.isfinite(v)]
-        if finite:
-            t.append(f" (best {min(finite):.4f})", style="dim")
+                if key == "loss" and finite:
+                    t.append(f" (best {min(finite):.4f})", style="dim")
+        tps = self.latest.get("tokens_per_sec")
+        if tps is not None and math.isfinite(float(tps)):
+            t.append(f"   {fmt_si(float(tps))} tok/s")
         if self.started is not None:
             el = time.perf_counter() - self.started
             t.append(f"   {int(el // 60):02d}:{int(el % 60):02d}", style="dim")
@@ -270,6 +321,8 @@ class TrainingDashboard(Readout):
             x_range = (self.steps[0], max(self.total_steps, self.steps[-1])) if self.total_steps else None
             parts.append(LinePlot(series, height=self.plot_height, log_y=self.log_loss, x_range=x_range))
             parts.append(self._stats())
+        if self.monitor is not None and self.monitor.latest:
+            parts.append(self.monitor)
         if self.sample is not None:
             parts.append(Text(f"sample at step {self.sample_step}:", style="dim"))
             parts.append(Text(self.sample.replace("\r", ""), overflow="fold"))
@@ -292,3 +345,55 @@ def _num(v):
         return float(v)
     except (TypeError, ValueError):
         return None
+
+
+# ---------------------------------------------------------------- for `tinygrad-tf train`
+def dashboard_callbacks(trainer_or_total_steps=None, grad_table=False, *, model=None, title="training",
+                        grad_every=1, **kwargs) -> TrainingDashboard:
+    """The training dashboard, ready to hook into a run: loss and validation-loss curves, tokens/s, lr and
+    gradient-norm sparklines, and with ``grad_table=True`` the per-layer gradient table (norms as bars, update
+    sizes against the 10^-3 marker, badges), read every ``grad_every`` steps by gradient hooks.
+
+    Given a Trainer, the dashboard attaches itself to ``trainer.callbacks`` (and draws a resumed run's history);
+    given a number of steps, pass ``dash.callbacks`` to the Trainer yourself (and ``model=`` for the table).
+    Then ``with dash.live(): trainer.run()``: on a terminal it redraws in place (and turns the trainer's own
+    progress line off meanwhile); without one it prints the final state once. Keywords as TrainingDashboard."""
+    from .gradients import GradientMonitor
+    trainer = None
+    if trainer_or_total_steps is None or isinstance(trainer_or_total_steps, int):
+        total = trainer_or_total_steps
+    else:
+        trainer = trainer_or_total_steps
+        total = trainer.config.steps
+        model = model if model is not None else trainer.model
+    monitor = None
+    if grad_table:
+        if model is None:
+            raise ValueError("dashboard_callbacks(grad_table=True) needs the model: pass a Trainer, or model=")
+        monitor = GradientMonitor(model, hooks=True, show="layers", every=grad_every, history=30)
+    dash = TrainingDashboard(total_steps=total, title=title, monitor=monitor, **kwargs)
+    if trainer is not None:
+        dash.attach(trainer)
+    return dash
+
+
+def save_loss_curve(history, path, title="loss", log_y=False):
+    """Write the training and validation loss of ``history`` (a Trainer's list of per-step dicts, or a
+    TrainingDashboard) as an SVG line plot to ``path`` (atomically): one polyline for the training loss at
+    every step, one for the validation loss at each evaluation (with its points). Returns the path."""
+    from .plot import line_plot
+    if isinstance(history, TrainingDashboard):
+        steps, loss, vsteps, vloss = history.steps, history.loss, history.val_steps, history.val_loss
+    else:
+        recs = [r for r in history if r.get("loss") is not None]
+        steps = [r.get("step", i + 1) for i, r in enumerate(recs)]
+        loss = [float(r["loss"]) for r in recs]
+        vals = [r for r in history if r.get("val_loss") is not None]
+        vsteps = [r.get("step") for r in vals]
+        vloss = [float(r["val_loss"]) for r in vals]
+    series = {"train loss": (steps, [math.nan if v is None else v for v in loss])}
+    if vloss:
+        series["val loss"] = {"x": vsteps, "y": vloss, "mode": "both"}
+    if not steps and not vloss:
+        raise ValueError("save_loss_curve: the history has no loss to plot")
+    return line_plot(series, path, title=title, xlabel="step", ylabel="loss (nats)", logy=log_y)

@@ -130,7 +130,7 @@ def sparkline(values, width: int | None = None, log: bool = False) -> str:
 
 
 def fmt_num(x, digits: int = 3) -> str:
-    """A compact number: 0.0123, 1.23e-05, 1.23e+04, nan, inf, — for None."""
+    """A compact number: 0.0123, 1.23, 2020, 1.23e-05, 1.23e+04, nan, inf, — for None."""
     if x is None:
         return "—"
     x = float(x)
@@ -139,7 +139,10 @@ def fmt_num(x, digits: int = 3) -> str:
     if x == 0:
         return "0"
     if 1e-3 <= abs(x) < 1e4:
-        return f"{x:.{digits}g}" if abs(x) >= 1 else f"{x:.{digits}f}".rstrip("0").rstrip(".") or "0"
+        if abs(x) >= 1:
+            s = f"{x:.{digits}g}"
+            return f"{x:.0f}" if "e" in s else s          # 2020.4 -> "2020", not "2.02e+03"
+        return f"{x:.{digits}f}".rstrip("0").rstrip(".") or "0"
     return f"{x:.{max(digits - 1, 1)}e}"
 
 
@@ -150,6 +153,19 @@ def fmt_count(n: int) -> str:
         if abs(n) >= least:
             return f"{n / div:.3g}{unit}"
     return f"{n:,}"
+
+
+def fmt_si(n) -> str:
+    """A big count, rounded to three significant digits with k / M / G / T (58560 -> '58.6k', 918552576 ->
+    '919M', 15963095040 -> '16.0G'); exact, with separators, under ten thousand (1536 -> '1,536')."""
+    n = int(round(n))
+    if abs(n) < 10_000:
+        return f"{n:,}"
+    for unit, div in (("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)):
+        v = n / div
+        digits = 2 if abs(v) < 9.995 else 1 if abs(v) < 99.95 else 0
+        if abs(round(v, digits)) < 999.5 or unit == "T":
+            return f"{v:.{digits}f}{unit}"
 
 
 def to_numpy(x) -> np.ndarray:

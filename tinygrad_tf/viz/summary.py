@@ -1,8 +1,8 @@
 """Model summaries: every module with its output shape and parameter count; or a config's count, no allocation.
 
     from tinygrad_tf import viz
-    viz.model_summary(model)                     # modules, types, parameters, trainable; totals and memory
-    viz.model_summary(model, input_ids=ids)      # + each module's output shape (forward hooks, one forward)
+    viz.model_summary(model)                     # a tree and a table of modules: parameters, share; memory
+    viz.model_summary(model, input_ids=ids)      # + each module's output shape and FLOPs (forward hooks)
     viz.config_summary(GPTConfig.preset("gpt2")) # 124,439,808 parameters by component, from the config alone
 
 Tied weights (GPT-2's lm_head.weight is wte.weight) are counted once, as ``model.num_parameters()`` does, and
@@ -19,10 +19,11 @@ from rich import box
 from rich.console import Console, ConsoleOptions
 from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
-from .readout import Readout, fmt_count
+from .readout import Readout, fmt_count, fmt_si
 
-__all__ = ["ModelSummary", "ConfigSummary", "model_summary", "config_summary"]
+__all__ = ["ModelSummary", "ConfigSummary", "model_summary", "config_summary", "fmt_flops"]
 
 _MIB = 2 ** 20
 
@@ -39,6 +40,11 @@ def _memory_line(n: int, dtype) -> Text:
     t.append(f" ({item} bytes each); training with AdamW ≈ 4× = {_mib(4 * mib)} "
              "(weights, gradients, two moments) + activations", style="dim")
     return t
+
+
+def fmt_flops(n: int) -> str:
+    """A FLOP count as shown in the table (``fmt_si``): 1,536 · 58.6k · 919M · 16.0G."""
+    return fmt_si(n)
 
 
 def _mib(x: float) -> str:
@@ -64,48 +70,108 @@ def _shape_of(out):
 
 # ---------------------------------------------------------------- a model instance
 class ModelSummary(Readout):
-    """Modules of ``model`` (to ``depth`` levels; None = all), each with its type, output shape (when an input
-    was run), parameters (its whole subtree, tied weights once) and whether they are trainable."""
+    """Modules of ``model`` as a tree and as a table: type, output shape and FLOPs (when an input was run),
+    parameters of the whole subtree with their share of the total, tied weights once.
 
-    def __init__(self, model, input_ids=None, *, depth=None, dtype=None, **forward_kwargs):
+    Parameters: each parameter is counted under the first name ``named_parameters()`` gives it, so a tied weight
+    (GPT-2's ``lm_head.weight`` is ``wte.weight``) counts in ``wte`` and ``lm_head`` shows 0 with a note; the shares
+    of a module's children (plus its own parameters) add up to its share, and the top level to 100%.
+
+    FLOPs (``input_ids`` given): the matrix multiplications of one forward pass on that input, counted by forward
+    hooks, a multiply-add being 2 FLOPs. A Linear with ``in`` inputs and ``out`` outputs costs ``2·in·out`` per
+    token it is applied to (bias not counted); an attention module adds its two batched products, the scores
+    ``q·kᵀ`` and ``weights·v``: ``2 · 2·B·T·S·(n_head·head_dim)`` for B sequences of T queries over S keys. Our
+    attention computes the whole T x S score matrix and masks it, so a causal model pays for all of it (no
+    halving). Embeddings (a lookup), norms, activations, softmax, residual adds and the loss are not counted:
+    they are O(tokens·d), small next to the matmuls. For a GPT with L layers, width d, feed-forward d_ff and
+    vocabulary V on B x T tokens (n_kv_head = n_head):
+    ``L · (2·B·T·(4·d² + 2·d·d_ff) + 4·B·T²·d) + 2·B·T·d·V`` (a gated feed-forward: 3·d·d_ff instead of 2).
+    """
+
+    def __init__(self, model, input_ids=None, *, depth=None, dtype=None, show="both", collapse=True,
+                 **forward_kwargs):
+        if show not in ("both", "tree", "table"):
+            raise ValueError(f"show must be 'both', 'tree' or 'table', got {show!r}")
         self.model_type = type(model).__name__
-        self.depth = depth
+        self.depth, self.show, self.collapse = depth, show, collapse
         self.dtype = np.dtype(dtype) if dtype is not None else np.dtype(model.dtype)
-        shapes, calls = self._run(model, input_ids, forward_kwargs) if input_ids is not None else ({}, {})
+        shapes, calls, own_flops = self._run(model, input_ids, forward_kwargs) if input_ids is not None \
+            else ({}, {}, {})
+        self.ran = input_ids is not None
+        self.input_shape = tuple(np.shape(getattr(input_ids, "data", input_ids))) if self.ran else None
+        canonical = [(name, p) for name, p in model.named_parameters()]          # tied weights under one name
+        first_name = {id(p): name for name, p in canonical}
+        every = list(model.named_parameters(remove_duplicate=False))
+        self.total = sum(p.numel() for _, p in canonical)
+        self.trainable = sum(p.numel() for _, p in canonical if p.requires_grad)
+        by_id: dict[int, list[str]] = {}
+        for name, p in every:
+            by_id.setdefault(id(p), []).append(name)
+        self.tied = [names for names in by_id.values() if len(names) > 1]
+
+        def under(name, path):
+            return path == "" or name.startswith(path + ".")
+
         self.rows = []
         for path, m in model.named_modules():
             level = 0 if path == "" else path.count(".") + 1
             if depth is not None and level > depth:
                 continue
-            params = list(m.parameters())
-            n = sum(p.numel() for p in params)
-            n_train = sum(p.numel() for p in params if p.requires_grad)
-            own = sum(p.numel() for _, p in m.named_parameters(recurse=False))
+            prefix = path + "." if path else ""
+            mine = [(n, p) for n, p in canonical if under(n, path)]
+            n = sum(p.numel() for _, p in mine)
+            own = sum(p.numel() for nm, p in mine if "." not in nm[len(prefix):])
+            tied_to = [f"{local[len(prefix):]} = {first_name[id(p)]}" for local, p in every
+                       if under(local, path) and "." not in local[len(prefix):] and first_name[id(p)] != local]
+            flops = sum(f for q, f in own_flops.items() if q == path or under(q, path)) if self.ran else None
             self.rows.append({"path": path, "level": level, "type": type(m).__name__,
                               "output_shape": list(shapes[path]) if shapes.get(path) is not None else None,
                               "calls": calls.get(path, 0), "parameters": n, "own_parameters": own,
-                              "trainable": n_train})
-        by_id: dict[int, list[str]] = {}
-        for name, p in model.named_parameters(remove_duplicate=False):
-            by_id.setdefault(id(p), []).append(name)
-        self.tied = [names for names in by_id.values() if len(names) > 1]
-        self.total = sum(p.numel() for p in model.parameters())
-        self.trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+                              "trainable": sum(p.numel() for _, p in mine if p.requires_grad),
+                              "percent": 100.0 * n / self.total if self.total else 0.0,
+                              "flops": flops, "own_flops": own_flops.get(path, 0) if self.ran else None,
+                              "tied_to": tied_to})
+        self.flops = sum(own_flops.values()) if self.ran else None
+        if self.ran:                    # token ids (B, T): B*T tokens; float inputs (..., features): all but the last
+            floats = np.asarray(getattr(input_ids, "data", input_ids)).dtype.kind == "f"
+            self.tokens = int(np.prod(self.input_shape[:-1] if floats else self.input_shape))
+        else:
+            self.tokens = None
         self.buffers = sum(int(b.data.size) for b in model.buffers()) if hasattr(model, "buffers") else 0
-        self.ran = input_ids is not None
-        self.input_shape = tuple(np.shape(getattr(input_ids, "data", input_ids))) if self.ran else None
 
     @staticmethod
     def _run(model, input_ids, kwargs):
-        """One forward pass (no gradients, eval mode, restored after) with a hook on every module."""
+        """One forward pass (no gradients, eval mode, restored after) with a hook on every module: output
+        shapes, calls, and the matmul FLOPs each module does itself (Linear: its product; attention: its two)."""
         from ..autograd import no_grad
+        from ..nn.attention import MultiHeadAttention
+        from ..nn.layers import Linear
         from ..tensor import Tensor
-        shapes, calls, handles = {}, {}, []
+        shapes, calls, flops, handles = {}, {}, {}, []
+        last_in: dict[str, tuple] = {}                   # the input shape of each Linear's latest call
+
+        def linear_flops(mod, x):
+            tokens = int(np.prod(x.shape[:-1]))
+            return 2 * mod.in_features * mod.out_features * tokens
+
         for path, m in model.named_modules():
             def hook(mod, inputs, out, path=path):
                 calls[path] = calls.get(path, 0) + 1
                 shapes.setdefault(path, _shape_of(out))
+                if isinstance(mod, Linear) and inputs:
+                    last_in[path] = tuple(inputs[0].shape)
+                    flops[path] = flops.get(path, 0) + linear_flops(mod, inputs[0])
+                elif isinstance(mod, MultiHeadAttention):
+                    q, k = last_in.get(path + ".q_proj"), last_in.get(path + ".k_proj")
+                    if q is not None and k is not None:          # scores q.k^T and weights.v: 2 x 2.(B.T).S.width
+                        width = mod.q_proj.out_features           # n_head * head_dim (keys repeated for GQA)
+                        flops[path] = flops.get(path, 0) + 4 * int(np.prod(q[:-1])) * k[-2] * width
+
+            def pre(mod, inputs, path=path):
+                last_in.pop(path + ".k_proj", None)              # a cached cross-attention computes no keys
             handles.append(m.register_forward_hook(hook))
+            if isinstance(m, MultiHeadAttention):
+                handles.append(m.register_forward_pre_hook(pre))
         ids = input_ids if isinstance(input_ids, Tensor) else Tensor(np.asarray(input_ids, dtype=np.int64))
         if getattr(getattr(model, "config", None), "model_type", "") == "t5" and "decoder_input_ids" not in kwargs \
                 and "labels" not in kwargs:
@@ -119,7 +185,7 @@ class ModelSummary(Readout):
             model.train(was_training)
             for h in handles:
                 h.remove()
-        return shapes, calls
+        return shapes, calls, flops
 
     @property
     def memory_bytes(self) -> int:
@@ -130,35 +196,115 @@ class ModelSummary(Readout):
                 "buffers": self.buffers, "tied": [list(t) for t in self.tied], "dtype": self.dtype.name,
                 "memory_bytes": self.memory_bytes, "memory_mib": self.memory_bytes / _MIB,
                 "input_shape": list(self.input_shape) if self.input_shape else None,
+                "flops": self.flops, "flops_per_token": self.flops / self.tokens if self.ran and self.tokens else None,
                 "modules": [dict(r) for r in self.rows]}
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions):
-        title = f"{self.model_type} summary"
-        if self.ran:
-            title += f" · output shapes for input {'×'.join(map(str, self.input_shape))}"
-        t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                  header_style="bold")
+    # ------------------------------------------------------------ drawing
+    def _label(self, r) -> Text:
+        name = r["path"].rsplit(".", 1)[-1] if r["path"] else self.model_type
+        t = Text(name, style="bold")
+        if r["path"]:
+            t.append(f" {r['type']}", style="cyan")
+        t.append(f"  {r['parameters']:,}", style="" if r["parameters"] else "dim")
+        t.append(f" · {r['percent']:.1f}%", style="dim")
+        if r["tied_to"]:
+            t.append(f"  (tied: {', '.join(r['tied_to'])})", style="dim")
+        return t
+
+    def tree(self) -> Tree:
+        """The module hierarchy as a rich Tree: name, type, parameters and share; runs of identical numbered
+        siblings (a stack of blocks) show the first and one line for the rest (``collapse=False``: all)."""
+        rows = {r["path"]: r for r in self.rows}
+        children: dict[str, list[dict]] = {}
+        for r in self.rows:
+            if r["path"]:
+                parent = r["path"].rsplit(".", 1)[0] if "." in r["path"] else ""
+                children.setdefault(parent, []).append(r)
+        size = {p: sum(1 for q in rows if q == p or q.startswith(p + ".")) for p in rows}
+
+        def add(node, path):
+            kids = children.get(path, [])
+            i = 0
+            while i < len(kids):
+                r = kids[i]
+                run = [r]
+                if self.collapse and r["path"].rsplit(".", 1)[-1].isdigit():
+                    while i + len(run) < len(kids):
+                        nxt = kids[i + len(run)]
+                        if not (nxt["path"].rsplit(".", 1)[-1].isdigit() and nxt["type"] == r["type"]
+                                and nxt["parameters"] == r["parameters"] and size[nxt["path"]] == size[r["path"]]):
+                            break
+                        run.append(nxt)
+                add(node.add(self._label(r)), r["path"])
+                if len(run) >= 3:
+                    node.add(Text(f"{run[1]['path']} … {run[-1]['path']}: {len(run) - 1} more {r['type']} like "
+                                  f"{r['path']} ({r['parameters']:,} parameters each)", style="dim"))
+                    i += len(run)
+                else:
+                    i += 1
+
+        root = rows.get("")
+        tree = Tree(self._label(root) if root else Text(self.model_type, style="bold"), guide_style="dim")
+        add(tree, "")
+        return tree
+
+    def table(self) -> Table:
+        """Every module (to ``depth``): type, output shape and FLOPs (when an input ran), parameters, share."""
+        t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", collapse_padding=True)
         t.add_column("module", overflow="fold")
         t.add_column("type", no_wrap=True)
         if self.ran:
             t.add_column("output shape", no_wrap=True)
         t.add_column("params", justify="right", no_wrap=True)
-        t.add_column("trainable", no_wrap=True)
+        t.add_column("%", justify="right", no_wrap=True)
+        if self.ran:
+            t.add_column("FLOPs", justify="right", no_wrap=True)
+        frozen = self.trainable != self.total
+        if frozen:
+            t.add_column("trainable", no_wrap=True)
         for r in self.rows:
             name = Text("  " * r["level"] + (r["path"] or f"({self.model_type})"))
             if r["level"] == 0:
                 name.stylize("bold")
+            if r["tied_to"]:
+                name.append(" (tied)", style="dim")
             row = [name, Text(r["type"], style="cyan")]
             if self.ran:
                 shape = "×".join(map(str, r["output_shape"])) if r["output_shape"] else "—"
                 if r["calls"] > 1:
                     shape += f" (×{r['calls']} calls)"
                 row.append(shape)
-            n, tr = r["parameters"], r["trainable"]
+            n = r["parameters"]
             row.append(f"{n:,}" if n else Text("0", style="dim"))
-            row.append("—" if n == 0 else "yes" if tr == n else "no" if tr == 0 else f"{tr:,}")
+            row.append(Text(f"{r['percent']:.1f}", style="" if n else "dim"))
+            if self.ran:
+                row.append(fmt_flops(r["flops"]) if r["flops"] else Text("0", style="dim"))
+            if frozen:
+                tr = r["trainable"]
+                row.append("—" if n == 0 else "yes" if tr == n else "no" if tr == 0 else f"{tr:,}")
             t.add_row(*row)
-        yield t
+        t.add_section()
+        total = [Text("total", style="bold"), ""]
+        if self.ran:
+            total.append("")
+        total += [Text(f"{self.total:,}", style="bold"), Text("100.0", style="bold")]
+        if self.ran:
+            total.append(Text(fmt_flops(self.flops), style="bold"))
+        if frozen:
+            total.append(f"{self.trainable:,}")
+        t.add_row(*total)
+        return t
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions):
+        head = Text(f"{self.model_type} summary", style="bold")
+        if self.ran:
+            head.append(f" · one forward pass on input {'×'.join(map(str, self.input_shape))}: output shapes, FLOPs",
+                        style="")
+        yield head
+        if self.show in ("both", "tree"):
+            yield self.tree()
+        if self.show in ("both", "table"):
+            yield self.table()
         total = Text("total: ", style="bold")
         total.append(f"{self.total:,} parameters" + (f" ({fmt_count(self.total)})" if self.total >= 10_000 else ""))
         if self.trainable != self.total:
@@ -167,7 +313,16 @@ class ModelSummary(Readout):
             total.append(f"; {self.buffers:,} buffer values (not parameters)", style="dim")
         yield total
         for names in self.tied:
-            yield Text(f"tied (counted once): {' = '.join(names)}", style="dim")
+            yield Text(f"tied (counted once, under {names[0]}): {' = '.join(names)}", style="dim")
+        if self.ran:
+            f = Text("forward: ", style="bold")
+            f.append(f"{self.flops:,} FLOPs" + (f" ({fmt_flops(self.flops)})" if self.flops >= 10_000 else ""))
+            f.append(f" for {self.tokens:,} input tokens = {fmt_flops(round(self.flops / self.tokens))} per token")
+            yield f
+            yield Text("FLOPs: matmuls only: Linear 2·in·out per token, attention 4·T·S·width per sequence "
+                       "(all T×S)", style="dim")
+        else:
+            yield Text("(give input_ids for output shapes and FLOPs)", style="dim")
         yield _memory_line(self.total, self.dtype)
 
 
