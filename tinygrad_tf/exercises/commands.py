@@ -9,10 +9,10 @@ reported as one ``error: ...`` line on stderr.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from ..fileio import atomic_write
 
 DESCRIPTION = ("Gradient-checking exercises: write the forward and backward of an op as a tg.Function in a file "
                "of your own, and let `check` compare it with the real op and with numerical gradients. "
@@ -84,16 +84,7 @@ def write_starter(ex, out: Path, force: bool = False) -> Path:
         raise IsADirectoryError(f"{out} is a folder; give a file name, e.g. --out {out / (ex.name + '.py')}")
     if out.exists() and not force:
         raise FileExistsError(f"{out} already exists; pass --force to replace it (your work in it would be lost)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(ex.template())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return atomic_write(out, ex.template())
 
 
 def cmd_start(args) -> int:

@@ -24,10 +24,11 @@ import json
 import math
 import os
 import socket
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .. import fileio
 
 __all__ = ["RUNS_ENV", "RunStore", "RunWriter", "RunInfo", "Comparison", "compare", "runs_dir", "RunsError",
            "atomic_write_json", "read_jsonl"]
@@ -51,22 +52,7 @@ def runs_dir(path=None) -> Path:
 # ---------------------------------------------------------------------------- atomic files
 def atomic_write_json(path, obj) -> None:
     """Write ``obj`` as JSON to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_jsonable(obj), f, indent=1)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    fileio.atomic_write_json(path, _jsonable(obj), indent=1)
 
 
 def _jsonable(v):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from ..fileio import atomic_write_json
 from typing import Any, ClassVar
 
 FORMAT_VERSION = 1
@@ -28,21 +29,9 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     over the target with ``os.replace``.  A rename inside one file system is
     atomic, so a crash mid-write can never leave a half-written tokenizer.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            # ensure_ascii escapes every non-ASCII char, so even odd strings
-            # (lone surrogates) survive the trip through the file.
-            json.dump(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
+    # ensure_ascii (the default) escapes every non-ASCII char, so even odd strings
+    # (lone surrogates) survive the trip through the file.
+    atomic_write_json(path, obj)
 
 
 def read_json(path: str | os.PathLike) -> dict:

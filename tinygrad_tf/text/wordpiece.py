@@ -19,7 +19,6 @@ masked language modelling.
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from collections import Counter

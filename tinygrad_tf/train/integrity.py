@@ -19,13 +19,12 @@ A folder without a manifest (older checkpoints, hand-made folders) verifies as
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
+
+from ..fileio import atomic_write_json
 
 __all__ = ["IntegrityError", "MANIFEST_FILE", "WEIGHT_PATTERNS", "sha256_file", "write_manifest", "read_manifest",
            "verify_manifest"]
@@ -72,21 +71,7 @@ def write_manifest(folder, patterns=WEIGHT_PATTERNS) -> Path:
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "algorithm": "sha256",
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": files}
     target = folder / MANIFEST_FILE
-    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST_FILE}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=1, sort_keys=True)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)          # mkstemp makes 0600; give it the mode a plain open() would
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(target, manifest, indent=1, sort_keys=True)
     return target
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend
+from .. import autograd, backend
 from ..autograd import Function
 from ..tensor import Tensor
 
@@ -28,21 +28,9 @@ _MODULE_OF: "weakref.WeakKeyDictionary[Function, tuple]" = weakref.WeakKeyDictio
 _GRAD_OF: "weakref.WeakKeyDictionary[Function, GradStat]" = weakref.WeakKeyDictionary()
 
 def topological_order(root: Function) -> list:
-    """Graph nodes reachable from ``root``, each after its inputs: the engine's own iterative DFS, so
+    """Graph nodes reachable from ``root``, each after its inputs: the engine's own order, so
     ``reversed(topological_order(root))`` is exactly the order in which ``backward()`` visits them."""
-    order, seen = [], {root}
-    stack = [(root, iter(root.next))]
-    while stack:
-        node, children = stack[-1]
-        for child in children:
-            if child is not None and isinstance(child, Function) and child not in seen:
-                seen.add(child)
-                stack.append((child, iter(child.next)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
+    return autograd.topological_order(root)
 
 
 # ---------------------------------------------------------------- module paths ("" is the model itself)

@@ -7,12 +7,12 @@ atomically (a temporary file in the same folder, then ``os.replace``).
 
 from __future__ import annotations
 
-import os
 import sys
-import uuid
 from pathlib import Path
 
 import graphviz
+
+from ..fileio import atomic_write
 
 INSTALL_HINT = ("install Graphviz to render it: apt-get install graphviz | brew install graphviz | "
                 "conda install -c conda-forge graphviz")
@@ -45,20 +45,7 @@ class GraphDrawing(graphviz.Digraph):
 
 
 # ---------------------------------------------------------------- rendering
-def _atomic_write(path: Path, data: bytes):
-    """Write into a new file next to ``path`` (permissions from the umask), then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+_atomic_write = atomic_write    # the package-wide atomic write (fileio)
 
 
 _FORMATS = ("svg", "png", "pdf", "dot", "gv")

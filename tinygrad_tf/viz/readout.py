@@ -16,7 +16,6 @@ import json
 import math
 import os
 import sys
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from rich.console import Console
 from rich.style import Style
 
 from .. import backend
+from .. import fileio
 
 # viridis sampled at 0, 0.1, ..., 1 (matplotlib's values); the 256-entry table is interpolated from these
 VIRIDIS_ANCHORS = ("#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c",
@@ -195,22 +195,7 @@ def json_safe(obj):
     return obj
 
 
-def atomic_write(path, data: bytes) -> Path:
-    """Write into a temporary file next to ``path``, then rename it over ``path`` (no half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+atomic_write = fileio.atomic_write      # re-exported for the viz modules
 
 
 def record_console(width: int = 100, color: bool = True) -> Console:
