@@ -58,13 +58,20 @@ def _is_punctuation(ch: str) -> bool:
 
 
 def _clean(text: str) -> str:
-    """Drop NUL, U+FFFD and control characters; turn every whitespace into ' '."""
+    """Drop NUL, U+FFFD and control characters; turn every whitespace into ' '.
+
+    As in BERT, control characters (category C*, e.g. \\x0b, \\x1c, \\x85) are
+    dropped *before* whitespace is looked at, so "a\\x0bb" becomes "ab";
+    only tab, newline and carriage return count as whitespace among them.
+    """
     out = []
     for ch in text:
-        if ch.isspace():
+        if ch in "\t\n\r":
             out.append(" ")
         elif ch == "\ufffd" or unicodedata.category(ch).startswith("C"):
             continue
+        elif ch.isspace():
+            out.append(" ")
         elif _is_cjk(ord(ch)):
             out.append(f" {ch} ")
         else:
@@ -82,7 +89,10 @@ def basic_tokenize(text: str, lowercase: bool = True) -> list[str]:
     words = []
     for word in _clean(text).split():
         if lowercase:
-            word = _strip_accents(word.lower())
+            # BERT's order: strip accents, then lower-case one character at a
+            # time (so a final 'Σ' becomes 'σ', not the context-dependent 'ς'
+            # that str.lower() would give).
+            word = "".join(ch.lower() for ch in _strip_accents(word))
         current = ""
         for ch in word:
             if _is_punctuation(ch):
