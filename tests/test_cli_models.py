@@ -222,3 +222,51 @@ def test_help(command, capsys):
                 "params": ("--model", "--set", "--preset")}
     for flag in expected.get(command, ()):
         assert flag in out, flag
+
+
+# ---------------------------------------------------------------- presets / params / compare: breakdowns and --json
+def _json_of(capsys, *args):
+    capsys.readouterr()
+    assert main([str(a) for a in args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_presets_params_compare_json(capsys):
+    from tinygrad_tf.nn.models import BertConfig, GPTConfig, T5Config, count_parameters
+    from tinygrad_tf.nn.models.breakdown import flops_per_token, parameter_breakdown
+    rows = {r["name"]: r for r in _json_of(capsys, "presets", "--json")}
+    assert {"tiny", "gpt2", "llama-7b", "bert-base", "t5-small"} <= set(rows)
+    gpt2 = rows["gpt2"]
+    for key in ("family", "layers", "d_model", "heads", "d_ff", "context", "vocab", "parameters", "fp32_mib",
+                "fp16_mib", "flops_per_token", "components"):
+        assert key in gpt2, key
+    assert gpt2["parameters"] == 124_439_808 == sum(gpt2["components"].values())
+    assert gpt2["fp32_bytes"] == 4 * 124_439_808 and rows["t5-small"]["decoder_layers"] == 6
+
+    p = _json_of(capsys, "params", "gpt2", "--json")
+    assert p["name"] == "gpt2" and p["parameters"] == 124_439_808 and p["config"]["model_type"] == "gpt"
+    assert p["components"] == parameter_breakdown(GPTConfig.preset("gpt2"))
+    assert p["flops_per_token"] == flops_per_token(GPTConfig.preset("gpt2"))
+    assert _json_of(capsys, "params", "--preset", "bert-base", "--json")["parameters"] == 109_482_240
+    assert "two presets" in error_in_process(capsys, "params", "gpt2", "--preset", "tiny")
+
+    data = _json_of(capsys, "compare", "gpt2", "bert-base", "t5-small", "--json")
+    cfgs = [GPTConfig.preset("gpt2"), BertConfig.preset("bert-base"), T5Config.preset("t5-small")]
+    for m, cfg in zip(data["models"], cfgs):
+        assert m["parameters"] == count_parameters(cfg) == sum(m["components"].values())
+        assert m["components"] == parameter_breakdown(cfg) and m["flops_per_token"] == flops_per_token(cfg)
+        assert m["float16_mib"] == round(m["parameters"] * 2 / 2**20, 1)
+    assert data["models"][1]["head_components"] == {"pooler": 768 * 768 + 768}
+    assert {"components.embeddings", "flops_per_token"} <= set(data["differing"])
+
+
+def test_params_and_compare_tables(capsys):
+    capsys.readouterr()
+    assert main(["params", "llama-7b"]) == 0
+    out = capsys.readouterr().out
+    for word in ("6,738,415,616", "embeddings", "attention", "FFN", "norms", "lm_head (untied)", "131,072,000",
+                 "float16", "FLOPs per token"):
+        assert word in out, word
+    assert main(["compare", "gpt2", "t5-small"]) == 0
+    out = capsys.readouterr().out
+    assert "attention *" in out and "float16 weights" in out and "GFLOPs / token" in out and "pair" in out

@@ -6,7 +6,7 @@
     tinygrad-tf train --model bert --steps 600         masked-LM BERT + a fill-mask readout   (commands_seq.py)
     tinygrad-tf train --model t5 --task reverse        T5 on a toy task + held-out exact match (commands_seq.py)
     tinygrad-tf generate --checkpoint runs/mine --prompt "def "      GPT continues, BERT fills [MASK], T5 answers
-    tinygrad-tf presets | params --preset gpt2 | compare gpt2 llama-7b runs/mine
+    tinygrad-tf presets | params gpt2 | compare gpt2 llama-7b runs/mine     (each with --json)
 
 ``cli.py`` wires them with ``add_parsers(subparsers)``. Each command is ``cmd_NAME(args) -> exit code``; a
 mistake in the input raises ``UserError`` (or another error type ``cli.main`` knows), printed as one line
@@ -417,46 +417,59 @@ def all_presets() -> list:
 
 
 def cmd_presets(args) -> int:
-    """List model presets with their sizes (parameters counted from the config; nothing is allocated)."""
+    """List model presets: shape, parameters, fp32 / fp16 weights and forward GFLOPs per token, all counted
+    from the config (nothing is allocated); ``--json`` prints the same as a list of objects."""
     from rich import box
 
-    from ..nn.models import GPTConfig, count_parameters
-    from . import TRAIN_PRESETS
+    from .commands_compare import fmt_gflops, preset_stats
 
-    table = Table(title="model presets (tinygrad-tf train --preset NAME)", box=box.SIMPLE_HEAD, padding=(0, 1),
-                  pad_edge=False)
+    vocab = char_vocab()
+    rows = preset_stats(vocab)
+    if getattr(args, "json", False):
+        print(json.dumps(rows, indent=1))
+        return 0
+    table = Table(title="model presets (tinygrad-tf train --preset NAME; params NAME for a breakdown)",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
     for col, j in (("name", "left"), ("family", "left"), ("layers", "right"), ("d_model", "right"),
                    ("heads", "right"), ("d_ff", "right"), ("context", "right"), ("vocab", "right"),
-                   ("parameters", "right")):
+                   ("parameters", "right"), ("fp32 MiB", "right"), ("fp16 MiB", "right"),
+                   ("GFLOPs/token", "right")):
         table.add_column(col, justify=j, no_wrap=True, overflow="fold")
-    vocab = char_vocab()
-    for name, fields in TRAIN_PRESETS.items():
-        cfg = GPTConfig(**fields, vocab_size=vocab)
-        table.add_row(name, "small GPT", str(cfg.n_layer), str(cfg.d_model), str(cfg.n_head), str(cfg.d_ff),
-                      str(cfg.context_length), f"{vocab}", f"{count_parameters(cfg):,}")
-    for name, family, cls in all_presets():
-        cfg = cls.preset(name)
-        kind = {"bert": "BERT", "t5": "T5"}.get(family) or ("Llama" if cfg.position == "rope" else "GPT-2")
-        table.add_row(name, kind,
-                      str(cfg.n_layer), str(cfg.d_model), str(cfg.n_head), str(cfg.d_ff), str(cfg.context_length),
-                      f"{cfg.vocab_size:,}", f"{count_parameters(cfg):,}")
-    out = console if console.width >= 100 or console.is_terminal else Console(width=100, highlight=False)
+    for r in rows:
+        layers = f"{r['layers']}+{r['decoder_layers']}" if r["family"] == "t5" else str(r["layers"])
+        table.add_row(r["name"], r["kind"], layers, str(r["d_model"]), str(r["heads"]), str(r["d_ff"]),
+                      str(r["context"]), f"{r['vocab']:,}", f"{r['parameters']:,}", f"{r['fp32_bytes'] / 2**20:,.1f}",
+                      f"{r['fp16_bytes'] / 2**20:,.1f}", fmt_gflops(r["flops_per_token"]) + ("†" if r["family"] == "t5" else ""))
+    out = console if console.width >= 130 or console.is_terminal else Console(width=130, highlight=False)
     out.print(table)
     console.print(f"Small GPT sizes take their vocabulary from the tokenizer (here: the {vocab} characters of "
-                  "the default corpus); published architectures keep their own.", soft_wrap=True)
+                  "the default corpus); published architectures keep their own. MiB = 2^20 bytes of weights. "
+                  "GFLOPs/token: one forward pass at the full context (2 x matmul weights + attention); "
+                  "† T5: per encoder + decoder token pair.", soft_wrap=True)
     return 0
 
 
 def cmd_params(args) -> int:
-    """Count the parameters of a preset or of a model given by flags (without allocating it)."""
+    """Count the parameters of a preset or of a model given by flags (without allocating it), by component
+    (embeddings, attention, FFN, norms, heads), with fp32 / fp16 sizes and forward FLOPs per token."""
     from ..nn.models import BertConfig, GPTConfig, T5Config, count_parameters
+    from ..nn.models.breakdown import model_stats
     from . import TRAIN_PRESETS, TrainConfig
 
+    name = getattr(args, "preset_name", None)
+    if name is not None:
+        if args.preset is not None and args.preset != name:
+            raise UserError(f"two presets given: {name!r} and --preset {args.preset!r}; give one")
+        args.preset = name
     family = model_family(args)
     if args.model is None and args.preset in BertConfig.PRESETS:
         family = "bert"
     elif args.model is None and args.preset in T5Config.PRESETS:
         family = "t5"
+    if family == "gpt" and args.preset is not None and args.preset not in TRAIN_PRESETS \
+            and args.preset not in GPTConfig.PRESETS:
+        valid = ", ".join([*TRAIN_PRESETS, *GPTConfig.PRESETS, *BertConfig.PRESETS, *T5Config.PRESETS])
+        raise UserError(f"unknown preset {args.preset!r}; valid: {valid}")
     if family != "gpt":
         from .commands_seq import params_config
         cfg = params_config(family, args)
@@ -473,6 +486,10 @@ def cmd_params(args) -> int:
             vocab = char_vocab()
         cfg = TrainConfig.from_dict(overrides).model_config(vocab)
     n = count_parameters(cfg)
+    stats = model_stats(cfg)
+    if getattr(args, "json", False):
+        print(json.dumps({"name": args.preset, **stats, "config": cfg.to_dict()}, indent=1))
+        return 0
     shape = (f"{cfg.n_layer} layers, d_model {cfg.d_model}, {cfg.n_head} heads, d_ff {cfg.d_ff}, "
              f"context {cfg.context_length}, vocab {cfg.vocab_size}")
     if family == "gpt":
@@ -486,9 +503,15 @@ def cmd_params(args) -> int:
                   f"of {cfg.d_kv}, d_ff {cfg.d_ff}, vocab {cfg.vocab_size}, feed-forward {cfg.feed_forward_proj}, "
                   f"tied embeddings {cfg.tie_embeddings}")
     console.print(f"{n:,} parameters ({n / 1e6:.2f}M): {detail}", soft_wrap=True)
+    from .commands_compare import breakdown_table, fmt_gflops
+    console.print(breakdown_table(stats))
     mb = n * 4 / 2**20
-    console.print(f"float32 weights: {mb:,.1f} MiB; training with AdamW needs about {4 * mb:,.1f} MiB for "
-                  "weights, gradients and two moments, plus activations", soft_wrap=True)
+    console.print(f"float32 weights: {mb:,.1f} MiB; float16: {mb / 2:,.1f} MiB; training with AdamW needs about "
+                  f"{4 * mb:,.1f} MiB (fp32) for weights, gradients and two moments, plus activations",
+                  soft_wrap=True)
+    console.print(f"forward FLOPs per {stats['flops_unit']}: {stats['flops_per_token']:,} "
+                  f"({fmt_gflops(stats['flops_per_token'])} GFLOPs) at context {cfg.context_length:,} "
+                  "(2 x matmul weights + attention scores and values)", soft_wrap=True)
     return 0
 
 
@@ -606,15 +629,22 @@ def add_parsers(sub) -> dict:
 
     ps = sub.add_parser("presets", help="list model presets and their parameter counts",
                         description="List the model presets with parameter counts computed from the config "
-                                    "(nothing is allocated).")
+                                    "(nothing is allocated): shape, parameters, fp32 / fp16 MiB of weights and "
+                                    "forward GFLOPs per token.")
+    ps.add_argument("--json", action="store_true", help="print the presets as a JSON list instead of a table")
     ps.set_defaults(fn=cmd_presets)
 
     pc = sub.add_parser("params", help="count the parameters of a preset or of a model given by flags",
-                        description="Count parameters from a config alone, e.g. `params --preset gpt2`, "
+                        description="Count parameters from a config alone, by component (embeddings, attention, "
+                                    "FFN, norms, heads), with fp32 / fp16 sizes and forward FLOPs per token, e.g. "
+                                    "`params gpt2`, `params --preset gpt2`, "
                                     "`params --preset bert-base` or `params --n-layer 6 --d-model 192 --n-head 6 "
                                     "--context 128`; --model bert|t5 counts the sizes `train --model` builds.")
     add_model_flags(pc, train=False)
+    pc.add_argument("preset_name", nargs="?", metavar="PRESET",
+                    help="a preset (gpt2, llama-7b, bert-base, t5-small, tiny, ...): the same as --preset PRESET")
     pc.add_argument("--vocab-size", type=int, help="vocabulary size (default: the tokenizer's or the preset's)")
+    pc.add_argument("--json", action="store_true", help="print the counts as JSON instead of tables")
     pc.set_defaults(fn=cmd_params)
 
     from .commands_compare import add_parsers as add_compare

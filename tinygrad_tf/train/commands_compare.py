@@ -8,7 +8,9 @@ Each argument is a preset name (``tinygrad-tf presets`` lists them) or a folder:
 model.safetensors, from train / demo / model.save) or a lab run (run.json, metrics.jsonl, checkpoint/). The
 table has one row per config field and one column per model; rows whose values differ are highlighted and
 starred. Parameters are counted from the configs alone (``count_parameters``: nothing is allocated, no
-weights are read). For folders with a training history (trainer_state.json or metrics.jsonl) it adds the
+weights are read), split by component (embeddings, attention, FFN, norms, heads: nn/models/breakdown.py),
+with float32 / float16 weight sizes and forward FLOPs per token at the full context (T5: per encoder +
+decoder token pair). For folders with a training history (trainer_state.json or metrics.jsonl) it adds the
 steps trained, the final train loss (the mean of the last 10 steps) and the last validation numbers.
 """
 
@@ -21,7 +23,8 @@ from pathlib import Path
 
 from .commands import UserError, all_presets, char_vocab, console
 
-__all__ = ["add_parsers", "cmd_compare", "resolve", "Entry", "comparison"]
+__all__ = ["add_parsers", "cmd_compare", "resolve", "Entry", "comparison", "preset_stats", "breakdown_table",
+           "fmt_gflops"]
 
 MISSING = object()            # a field the model's family does not have
 
@@ -154,6 +157,58 @@ def _from_folder(arg: str, p: Path) -> Entry:
     return Entry(arg, source, str(p), config, training_summary(history, state))
 
 
+# ---------------------------------------------------------------- presets / params helpers
+COMPONENT_LABELS = {"embeddings": "embeddings", "attention": "attention", "ffn": "FFN", "norms": "norms",
+                    "heads": "heads"}
+HEAD_LABELS = {"lm_head": "lm_head (untied)", "pooler": "pooler", "mlm_head": "masked-LM head",
+               "nsp_head": "NSP head", "classifier": "classifier"}
+
+
+def fmt_gflops(flops: int) -> str:
+    """FLOPs as GFLOPs for a table cell: 14.29 · 0.28 · 0.0059 · 0.000064."""
+    g = flops / 1e9
+    if g >= 0.1 or g == 0:
+        return f"{g:,.2f}"
+    return f"{g:.{max(2, 1 - math.floor(math.log10(g)))}f}"
+
+
+def preset_stats(vocab: int) -> list[dict]:
+    """One JSON-ready dict per preset (training sizes with vocabulary ``vocab``, then published ones):
+    name, family, kind, and ``model_stats`` (shape, parameters by component, sizes, FLOPs per token)."""
+    from ..nn.models import GPTConfig
+    from ..nn.models.breakdown import model_stats
+    from . import TRAIN_PRESETS
+    rows = []
+    for name, fields in TRAIN_PRESETS.items():
+        rows.append({"name": name, "kind": "small GPT", **model_stats(GPTConfig(**fields, vocab_size=vocab))})
+    for name, family, cls in all_presets():
+        cfg = cls.preset(name)
+        kind = {"bert": "BERT", "t5": "T5"}.get(family) or ("Llama" if cfg.position == "rope" else "GPT-2")
+        rows.append({"name": name, "kind": kind, **model_stats(cfg)})
+    return rows
+
+
+def breakdown_table(stats: dict):
+    """The per-component table of ``model_stats(config)``: parameters and share, heads split out."""
+    from rich import box
+    from rich.table import Table
+    total = stats["parameters"]
+    t = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
+    t.add_column("component")
+    t.add_column("parameters", justify="right", no_wrap=True)
+    t.add_column("share", justify="right", no_wrap=True)
+    t.add_column("fp16 MiB", justify="right", no_wrap=True)
+    for key, n in stats["components"].items():
+        t.add_row(COMPONENT_LABELS[key], f"{n:,}", f"{100 * n / total:.1f}%" if total else "—", f"{2 * n / 2**20:,.1f}")
+        if key == "heads":
+            for h, m in stats["head_components"].items():
+                t.add_row(f"[dim]  {HEAD_LABELS.get(h, h)}[/]", f"[dim]{m:,}[/]",
+                          f"[dim]{100 * m / total:.1f}%[/]" if total else "—", f"[dim]{2 * m / 2**20:,.1f}[/]")
+    t.add_section()
+    t.add_row("[bold]total[/]", f"[bold]{total:,}[/]", "100.0%" if total else "—", f"{stats['fp16_bytes'] / 2**20:,.1f}")
+    return t
+
+
 # ---------------------------------------------------------------- the comparison
 TRAINING_ROWS = (("step", "steps trained", "{:,}"), ("train_loss", "train loss (last 10 steps)", "{:.4f}"),
                  ("val_loss", "val loss", "{:.4f}"), ("val_accuracy", "masked-token accuracy", "{:.1%}"),
@@ -162,7 +217,7 @@ TRAINING_ROWS = (("step", "steps trained", "{:,}"), ("train_loss", "train loss (
 
 def comparison(entries: list[Entry]) -> dict:
     """The JSON form: {"models": [...], "fields": [...], "differing": [...]}."""
-    from ..nn.models import count_parameters
+    from ..nn.models.breakdown import model_stats
     dicts = [e.config.to_dict() for e in entries]
     fields: list[str] = []
     for d in dicts:
@@ -170,11 +225,21 @@ def comparison(entries: list[Entry]) -> dict:
     differing = [k for k in fields if len({json.dumps(d.get(k, "<missing>"), sort_keys=True) for d in dicts}) > 1]
     models = []
     for e, d in zip(entries, dicts):
-        n = count_parameters(e.config)
+        st = model_stats(e.config)
+        n = st["parameters"]
         models.append({"name": e.name, "source": e.source, "path": e.path, "family": d.get("model_type"),
-                       "config": d, "parameters": n, "float32_mib": round(n * 4 / 2**20, 1), "training": e.training})
+                       "config": d, "parameters": n, "components": st["components"],
+                       "head_components": st["head_components"], "float32_mib": round(n * 4 / 2**20, 1),
+                       "float16_mib": round(n * 2 / 2**20, 1), "flops_per_token": st["flops_per_token"],
+                       "flops_unit": st["flops_unit"], "flops_per_sequence": st["flops_per_sequence"],
+                       "training": e.training})
     if len({m["parameters"] for m in models}) > 1:
         differing.append("parameters")
+    for key in COMPONENT_LABELS:
+        if len({m["components"][key] for m in models}) > 1:
+            differing.append(f"components.{key}")
+    if len({m["flops_per_token"] for m in models}) > 1:
+        differing.append("flops_per_token")
     return {"models": models, "fields": fields, "differing": differing}
 
 
@@ -202,8 +267,11 @@ def render(data: dict):
     from rich.table import Table
     models, differing = data["models"], set(data["differing"])
     table = Table(title="compare: config fields x models", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
-                  caption="* differs between the models (highlighted); parameters counted from the config, "
-                          "nothing allocated" if len(models) > 1 else None, caption_justify="left")
+                  caption=("* differs between the models (highlighted); " if len(models) > 1 else "") +
+                  "parameters counted from the config, nothing allocated; GFLOPs: one forward pass at the full "
+                  "context (2 x matmul weights + attention)" +
+                  ("; † T5: per encoder + decoder token pair" if any(m["family"] == "t5" for m in models) else ""),
+                  caption_justify="left")
     table.add_column("field", no_wrap=True)
     for m in models:
         head = Path(m["path"]).name or m["path"] if m["path"] else m["name"]
@@ -218,7 +286,13 @@ def render(data: dict):
         row(label, [_cell(m["config"].get(k, MISSING)) for m in models], k)
     table.add_section()
     row("parameters", [f"{m['parameters']:,}" for m in models], "parameters")
+    for key, label in COMPONENT_LABELS.items():
+        row(f"  {label}", [f"{m['components'][key]:,} [dim]({100 * m['components'][key] / m['parameters']:.0f}%)[/]"
+                           if m["parameters"] else "0" for m in models], f"components.{key}")
     row("float32 weights", [_size(m["parameters"] * 4) for m in models], "parameters")
+    row("float16 weights", [_size(m["parameters"] * 2) for m in models], "parameters")
+    row("GFLOPs / token" + ("†" if any(m["family"] == "t5" for m in models) else ""),
+        [fmt_gflops(m["flops_per_token"]) for m in models], "flops_per_token")
     if any(m["training"] for m in models):
         table.add_section()
         for key, label, fmt in TRAINING_ROWS:
@@ -243,18 +317,19 @@ def cmd_compare(args) -> int:
         print(json.dumps(clean(data), indent=1, allow_nan=False))
         return 0
     from rich.console import Console
-    out = console if console.is_terminal or console.width >= 120 else Console(width=120, highlight=False)
+    out = console if console.is_terminal or console.width >= 140 else Console(width=140, highlight=False)
     out.print(render(data))
     return 0
 
 
 def add_parsers(sub) -> dict:
-    c = sub.add_parser("compare", help="compare presets and checkpoints side by side (config, parameters, losses)",
+    c = sub.add_parser("compare", help="compare presets and checkpoints side by side (config, parameters, sizes, FLOPs, losses)",
                        description="Compare models side by side: each MODEL is a preset name (gpt2, gpt2-medium, "
                                    "llama-7b, bert-base, t5-small, tiny, ...: see `tinygrad-tf presets`) or a "
                                    "checkpoint / run folder (config.json). One row per config field, one column "
                                    "per model, differing rows highlighted; parameter counts from the configs "
-                                   "(nothing allocated); for trained folders the steps, final train loss and "
+                                   "(nothing allocated) by component, fp32 / fp16 sizes and forward FLOPs per "
+                                   "token; for trained folders the steps, final train loss and "
                                    "validation numbers.")
     c.add_argument("models", nargs="+", metavar="MODEL", help="a preset name or a checkpoint / run folder")
     c.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")

@@ -393,7 +393,18 @@ class ConfigSummary(Readout):
                 "memory_mib": self.total * self.dtype.itemsize / _MIB,
                 "config": self.config.to_dict() if hasattr(self.config, "to_dict") else dataclasses.asdict(self.config),
                 "components": [{"component": name.strip(), "parameters": n, "note": note,
-                                "part_of_layer": name.startswith("  ")} for name, n, note in self.rows]}
+                                "part_of_layer": name.startswith("  ")} for name, n, note in self.rows],
+                **self._by_kind()}
+
+    def _by_kind(self) -> dict:
+        """The explicit breakdown of nn/models/breakdown.py (embeddings, attention, ffn, norms, heads) and the
+        forward FLOPs per token, for GPT, BERT and T5 configs (empty for any other model type)."""
+        from ..nn.models import breakdown
+        try:
+            return {"by_kind": breakdown.parameter_breakdown(self.config),
+                    "flops_per_token": breakdown.flops_per_token(self.config)}
+        except TypeError:
+            return {}
 
     def __rich_console__(self, console: Console, options: ConsoleOptions):
         c = self.config
