@@ -450,13 +450,12 @@ def test_cli_exit_codes(tmp_path):
     assert r.returncode == 2 and "no such file" in r.stderr
 
 
-def test_tinygrad_tf_command_has_exercise_once_wired(capsys):
-    """cli.py calls add_parsers(sub); until that line lands, this skips with the reason."""
+def test_tinygrad_tf_command_has_exercise(capsys):
+    """cli.py registers the exercise commands."""
     from tinygrad_tf import cli
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "exercise" not in sub.choices:
-        pytest.skip("tinygrad_tf/cli.py does not register `exercise` yet (add_parsers(sub) in build_parser)")
+    assert "exercise" in sub.choices, "cli.py does not register `exercise` (exercises.add_parsers(sub))"
     assert cli.main(["exercise", "list"]) == 0
     assert "attention" in capsys.readouterr().out
 

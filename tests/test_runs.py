@@ -202,13 +202,10 @@ def test_runs_and_show_commands_in_process(two_runs, capsys, tmp_path):
     assert "class RotaryEmbedding" in json.loads(capsys.readouterr().out)["source"]
 
 
-def test_top_level_cli_when_wired(two_runs):
-    """`python -m tinygrad_tf runs ...` once cli.py registers the lab commands (skipped until then)."""
+def test_top_level_cli_runs(two_runs):
+    """`python -m tinygrad_tf runs ...`: cli.py registers the lab commands."""
     from tinygrad_tf.cli import build_parser
-    try:
-        build_parser().parse_args(["runs", "list"])
-    except SystemExit:
-        pytest.skip("cli.py does not register `runs` yet (add_lab_parsers(sub))")
+    build_parser().parse_args(["runs", "list"])     # SystemExit (a failure) if `runs` is not registered
     store = two_runs[0]
     out = subprocess.run([sys.executable, "-m", "tinygrad_tf", "runs", "list", "--json", "--runs", str(store.root)],
                          env=_env(), capture_output=True, text=True, timeout=60)
