@@ -324,6 +324,23 @@ def _preset_gpt(tg):
     return loss, {"model": model, "depth": 2}
 
 
+def _model_preset_graph(tg, name):
+    """A GPT model preset (gpt2, gpt2-medium, ...), untrained, forward + backward on 16 tokens, drawn by block."""
+    from ..nn.models import GPT, GPTConfig
+    from .graph import trace
+    tg.manual_seed(0)
+    model = GPT(GPTConfig.preset(name))
+    ids = tg.tensor([list(range(1, 17))])
+    with trace(model):
+        loss = model(ids, labels=ids).loss
+    return loss, {"model": model, "depth": 2}
+
+
+def _gpt_model_presets() -> list:
+    from ..nn.models import GPTConfig, count_parameters
+    return [n for n in GPTConfig.presets() if count_parameters(GPTConfig.preset(n)) < 400_000_000]
+
+
 GRAPH_PRESETS = {"neuron": _preset_neuron, "mlp": _preset_mlp, "attention": _preset_attention,
                  "layernorm": _preset_layernorm, "cross-entropy": _preset_cross_entropy, "gpt": _preset_gpt}
 
@@ -392,10 +409,15 @@ def cmd_graph(args) -> int:
     if bool(args.expr) == bool(args.preset):
         raise CommandError("give either --expr \"...\" or --preset NAME (" + ", ".join(GRAPH_PRESETS) + ")")
     if args.preset:
-        if args.preset not in GRAPH_PRESETS:
-            raise CommandError(f"unknown graph preset {args.preset!r}; known: {', '.join(GRAPH_PRESETS)}")
-        out, extra = GRAPH_PRESETS[args.preset](tg)
-        title = args.title or f"{args.preset}: {GRAPH_PRESETS[args.preset].__doc__.splitlines()[0]}"
+        if args.preset in GRAPH_PRESETS:
+            out, extra = GRAPH_PRESETS[args.preset](tg)
+            title = args.title or f"{args.preset}: {GRAPH_PRESETS[args.preset].__doc__.splitlines()[0]}"
+        elif args.preset in _gpt_model_presets():
+            out, extra = _model_preset_graph(tg, args.preset)
+            title = args.title or f"{args.preset} (untrained): forward + backward on 16 tokens"
+        else:
+            raise CommandError(f"unknown graph preset {args.preset!r}; known: "
+                               f"{', '.join([*GRAPH_PRESETS, *_gpt_model_presets()])}")
     else:
         out, extra = _expr_graph(tg, args.expr, args.var)
         title = args.title or args.expr
@@ -469,7 +491,7 @@ def add_parsers(subparsers) -> None:
                     + ", ".join(GRAPH_PRESETS) + ". Without Graphviz's `dot` the DOT source is written.")
     g.add_argument("--expr", help="e.g. \"(a * b + c).tanh()\" or \"exp(x) / (1 + exp(x))\"")
     g.add_argument("--var", action="append", metavar="NAME=VALUE", help="a value for a name (number or JSON list)")
-    g.add_argument("--preset", help="one of: " + ", ".join(GRAPH_PRESETS))
+    g.add_argument("--preset", help="one of: " + ", ".join(GRAPH_PRESETS) + ", or a GPT model preset (gpt2, ...)")
     g.add_argument("--out", default="graph.svg", metavar="FILE",
                    help="output file: .svg .png .pdf .dot (default graph.svg)")
     g.add_argument("--view", choices=["forward", "backward"], default="forward",
