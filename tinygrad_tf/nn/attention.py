@@ -112,7 +112,8 @@ class MultiHeadAttention(Module):
         rep = self.n_head // self.n_kv_head
         k, v = repeat_kv(k, rep), repeat_kv(v, rep)
 
-        mask = F.causal_mask(t, s, x.device) if self.causal else None          # (T, S)
+        # (T, S); one new query (a cached decoding step) is the last position and sees every key: no mask
+        mask = F.causal_mask(t, s, x.device) if self.causal and t > 1 else None
         if attention_mask is not None:
             keep = _as_bool(attention_mask, x.device)
             if keep.shape[-1] != s:
