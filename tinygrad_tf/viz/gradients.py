@@ -42,13 +42,12 @@ import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
-import numpy as np
 from rich import box
 from rich.console import Console, ConsoleOptions
 from rich.table import Table
 from rich.text import Text
 
-from .. import backend
+from .graph_record import array_norm
 from .readout import Readout, fmt_count, fmt_num, sparkline
 
 __all__ = ["GradientMonitor", "ParamGrad", "Reading", "grad_table", "group_of", "bar", "update_gauge",
@@ -90,21 +89,11 @@ class Reading:
     @classmethod
     def of(cls, arr) -> "Reading":
         """From a backend array (NumPy or CuPy), without a float64 copy of big arrays."""
-        xp = backend.get_array_module(arr)
         n = int(arr.size)
         if n == 0:
             return cls(0.0, 0)
-        a = arr if arr.dtype.kind == "f" and arr.dtype.itemsize >= 4 else arr.astype(np.float32)
-        n_nan = n_inf = 0
-        if not bool(xp.isfinite(a).all()):
-            n_nan, n_inf = int(xp.isnan(a).sum()), int(xp.isinf(a).sum())
-            a = xp.where(xp.isfinite(a), a, 0)
-        n_zero = n - int(xp.count_nonzero(a)) - n_nan - n_inf      # the non-finite entries are zeros in `a` now
-        m = float(xp.abs(a).max())
-        if m == 0.0:
-            return cls(0.0, n, n_nan, n_inf, n_zero)
-        x = (a / m).ravel()                     # scaled into [-1, 1]: the squares cannot overflow
-        return cls(m * math.sqrt(float(xp.vdot(x, x))), n, n_nan, n_inf, n_zero)
+        norm, n_nan, n_inf, n_zero = array_norm(arr)
+        return cls(norm, n, n_nan, n_inf, n_zero)
 
     @classmethod
     def combine(cls, readings) -> "Reading | None":

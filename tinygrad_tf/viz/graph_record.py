@@ -55,6 +55,25 @@ def module_of_param(name: str) -> str:
 
 
 # ---------------------------------------------------------------- gradient statistics
+def array_norm(arr):
+    """(L2 norm of the finite entries, #NaN, #inf, #zeros) of a backend array, without overflow and without
+    a float64 copy: NaN/inf are counted and set to 0, then the norm is taken of ``arr / max|arr|``."""
+    xp = backend.get_array_module(arr)
+    if arr.size == 0:
+        return 0.0, 0, 0, 0
+    a = arr if arr.dtype.kind == "f" and arr.dtype.itemsize >= 4 else arr.astype(np.float32)
+    n_nan = n_inf = 0
+    if not bool(xp.isfinite(a).all()):
+        n_nan, n_inf = int(xp.isnan(a).sum()), int(xp.isinf(a).sum())
+        a = xp.where(xp.isfinite(a), a, 0)
+    n_zero = int(arr.size) - int(xp.count_nonzero(a)) - n_nan - n_inf   # non-finite entries are zeros in `a` now
+    m = float(xp.abs(a).max())
+    if m == 0.0:
+        return 0.0, n_nan, n_inf, n_zero
+    x = (a / m).ravel()                     # scaled into [-1, 1]: the squares cannot overflow
+    return m * math.sqrt(float(xp.vdot(x, x))), n_nan, n_inf, n_zero
+
+
 @dataclass(frozen=True)
 class GradStat:
     """The 2-norm of a gradient and whether it holds NaN / inf / only zeros (values kept when tiny)."""
@@ -76,21 +95,12 @@ class GradStat:
     @classmethod
     def of(cls, arr) -> "GradStat":
         """From a backend array (NumPy or CuPy), without a float64 copy of big arrays."""
-        xp = backend.get_array_module(arr)
         shape = tuple(arr.shape)
         values = backend.to_numpy(arr).astype(np.float64) if arr.size <= 16 else None
         if arr.size == 0:
             return cls(0.0, False, False, shape, values)
-        a = arr if arr.dtype.kind == "f" and arr.dtype.itemsize >= 4 else arr.astype(np.float32)
-        nan = inf = False
-        if not bool(xp.isfinite(a).all()):
-            nan, inf = bool(xp.isnan(a).any()), bool(xp.isinf(a).any())
-            a = xp.where(xp.isfinite(a), a, 0)
-        m = float(xp.abs(a).max())
-        if m == 0.0:
-            return cls(0.0, nan, inf, shape, values)
-        x = (a / m).ravel()                     # scaled into [-1, 1]: the squares cannot overflow
-        return cls(m * math.sqrt(float(xp.vdot(x, x))), nan, inf, shape, values)
+        norm, n_nan, n_inf, _ = array_norm(arr)
+        return cls(norm, n_nan > 0, n_inf > 0, shape, values)
 
     @classmethod
     def combine(cls, stats) -> "GradStat | None":

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ... import backend
+from .. import init
 from ..module import Module
 from .config import ConfigError
 
@@ -49,6 +50,15 @@ class PretrainedModel(Module):
     """A Module with a config, a native checkpoint format and a parameter count."""
 
     config_class = None
+
+    def __init__(self, config):
+        """Build the layers (``_build``), then set every weight once (``_init_weights``): PyTorch's default
+        per-layer init is skipped because ``_init_weights`` overwrites all of it."""
+        super().__init__()
+        self.config = config
+        with init.skip_default_init():
+            self._build(config)
+        self._init_weights()
 
     def save(self, path):
         """Write ``path/`` (config.json + model.safetensors) atomically; other files already there are kept."""
@@ -167,6 +177,21 @@ def load_checkpoint(path, cls=None, device=None, config=None):
 
 
 # ---------------------------------------------------------------- sampling
+def append_token(xp, ids, nxt, done, eos_token_id):
+    """Append one new token per row (B,) to ``ids`` (B, T). Rows that already produced ``eos_token_id`` keep
+    emitting it. Returns the longer ids and whether every row is done (never, without an eos token)."""
+    if eos_token_id is not None:
+        nxt = xp.where(done, eos_token_id, nxt)
+        done |= nxt == eos_token_id
+    ids = xp.concatenate([ids, nxt[:, None]], axis=1)
+    return ids, eos_token_id is not None and bool(done.all())
+
+
+def shaped_like_input(out, input_ids):
+    """``generate`` given one (T,) prompt returns one sequence; given (B, T) prompts, (B, T') ids."""
+    return out[0] if np.ndim(input_ids.data if hasattr(input_ids, "grad_fn") else input_ids) == 1 else out
+
+
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, device="cpu"):
     """Pick one token per row of ``logits`` (B, V) (a backend array); returns int64 ids (B,).
 

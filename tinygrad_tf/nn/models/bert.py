@@ -47,12 +47,7 @@ class BertOutput(ModelOutput):
 class BERT(PretrainedModel):
     config_class = BertConfig
 
-    def __init__(self, config: BertConfig):
-        super().__init__()
-        self.config = c = config
-        with init.skip_default_init():        # _init_weights below sets every weight
-            self._build(c)
-        self._init_weights()
+    # __init__(config) is PretrainedModel's: self._build(config), then self._init_weights().
 
     def _build(self, c):
         d = c.d_model

@@ -30,7 +30,8 @@ from ..containers import ModuleList
 from ..layers import Dropout, Embedding, Linear
 from ..norm import make_norm, norm_parameters
 from ..positional import ALiBi, RotaryEmbedding, SinusoidalPositionalEncoding, positions
-from .base import ModelOutput, PretrainedModel, register_model, sample_next_token
+from .base import (ModelOutput, PretrainedModel, append_token, register_model, sample_next_token,
+                   shaped_like_input)
 from .config import GPTConfig
 
 
@@ -43,12 +44,7 @@ class GPTOutput(ModelOutput):
 class GPT(PretrainedModel):
     config_class = GPTConfig
 
-    def __init__(self, config: GPTConfig):
-        super().__init__()
-        self.config = c = config
-        with init.skip_default_init():        # _init_weights below sets every weight
-            self._build(c)
-        self._init_weights()
+    # __init__(config) is PretrainedModel's: self._build(config), then self._init_weights().
 
     def _build(self, c):
         self.wte = Embedding(c.vocab_size, c.d_model)                     # token embeddings
@@ -163,16 +159,12 @@ class GPT(PretrainedModel):
                     cache = self.new_cache() if use_cache else None
                 logits = self(Tensor._wrap(step, self.device), past_key_values=cache).logits.data[:, -1]
                 nxt = sample_next_token(logits, temperature, top_k, top_p, self.device)
-                if eos_token_id is not None:
-                    nxt = xp.where(done, eos_token_id, nxt)
-                    done |= nxt == eos_token_id
-                ids = xp.concatenate([ids, nxt[:, None]], axis=1)
-                if eos_token_id is not None and bool(done.all()):
+                ids, finished = append_token(xp, ids, nxt, done, eos_token_id)
+                if finished:
                     break
         finally:
             self.train(was_training)
-        out = Tensor._wrap(ids, self.device)
-        return out[0] if np.ndim(input_ids.data if isinstance(input_ids, Tensor) else input_ids) == 1 else out
+        return shaped_like_input(Tensor._wrap(ids, self.device), input_ids)
 
     @classmethod
     def count_parameters(cls, config: GPTConfig) -> int:

@@ -39,7 +39,8 @@ from ..containers import ModuleList
 from ..layers import Dropout, Embedding, Linear
 from ..norm import RMSNorm
 from ..positional import RelativePositionBias, positions
-from .base import ModelOutput, PretrainedModel, register_model, sample_next_token
+from .base import (ModelOutput, PretrainedModel, append_token, register_model, sample_next_token,
+                   shaped_like_input)
 from .config import T5Config
 
 
@@ -95,12 +96,7 @@ def make_t5_feedforward(c: T5Config):
 class T5(PretrainedModel):
     config_class = T5Config
 
-    def __init__(self, config: T5Config):
-        super().__init__()
-        self.config = c = config
-        with init.skip_default_init():        # _init_weights below sets every weight
-            self._build(c)
-        self._init_weights()
+    # __init__(config) is PretrainedModel's: self._build(config), then self._init_weights().
 
     def _build(self, c):
         def block(causal, cross):              # pre-norm, RMS norm, no biases, unscaled scores
@@ -264,16 +260,12 @@ class T5(PretrainedModel):
                 step = out[:, -1:] if use_cache else out                # the cache holds everything before it
                 logits, *_ = self.decode(Tensor._wrap(step, self.device), memory, attention_mask, cache=cache)
                 nxt = sample_next_token(logits.data[:, -1], temperature, top_k, top_p, self.device)
-                if eos_token_id is not None:
-                    nxt = xp.where(done, eos_token_id, nxt)
-                    done |= nxt == eos_token_id
-                out = xp.concatenate([out, nxt[:, None]], axis=1)
-                if eos_token_id is not None and bool(done.all()):
+                out, finished = append_token(xp, out, nxt, done, eos_token_id)
+                if finished:
                     break
         finally:
             self.train(was_training)
-        result = Tensor._wrap(out, self.device)
-        return result[0] if np.ndim(input_ids.data if isinstance(input_ids, Tensor) else input_ids) == 1 else result
+        return shaped_like_input(Tensor._wrap(out, self.device), input_ids)
 
     @classmethod
     def count_parameters(cls, config: T5Config) -> int:
