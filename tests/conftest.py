@@ -3,6 +3,8 @@
     python -m pytest                                  # CPU, the "ci" hypothesis profile (fast)
     python -m pytest --hypothesis-profile=thorough    # many more examples
     python -m pytest --device cuda                    # the whole suite on the GPU (needs CuPy + a GPU)
+    python -m pytest --device cuda --cupy-standin     # the same on a host-memory stand-in for CuPy
+                                                      # (checks the device plumbing; not a GPU run)
 """
 
 import os
@@ -21,6 +23,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def pytest_addoption(parser):
     parser.addoption("--device", default=os.environ.get("TG_TEST_DEVICE", "cpu"), choices=["cpu", "cuda"],
                      help="device the engine tests run on (default cpu)")
+    parser.addoption("--cupy-standin", action="store_true",
+                     help="make 'import cupy' give tests/cupy_standin.py (CuPy's rules, host memory): "
+                          "the cuda code paths run without a GPU -- a plumbing check, not a GPU run")
+
+
+def pytest_configure(config):
+    if config.getoption("--cupy-standin"):
+        import cupy_standin
+        cupy_standin.install()
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +45,20 @@ def device(request):
         except DeviceError as e:
             pytest.skip(f"--device cuda asked for, but: {e}")
     return dev
+
+
+@pytest.fixture(params=["cupy", "standin"])
+def cuda(request):
+    """Runs a test twice: on real CuPy with a GPU (skipped, with the reason, where there is none) and on
+    tests/cupy_standin.py, host memory under CuPy's rules (the device plumbing, checked everywhere)."""
+    import cupy_standin
+    import tinygrad_tf as tg
+    if request.param == "cupy":
+        if cupy_standin.active() or not tg.cuda_available():
+            pytest.skip("needs CuPy and a GPU: pip install 'tinygrad-tf[cuda]' on a machine with an NVIDIA GPU")
+        yield "cupy"
+    elif cupy_standin.active():
+        yield "standin"
+    else:
+        with cupy_standin.installed():
+            yield "standin"

@@ -1,7 +1,11 @@
 """CuPy parity: every op run on "cuda" gives the CPU's values and gradients, and gradcheck passes on
-the GPU in float64. Skipped (with the reason) where CuPy or a GPU is missing.
+the GPU in float64.
 
-The hypothesis op tests in test_ops.py also run on the GPU with ``python -m pytest --device cuda``.
+Each test runs twice (the ``cuda`` fixture in conftest.py): on real CuPy with a GPU -- skipped, with the
+reason, where CuPy or a GPU is missing -- and on tests/cupy_standin.py, which keeps CuPy's rules in host
+memory and so checks on every machine that no op leaves the device or mixes host arrays in. Only the
+first is a GPU run. The hypothesis op tests in test_ops.py also run on the GPU with
+``python -m pytest --device cuda``.
 """
 
 import numpy as np
@@ -10,9 +14,7 @@ import pytest
 import tinygrad_tf as tg
 from tinygrad_tf import nn_ops, opcheck
 
-pytestmark = pytest.mark.skipif(
-    not tg.cuda_available(),
-    reason="needs CuPy and a GPU: pip install 'tinygrad-tf[cuda]' on a machine with an NVIDIA GPU")
+pytestmark = pytest.mark.usefixtures("cuda")
 
 # more ops than the catalogue holds: the GPU-specific code paths (scatter-add, masks, 1-D matmuls, seeds)
 EXTRA = {

@@ -133,7 +133,8 @@ class ModelSummary(Readout):
                               "tied_to": tied_to})
         self.flops = sum(own_flops.values()) if self.ran else None
         if self.ran:                    # token ids (B, T): B*T tokens; float inputs (..., features): all but the last
-            floats = np.asarray(getattr(input_ids, "data", input_ids)).dtype.kind == "f"
+            dtype = getattr(input_ids, "dtype", None)            # a Tensor or array (either device) has one
+            floats = (dtype if dtype is not None else np.asarray(input_ids).dtype).kind == "f"
             self.tokens = int(np.prod(self.input_shape[:-1] if floats else self.input_shape))
         else:
             self.tokens = None
