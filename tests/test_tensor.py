@@ -176,6 +176,17 @@ def test_float32_numpy_mixes_follow_numpy(device):
     assert tg.where(tg.tensor([True, False]), 1.0, 0.0).dtype == np.float32   # two Python numbers
 
 
+def test_integer_tensors_meeting_floats_promote_as_pytorch(device):
+    i = tg.arange(4, device=device)
+    b = i > 1
+    for y in (i * 2.5, 2.5 * i, i / 2, 2 / (i + 1), (i + 1) / (i + 1), i ** 0.5, b * 1.0, 1.0 - b, i + tg.ones(4, device=device)):
+        assert y.dtype == np.float32, y
+    assert (i + tg.ones(4, dtype=tg.float64, device=device)).dtype == np.float64
+    assert (tg.ones(4, dtype=tg.float16, device=device) * i).dtype == np.float16
+    assert (i * 2).dtype == (i + i).dtype == (i - 1).dtype == np.int64
+    np.testing.assert_allclose((i / 2).numpy(), [0, 0.5, 1, 1.5])
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 @given(data=st.data())
 def test_every_op_keeps_the_float_dtype(device, dtype, data):

@@ -13,7 +13,7 @@ from . import autograd, backend
 from . import ops as O
 from . import reduce_ops as R
 from . import shape_ops as S
-from .tensor_args import (_check_broadcast, _index_arg, _infer_array, _operand, _shape_arg,  # noqa: F401
+from .tensor_args import (_arith, _check_broadcast, _index_arg, _infer_array, _operand, _shape_arg,  # noqa: F401
                           _short)
 
 
@@ -239,34 +239,34 @@ class Tensor:
 
     # ------------------------------------------------------------ operators
     def __add__(self, other):
-        return O.Add.apply(self, _operand(other, self))
+        return O.Add.apply(*_arith(self, other))
 
     def __radd__(self, other):
-        return O.Add.apply(_operand(other, self), self)
+        return O.Add.apply(*_arith(self, other, reflected=True))
 
     def __sub__(self, other):
-        return O.Sub.apply(self, _operand(other, self))
+        return O.Sub.apply(*_arith(self, other))
 
     def __rsub__(self, other):
-        return O.Sub.apply(_operand(other, self), self)
+        return O.Sub.apply(*_arith(self, other, reflected=True))
 
     def __mul__(self, other):
-        return O.Mul.apply(self, _operand(other, self))
+        return O.Mul.apply(*_arith(self, other))
 
     def __rmul__(self, other):
-        return O.Mul.apply(_operand(other, self), self)
+        return O.Mul.apply(*_arith(self, other, reflected=True))
 
     def __truediv__(self, other):
-        return O.Div.apply(self, _operand(other, self))
+        return O.Div.apply(*_arith(self, other, division=True))
 
     def __rtruediv__(self, other):
-        return O.Div.apply(_operand(other, self), self)
+        return O.Div.apply(*_arith(self, other, reflected=True, division=True))
 
     def __pow__(self, other):
-        return O.Pow.apply(self, _operand(other, self))
+        return O.Pow.apply(*_arith(self, other))
 
     def __rpow__(self, other):
-        return O.Pow.apply(_operand(other, self), self)
+        return O.Pow.apply(*_arith(self, other, reflected=True))
 
     def __matmul__(self, other):
         return O.MatMul.apply(self, _operand(other, self))

@@ -51,6 +51,29 @@ def _operand(other, like):
     return type(like)(arr, device=like.device)
 
 
+def _arith(t, other, reflected=False, division=False):
+    """The two operands of ``t (op) other`` (``other (op) t`` when reflected), promoted as PyTorch does
+    where NumPy would differ: an integer or bool tensor meeting a float -- a Python float, a float
+    tensor, or true division -- becomes that float tensor's dtype, else the default float32
+    (NumPy would make ``int64 * 2.5`` and ``int64 / 2`` float64). Floats with floats are left to NumPy."""
+    other = _operand(other, t)
+    a, b = (other, t) if reflected else (t, other)
+    other_is_tensor = hasattr(other, "grad_fn")
+    if t.dtype.kind == "f" and (not other_is_tensor or other.dtype.kind == "f"):
+        return a, b                                       # the common case: floats only
+    tensors = [t, other] if other_is_tensor else [t]
+    if any(x.dtype.kind not in "biu" for x in tensors):
+        floats = [x.dtype for x in tensors if x.dtype.kind == "f"]
+        if len(floats) == len(tensors):
+            return a, b                                   # no integer tensor: nothing to promote
+        target = floats[0]
+    elif division or any(isinstance(x, float) for x in (a, b)):
+        target = backend.DEFAULT_FLOAT
+    else:
+        return a, b
+    return tuple(x.to(target) if hasattr(x, "grad_fn") and x.dtype.kind in "biu" else x for x in (a, b))
+
+
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
