@@ -378,17 +378,29 @@ def test_grouped_query_attention_equals_repeated_heads():
     assert np.allclose(gqa(x)[0].numpy(), mha(x)[0].numpy())
 
 
-def test_kv_cache_equals_full_attention():
+@pytest.mark.parametrize("grad", [False, True])
+def test_kv_cache_equals_full_attention(grad):
+    """Without a graph the cache writes into buffers that grow by doubling (one new position copied per
+    step); with gradients flowing it concatenates, and the gradient reaches the cached positions."""
     attn = nn.MultiHeadAttention(8, 4, n_kv_head=2).double()
     rope = nn.RotaryEmbedding(2)
-    x = randn(2, 6, 8)
-    full = attn(x, rotary=rope(tg.arange(6), dtype=np.float64))[0].numpy()
+    x = randn(2, 20, 8)
+    full = attn(x, rotary=rope(tg.arange(20), dtype=np.float64))[0].numpy()
     cache = KVCache()
-    parts = [attn(x[:, :3], rotary=rope(tg.arange(3), dtype=np.float64), cache=cache)[0].numpy()]
-    for t in range(3, 6):
-        parts.append(attn(x[:, t:t + 1], rotary=rope(tg.arange(t, t + 1), dtype=np.float64), cache=cache)[0].numpy())
-    assert len(cache) == 6 and cache.k.shape == (2, 2, 6, 2)
-    assert np.allclose(np.concatenate(parts, 1), full)
+    with (tg.enable_grad() if grad else tg.no_grad()):
+        outs = [attn(x[:, :3], rotary=rope(tg.arange(3), dtype=np.float64), cache=cache)[0]]
+        buffers = []
+        for t in range(3, 20):
+            outs.append(attn(x[:, t:t + 1], rotary=rope(tg.arange(t, t + 1), dtype=np.float64), cache=cache)[0])
+            buffers.append(id(cache._buffers[0]) if cache._buffers else None)
+    assert len(cache) == 20 and cache.k.shape == (2, 2, 20, 2)
+    np.testing.assert_allclose(np.concatenate([o.numpy() for o in outs], 1), full, rtol=1e-12, atol=1e-12)
+    if grad:
+        assert cache._buffers is None and set(buffers) == {None}
+        tg.cat(outs, dim=1).sum().backward()
+        assert attn.k_proj.weight.grad is not None
+    else:
+        assert 1 < len(set(buffers)) <= 3 and cache._buffers[0].shape[2] >= 20   # grown 16 -> 32, not per step
 
 
 def test_cross_attention_uses_memory_and_caches_it():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import is_grad_enabled
 from ..factory import cat
 from ..tensor import Tensor
 from . import functional as F
@@ -27,20 +28,38 @@ from .positional import apply_rotary
 class KVCache:
     """One layer's keys and values so far, each (B, n_kv_head, S, head_dim); ``update`` appends the new ones.
 
-    For cross-attention the cache holds the projected encoder output, computed once and then reused.
+    Decoding appends one position per step. Concatenating would copy the whole cache every step (O(S)
+    per token, O(S^2) per sequence), so without a graph to keep the new positions are written into
+    buffers that grow by doubling, and ``k``/``v`` are views of their first S positions. When gradients
+    flow through the cache (grad mode on and keys that require grad) it concatenates, which autograd
+    can follow. For cross-attention the cache holds the projected encoder output, computed once.
     """
 
     def __init__(self):
         self.k = self.v = None
+        self._buffers = None          # (keys, values) arrays of capacity >= len(self), or None
 
     def __len__(self):
         return 0 if self.k is None else self.k.shape[2]
 
     def update(self, k, v):
-        if self.k is None:
-            self.k, self.v = k, v
-        else:
-            self.k, self.v = cat([self.k, k], dim=2), cat([self.v, v], dim=2)
+        n, t = len(self), k.shape[2]
+        if is_grad_enabled() and (k.requires_grad or v.requires_grad or (n and self.k.requires_grad)):
+            self._buffers = None                                  # keep the graph: concatenate
+            self.k, self.v = (k, v) if not n else (cat([self.k, k], dim=2), cat([self.v, v], dim=2))
+            return self.k, self.v
+        if self._buffers is None or self._buffers[0].shape[2] < n + t:
+            xp = k._xp()
+            grown = []
+            for old, new in ((self.k, k), (self.v, v)):
+                buf = xp.empty((*new.shape[:2], max(2 * (n + t), 16), new.shape[3]), dtype=new.dtype)
+                if n:
+                    buf[:, :, :n] = old.data
+                grown.append(buf)
+            self._buffers = tuple(grown)
+        kb, vb = self._buffers
+        kb[:, :, n:n + t], vb[:, :, n:n + t] = k.data, v.data     # only the new positions are copied
+        self.k, self.v = Tensor._wrap(kb[:, :, :n + t], k.device), Tensor._wrap(vb[:, :, :n + t], v.device)
         return self.k, self.v
 
     def __repr__(self):
