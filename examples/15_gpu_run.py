@@ -4,7 +4,7 @@ Nothing in the model or the loop changes for the GPU: tensors, parameters, gradi
 moments simply live in CuPy arrays instead of NumPy ones (docs/lesson-10-gpu.md). Without CuPy or a GPU
 this script says so in one line — with the install command — and runs on the CPU instead.
 
-    pip install 'tinygrad-tf[cuda]'            # CuPy for CUDA 12 (or a cupy-cudaXXx wheel for your CUDA)
+    pip install -e '.[cuda]'                   # in the checkout: CuPy for CUDA 12 (or pip install cupy-cudaXXx)
     python examples/15_gpu_run.py              # cuda when available, else cpu
     python examples/15_gpu_run.py --device cpu --steps 100
 

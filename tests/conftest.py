@@ -55,7 +55,7 @@ def cuda(request):
     import tinygrad_tf as tg
     if request.param == "cupy":
         if cupy_standin.active() or not tg.cuda_available():
-            pytest.skip("needs CuPy and a GPU: pip install 'tinygrad-tf[cuda]' on a machine with an NVIDIA GPU")
+            pytest.skip("needs CuPy and a GPU: pip install -e '.[cuda]' on a machine with an NVIDIA GPU")
         yield "cupy"
     elif cupy_standin.active():
         yield "standin"

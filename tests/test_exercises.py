@@ -316,6 +316,10 @@ MISTAKES = [
     ("broadcast_add", "return sum_to(grad, sa), sum_to(grad, sb)",
      "return sum_to(grad, sa), (grad.sum(axis=1) if grad.shape == (4, 4) else sum_to(grad, sb))",
      ["summed over the wrong axis", "left-aligned"]),
+    ("broadcast_add", "g = g.sum(axis=tuple(range(g.ndim - len(shape))))",
+     "g = g.sum(axis=tuple(range(len(shape), g.ndim)))",       # drops the trailing axes: left-aligned
+     ["case 1 of 4", "(b) has shape (3,) but the input was (4,): you summed the trailing axes",
+      "shapes line up from the RIGHT", "sum over the leading axis 0"]),
     ("attention", "return ds @ k * ctx.s, ds.T @ q * ctx.s, dv", "return ds @ k, ds.T @ q, dv",
      ["1.732 x numeric", "sqrt(d)"]),
     ("attention", "ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))", "ds = p * dp",

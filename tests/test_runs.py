@@ -190,7 +190,7 @@ def test_runs_and_show_commands_in_process(two_runs, capsys, tmp_path):
     assert lab_main(["runs", "compare", "1", "zzz", "--runs", str(store.root)]) == 2
     assert "no run named like 'zzz'" in capsys.readouterr().err
     assert lab_main(["runs", "list", "--runs", str(tmp_path / "empty")]) == 0
-    assert "no runs" in capsys.readouterr().out
+    assert "no lab runs" in capsys.readouterr().out
     assert lab_main(["show", "Softmax"]) == 0
     out = capsys.readouterr().out
     assert "class Softmax(Function)" in out and "the math" in out

@@ -60,7 +60,8 @@ def _load_cupy():
         import cupy  # noqa: PLC0415  (optional dependency, imported on first use)
     except ImportError as e:
         _cupy_error = (f"device 'cuda' needs CuPy, which is not installed ({e}). "
-                       "Install it with: pip install 'tinygrad-tf[cuda]'  (or a cupy-cudaXXx wheel matching your CUDA)")
+                       "Install it with: pip install cupy-cuda12x  (CUDA 12; cupy-cuda11x for CUDA 11), "
+                       "or pip install -e '.[cuda]' in the tinygrad_tf checkout")
         raise DeviceError(_cupy_error) from None
     try:
         n = cupy.cuda.runtime.getDeviceCount()

@@ -468,6 +468,14 @@ def _shape_problem(ex, i, name, got, want, out_shape):
             return f"{msg}: sum over the broadcast axes — {', '.join(steps)}; shapes line up from the right"
         if len(got) == 2 and tuple(got) == tuple(want)[::-1]:
             return f"{msg}: that is the input's shape transposed — is your gradient the transpose of the right one?"
+        extra = len(out_shape) - len(want)
+        left = tuple(1 if w == 1 else n for n, w in zip(out_shape[:len(want)], want))   # trailing axes dropped
+        if 0 < extra and tuple(got) in (tuple(out_shape[:len(want)]), left) \
+                and sum_to(np.zeros(out_shape), want) is not None:
+            return (f"{msg}: you summed the trailing axes, but shapes line up from the RIGHT — {name} "
+                    f"{tuple(want)} matches the last {'axis' if len(want) == 1 else 'axes'} of the output "
+                    f"{tuple(out_shape)}, so sum over the leading axis {_axes_text(tuple(range(extra)))} "
+                    "(the classic left-aligned mistake)")
         return f"{msg}, and no sum over broadcast axes turns one into the other"
     return None
 

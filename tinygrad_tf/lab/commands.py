@@ -113,7 +113,9 @@ def cmd_runs_list(args) -> int:
         return 0
     con = _console()
     if not runs:
-        con.print(f"no runs in {store.root} yet — start one with `tinygrad-tf lab` (or set --runs / $TINYGRAD_TF_RUNS)")
+        con.print(f"no lab runs in {store.root} yet — start one with `tinygrad-tf lab` (or set --runs / "
+                  "$TINYGRAD_TF_RUNS). Checkpoints from `train` and `demo` are not lab runs: "
+                  "`tinygrad-tf compare DIR DIR` sets those side by side.")
         return 0
     t = Table(box=box.SIMPLE_HEAD, title=f"runs in {store.root}", title_justify="left", header_style="bold")
     for col, just in (("#", "right"), ("name", "left"), ("status", "left"), ("steps", "right"),

@@ -294,6 +294,7 @@ def cmd_presets(args) -> int:
     """List model presets: shape, parameters, fp32 / fp16 weights and forward GFLOPs per token, all counted
     from the config (nothing is allocated); ``--json`` prints the same as a list of objects."""
     from rich import box
+    from rich.measure import Measurement
 
     from .commands_compare import fmt_gflops, preset_stats
 
@@ -302,20 +303,33 @@ def cmd_presets(args) -> int:
     if getattr(args, "json", False):
         print(json.dumps(rows, indent=1))
         return 0
-    table = Table(title="model presets (tinygrad-tf train --preset NAME; params NAME for a breakdown)",
-                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-    for col, j in (("name", "left"), ("family", "left"), ("layers", "right"), ("d_model", "right"),
-                   ("heads", "right"), ("d_ff", "right"), ("context", "right"), ("vocab", "right"),
-                   ("parameters", "right"), ("fp32 MiB", "right"), ("fp16 MiB", "right"),
-                   ("GFLOPs/token", "right")):
-        table.add_column(col, justify=j, no_wrap=True, overflow="fold")
+    cells = []
     for r in rows:
         layers = f"{r['layers']}+{r['decoder_layers']}" if r["family"] == "t5" else str(r["layers"])
-        table.add_row(r["name"], r["kind"], layers, str(r["d_model"]), str(r["heads"]), str(r["d_ff"]),
-                      str(r["context"]), f"{r['vocab']:,}", f"{r['parameters']:,}", f"{r['fp32_bytes'] / 2**20:,.1f}",
-                      f"{r['fp16_bytes'] / 2**20:,.1f}", fmt_gflops(r["flops_per_token"]) + ("†" if r["family"] == "t5" else ""))
-    out = console if console.width >= 130 or console.is_terminal else Console(width=130, highlight=False)
-    out.print(table)
+        cells.append({"name": r["name"], "family": r["kind"], "layers": layers, "d_model": str(r["d_model"]),
+                      "heads": str(r["heads"]), "d_ff": str(r["d_ff"]), "context": str(r["context"]),
+                      "vocab": f"{r['vocab']:,}", "parameters": f"{r['parameters']:,}",
+                      "fp32 MiB": f"{r['fp32_bytes'] / 2**20:,.1f}", "fp16 MiB": f"{r['fp16_bytes'] / 2**20:,.1f}",
+                      "GFLOPs/token": fmt_gflops(r["flops_per_token"]) + ("†" if r["family"] == "t5" else "")})
+    columns = list(cells[0])
+    # never crop a number: in a narrow terminal, leave out the least needed columns (and say so) instead
+    optional = ["fp16 MiB", "GFLOPs/token", "family", "context", "d_ff", "fp32 MiB"]
+    width = console.width if console.is_terminal else 200
+    while True:
+        table = Table(title="model presets (tinygrad-tf train --preset NAME; params NAME for a breakdown)",
+                      box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+        for col in columns:
+            table.add_column(col, justify="left" if col in ("name", "family") else "right", no_wrap=True)
+        for row in cells:
+            table.add_row(*(row[c] for c in columns))
+        needed = Measurement.get(console, console.options.update(width=10_000), table).maximum
+        if needed <= width or not optional:
+            break
+        columns.remove(optional.pop(0))
+    Console(width=max(width, needed), highlight=False, file=console.file).print(table)
+    hidden = [c for c in cells[0] if c not in columns]
+    if hidden:
+        console.print(f"(not shown, for want of width: {', '.join(hidden)} -- widen the terminal, or --json)")
     console.print(f"Small GPT sizes take their vocabulary from the tokenizer (here: the {vocab} characters of "
                   "the default corpus); published architectures keep their own. MiB = 2^20 bytes of weights. "
                   "GFLOPs/token: one forward pass at the full context (2 x matmul weights + attention); "

@@ -210,7 +210,9 @@ def save_svg(renderable, path, width: int = 100, title: str = "tinygrad_tf", col
     (atomically) to ``path``; returns the path. A readout, a rich Table, any renderable or plain text."""
     console = record_console(width, color)
     console.print(renderable)
-    svg = console.export_svg(title=title)
+    # a fixed id keeps the SVG's style class names the same from run to run (rich hashes the content
+    # otherwise, so equal pictures would still differ as files)
+    svg = console.export_svg(title=title, unique_id="tg-" + "".join(c if c.isalnum() else "-" for c in title))
     return atomic_write(path, svg.encode("utf-8"))
 
 

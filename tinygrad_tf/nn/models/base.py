@@ -95,6 +95,7 @@ def write_model_folder(path, tensors, config: dict, metadata: dict):
         os.chmod(tmp, 0o777 & ~umask)            # mkdtemp makes it private; a saved model is an ordinary folder
         tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
         save_file(tensors, str(tmp / WEIGHTS_NAME), metadata=metadata)
+        os.chmod(tmp / WEIGHTS_NAME, 0o666 & ~umask)     # safetensors creates it 0600; make it an ordinary file
         (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
         if not path.exists():
             os.rename(tmp, path)
