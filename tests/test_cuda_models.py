@@ -215,3 +215,12 @@ def test_example_15_runs_its_gpu_path(cuda, tmp_path):
     assert "device: cuda" in r.stdout
     assert "cuda vs cpu logits, same weights: max abs diff" in r.stdout
     assert "done on cuda: 20 steps" in r.stdout
+
+
+def test_fp16_training_on_cuda(cuda, tmp_path):
+    data = tmp_path / "data.txt"
+    data.write_text(TEXT, encoding="utf-8")
+    cfg = TrainConfig(preset="tiny", context_length=16, data=str(data), steps=12, batch_size=4, warmup_steps=2,
+                      eval_interval=6, eval_iters=2, dropout=0.1, lr=3e-3, device="cuda", precision="fp16")
+    history = Trainer(cfg, show_progress=False).run()
+    assert history[-1]["val_loss"] < history[0]["loss"] and not any(r["skipped"] for r in history)

@@ -7,7 +7,8 @@
 Models (GPT, configs, checkpoints) are in ``tinygrad_tf.nn.models``.
 """
 
-from . import functional, init, utils
+from . import amp, functional, init, utils
+from .amp import GradScaler, autocast
 from .activations import GELU, Identity, ReLU, Sigmoid, SiLU, Tanh, get_activation
 from .attention import KVCache, MultiHeadAttention
 from .blocks import Block, FeedForward, GatedFeedForward, make_feedforward
@@ -21,4 +22,4 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Lin
            "LayerNorm", "RMSNorm", "GroupNorm", "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Identity",
            "FeedForward", "GatedFeedForward", "Block", "MultiHeadAttention", "KVCache", "RotaryEmbedding",
            "ALiBi", "SinusoidalPositionalEncoding", "alibi_slopes", "apply_rotary", "make_norm",
-           "make_feedforward", "get_activation", "functional", "init", "utils"]
+           "make_feedforward", "get_activation", "functional", "init", "utils", "amp", "autocast", "GradScaler"]

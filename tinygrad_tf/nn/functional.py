@@ -13,6 +13,7 @@ import numpy as np
 from .. import backend
 from .. import nn_ops as N
 from ..tensor import Tensor
+from . import amp
 
 
 # ---------------------------------------------------------------- activations
@@ -48,7 +49,8 @@ def log_softmax(x, dim=-1):
 
 # ---------------------------------------------------------------- layers
 def linear(x, weight, bias=None):
-    """y = x @ W^T + b, with W of shape (out_features, in_features) as PyTorch."""
+    """y = x @ W^T + b, with W of shape (out_features, in_features) as PyTorch. (In float16 inside autocast.)"""
+    x, weight, bias = amp.low(x, weight, bias)
     y = x @ weight.T
     return y if bias is None else y + bias
 
@@ -81,7 +83,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = _norm_shape(normalized_shape)
     if x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm: normalized_shape {shape} does not match the end of input shape {x.shape}")
-    return N.LayerNorm.apply(x, weight, bias, len(shape), eps)
+    return N.LayerNorm.apply(amp.full(x), weight, bias, len(shape), eps)
 
 
 def rms_norm(x, normalized_shape, weight=None, eps=1e-6):
@@ -89,6 +91,7 @@ def rms_norm(x, normalized_shape, weight=None, eps=1e-6):
     shape = _norm_shape(normalized_shape)
     if x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"rms_norm: normalized_shape {shape} does not match the end of input shape {x.shape}")
+    x = amp.full(x)
     if len(shape) == 1:
         return N.RMSNorm.apply(x, weight, eps)
     flat = x.reshape(*x.shape[:x.ndim - len(shape)], -1)        # the fused op works on the last axis
@@ -104,6 +107,7 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5, channels_last=Fa
     C features are normalised in G groups of C/G, never mixing positions (so a causal model stays causal).
     """
     c = x.shape[-1] if channels_last else x.shape[1]
+    x = amp.full(x)
     if c % num_groups:
         raise ValueError(f"group_norm: {c} channels do not split into {num_groups} groups")
     if channels_last:
@@ -129,6 +133,7 @@ def cross_entropy(input, target, ignore_index=-100, label_smoothing=0.0, reducti
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    input = amp.full(input)                                 # noqa: A001  (float32 inside autocast)
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target), device=input.device)
     if input.ndim == 1:                                     # one sample: (C,) with a scalar target
         input, target = input.unsqueeze(0), target.reshape(1, *target.shape)
@@ -179,13 +184,15 @@ def attention(q, k, v, mask=None, bias=None, scale=None, dropout_p=0.0, training
     row with nothing to attend to becomes uniform instead of NaN.
     """
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = (q * scale if scale != 1 else q) @ k.transpose(-2, -1)      # (..., T, S)
+    q, k, v = amp.low(q, k, v)                                            # inside autocast: float16 products,
+    scores = amp.full((q * scale if scale != 1 else q) @ k.transpose(-2, -1))   # float32 softmax (..., T, S)
     if bias is not None:
         scores = scores + bias
     if mask is not None:
         scores = scores.masked_fill(~mask, float(np.finfo(scores.dtype).min))
     weights = scores.softmax(-1)
-    return dropout(weights, dropout_p, training) @ v, weights
+    (used,) = amp.low(dropout(weights, dropout_p, training))
+    return used @ v, weights
 
 
 def causal_mask(t, s=None, device="cpu"):

@@ -160,7 +160,7 @@ TRAIN_FLAGS = {
     "steps": "steps", "lr": "lr", "min_lr": "min_lr", "beta1": "beta1", "beta2": "beta2", "warmup": "warmup_steps",
     "weight_decay": "weight_decay", "grad_clip": "grad_clip", "eval_interval": "eval_interval",
     "eval_iters": "eval_iters", "checkpoint_interval": "checkpoint_interval", "out": "out_dir", "seed": "seed",
-    "device": "device",
+    "device": "device", "precision": "precision",
 }
 
 
@@ -477,6 +477,9 @@ def add_parsers(sub) -> dict:
     o.add_argument("--weight-decay", type=float, help="AdamW decoupled weight decay on matrices (default 0.1 GPT, "
                                                       "0.01 BERT/T5)")
     o.add_argument("--grad-clip", type=float, help="max global gradient norm, 0 = off (default 1.0)")
+    o.add_argument("--precision", choices=["fp32", "fp16"],
+                   help="GPT: fp16 = float16 products with float32 weights and loss scaling (for GPUs; "
+                        "slow on a CPU). Default fp32")
     r = t.add_argument_group("evaluation and run")
     r.add_argument("--eval-interval", type=int, help="evaluate every N steps (default 100; 200 for T5)")
     r.add_argument("--eval-iters", type=int, help="GPT, BERT: validation batches per evaluation (default 10; 4 BERT)")

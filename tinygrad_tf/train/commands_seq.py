@@ -41,7 +41,7 @@ T5_DEFAULTS = dict(d_model=64, n_layer=2, n_head=4, dropout=0.0, steps=1200, bat
 FLAG_FAMILIES = {
     "config": ("gpt",), "resume": ("gpt",), "no_verify": ("gpt",), "preset": ("gpt",), "tokenizer": ("gpt",),
     "bpe_vocab_size": ("gpt",), "min_lr": ("gpt",), "beta1": ("gpt",), "beta2": ("gpt",),
-    "checkpoint_interval": ("gpt",),
+    "checkpoint_interval": ("gpt",), "precision": ("gpt",),
     "data": ("gpt", "bert"), "eval_iters": ("gpt", "bert"), "val_fraction": ("gpt", "bert"),
     "context": ("gpt", "bert"),
     "vocab_size": ("bert",), "mlm_probability": ("bert",),

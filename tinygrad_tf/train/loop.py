@@ -31,6 +31,7 @@ step.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -44,6 +45,7 @@ import numpy as np
 from .. import backend
 from ..autograd import no_grad
 from ..nn import functional as F
+from ..nn.amp import GradScaler, autocast
 from ..nn.models import ConfigError
 from ..optim import AdamW, WarmupCosine
 from ..tensor import Tensor
@@ -100,6 +102,7 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.99                     # 0.99 suits small models and batches (nanoGPT: 0.95 for GPT-2 sizes)
     grad_clip: float = 1.0                  # max global grad norm; 0 = no clipping
+    precision: str = "fp32"                 # "fp16": float16 products under autocast + loss scaling (for GPUs)
     # evaluation, logging, saving
     eval_interval: int = 100
     eval_iters: int = 10
@@ -129,6 +132,8 @@ class TrainConfig:
             bad(f"min_lr must be between 0 and lr={self.lr}, got {self.min_lr}")
         if self.weight_decay < 0 or self.grad_clip < 0:
             bad("weight_decay and grad_clip must be >= 0")
+        if self.precision not in ("fp32", "fp16"):
+            bad(f"precision must be 'fp32' or 'fp16', got {self.precision!r}")
         if self.tokenizer not in ("char", "bpe"):
             bad(f"tokenizer must be 'char' or 'bpe', got {self.tokenizer!r}")
         if self.tokenizer == "bpe" and self.bpe_vocab_size < 257:
@@ -249,6 +254,7 @@ class Trainer:
         self.optimizer = AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
         self.scheduler = WarmupCosine(self.optimizer, config.warmup_steps, config.steps, config.min_lr_ratio)
         self.sampler = BatchSampler(self.data.train, config.batch_size, self.context + 1, seed=config.seed)
+        self.scaler = GradScaler(enabled=config.precision == "fp16")      # a pass-through in fp32
         self.step = 0
         self.history: list[dict] = []
 
@@ -309,6 +315,8 @@ class Trainer:
             self.scheduler.step()
             self.sampler.load_state_dict(st["sampler"])
             backend.set_rng_state(st["rng"])
+            if "grad_scaler" in st:
+                self.scaler.load_state_dict({**st["grad_scaler"], "enabled": self.config.precision == "fp16"})
             self.step = int(st["step"])
             self.history = list(st["history"])
         except (KeyError, ValueError, TypeError) as e:
@@ -320,7 +328,7 @@ class Trainer:
         sampler_state, rng_state = self._snap
         return {"step": self.step, "config": self.config.to_dict(), "data_sha256": self.data_sha256,
                 "scheduler": {"last_epoch": self.scheduler.last_epoch}, "sampler": sampler_state,
-                "rng": rng_state, "history": self.history}
+                "rng": rng_state, "history": self.history, "grad_scaler": self.scaler.state_dict()}
 
     def save(self, path=None) -> Path | None:
         """Write a checkpoint (atomically) to ``path`` or the config's ``out_dir``; returns the folder."""
@@ -358,25 +366,34 @@ class Trainer:
         t0 = time.perf_counter()
         self.model.train()
         window = self.sampler.sample()
-        loss = self.loss(window)
+        with autocast(enabled=self.config.precision == "fp16"):
+            loss = self.loss(window)
         self.optimizer.zero_grad()
-        loss.backward()
+        # fp16: the loss times S, so small gradients survive, then the gradients divided by S again. An
+        # overflow is expected now and then (the scaler skips that step), so NumPy need not warn about it.
+        with np.errstate(over="ignore", invalid="ignore") if self.scaler.enabled else contextlib.nullcontext():
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
         from ..nn.utils import clip_grad_norm_, get_total_norm
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
-        if self.config.grad_clip > 0:
+        if self.config.grad_clip > 0 and not self.scaler.found_inf:
             gnorm = clip_grad_norm_(params, self.config.grad_clip)
         else:
             gnorm = get_total_norm([p.grad for p in params if p.grad is not None])
         loss_value, gnorm_value = float(loss.item()), float(gnorm.item())
         lr = self.optimizer.param_groups[0]["lr"]
         with deferred_sigint():              # the state changes: all of them or none
-            self.optimizer.step()
+            stepped = self.scaler.step(self.optimizer)    # fp16: skipped when a gradient overflowed
+            scale = self.scaler.get_scale()
+            self.scaler.update()
             self.scheduler.step()
             self.optimizer.zero_grad()
             self.step += 1
             dt = time.perf_counter() - t0
             rec = {"step": self.step, "loss": loss_value, "lr": lr, "grad_norm": gnorm_value,
                    "tokens_per_sec": (window.size - len(window)) / dt, "time": dt}
+            if self.scaler.enabled:
+                rec.update(loss_scale=scale, skipped=not stepped)
             self.history.append(rec)
             self._snap = (self.sampler.state_dict(), backend.get_rng_state())
         return rec
@@ -389,7 +406,7 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
-            with no_grad():
+            with no_grad(), autocast(enabled=self.config.precision == "fp16"):
                 losses = [float(self.loss(b).item()) for b in batches]
         finally:
             self.model.train(was_training)
