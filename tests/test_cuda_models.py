@@ -158,9 +158,11 @@ def test_viz_readouts_of_a_cuda_model(cuda, tmp_path):
     model = tiny_gpt().to("cuda")
     ids = tg.tensor([[1, 2, 3, 4, 5, 6]], device="cuda")
     maps = viz.attention_maps(model, ids)
-    assert "layer 0" in render(maps.heatmap(0, 0)).lower() or render(maps.heatmap(0, 0))
-    render(maps.overview()), render(maps.analysis()), render(maps.rollout())
-    maps.to_json(layout="web")
+    assert "layer 0 · head 0" in render(maps.heatmap(0, 0))
+    assert "2 layers × 4 heads" in render(maps.overview())
+    assert "per-head analysis" in render(maps.analysis())
+    assert "rollout" in render(maps.rollout())
+    assert len(json.loads(maps.to_json(layout="web"))) == 2 * 4            # one record per head: plain JSON
     with viz.trace(model):
         loss = model(ids, labels=ids).loss
     loss.backward()
