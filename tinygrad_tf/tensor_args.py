@@ -61,13 +61,10 @@ def _arith(t, other, reflected=False, division=False):
     other_is_tensor = hasattr(other, "grad_fn")
     if t.dtype.kind == "f" and (not other_is_tensor or other.dtype.kind == "f"):
         return a, b                                       # the common case: floats only
-    tensors = [t, other] if other_is_tensor else [t]
-    if any(x.dtype.kind not in "biu" for x in tensors):
-        floats = [x.dtype for x in tensors if x.dtype.kind == "f"]
-        if len(floats) == len(tensors):
-            return a, b                                   # no integer tensor: nothing to promote
+    floats = [x.dtype for x in (t, other) if hasattr(x, "grad_fn") and x.dtype.kind == "f"]
+    if floats:                                            # one integer tensor, one float tensor
         target = floats[0]
-    elif division or any(isinstance(x, float) for x in (a, b)):
+    elif division or isinstance(other, float):
         target = backend.DEFAULT_FLOAT
     else:
         return a, b

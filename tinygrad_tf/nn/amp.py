@@ -110,13 +110,15 @@ class GradScaler:
         """Divide the gradients by S in place (call before clipping) and look for inf/NaN among them."""
         if not self.enabled or self._unscaled:
             return
-        inv, bad = 1.0 / self.scale_value, False
+        inv, finite = 1.0 / self.scale_value, []
         with no_grad():
             for p in self._params(optimizer):
                 g = p.grad.data
                 g *= inv
-                bad = bad or not bool(p._xp().isfinite(g).all())
-        self.found_inf, self._unscaled = bad, True
+                finite.append(p._xp().isfinite(g).all())       # stays on the device: no sync per parameter
+        xp = p._xp() if finite else np
+        self.found_inf = bool(finite) and not bool(xp.stack(finite).all())    # one sync for all of them
+        self._unscaled = True
 
     def step(self, optimizer) -> bool:
         """The optimizer's step, unless a gradient was inf/NaN; returns whether it stepped."""

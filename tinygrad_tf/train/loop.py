@@ -366,7 +366,7 @@ class Trainer:
         t0 = time.perf_counter()
         self.model.train()
         window = self.sampler.sample()
-        with autocast(enabled=self.config.precision == "fp16"):
+        with autocast(enabled=self.scaler.enabled):
             loss = self.loss(window)
         self.optimizer.zero_grad()
         # fp16: the loss times S, so small gradients survive, then the gradients divided by S again. An
@@ -406,7 +406,7 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
-            with no_grad(), autocast(enabled=self.config.precision == "fp16"):
+            with no_grad(), autocast(enabled=self.scaler.enabled):
                 losses = [float(self.loss(b).item()) for b in batches]
         finally:
             self.model.train(was_training)
