@@ -22,7 +22,8 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from tinygrad_tf.text import WordPieceTokenizer, default_corpus  # noqa: E402
-from tinygrad_tf.train.mlm import fill_mask, mask_tokens, train_mlm  # noqa: E402
+from tinygrad_tf.train import train_mlm  # noqa: E402
+from tinygrad_tf.train.mlm import fill_mask, mask_tokens  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--steps", type=int, default=1200)

@@ -24,8 +24,8 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from tinygrad_tf import Tensor  # noqa: E402
-from tinygrad_tf.train.seq2seq import (EOS, TASKS, batch_examples, decode_digits, exact_match,  # noqa: E402
-                                       train_seq2seq)
+from tinygrad_tf.train import train_seq2seq  # noqa: E402
+from tinygrad_tf.train.seq2seq import EOS, TASKS, batch_examples, decode_digits, exact_match  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--task", default="reverse", choices=sorted(TASKS))

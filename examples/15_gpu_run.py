@@ -74,7 +74,7 @@ print(f"parameters on {param.device}; AdamW's moments live beside them")
 
 # --- 4. on the GPU: the same weights, moved to the CPU, give the same logits (float32 rounding apart)
 if device == "cuda":
-    window = trainer.sampler.sample()[:2, :-1]
+    window = trainer.task.batch()[0][:2, :-1]          # a batch of windows: (B, T+1) token ids
     with tg.no_grad():
         on_gpu = trainer.model(tg.tensor(window, device="cuda")).logits.numpy()
         trainer.model.to("cpu")                     # in place; tied weights stay tied

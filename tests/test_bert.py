@@ -11,7 +11,8 @@ import tinygrad_tf as tg
 from tinygrad_tf.nn import Block
 from tinygrad_tf.nn.models import BERT, BertConfig, BertOutput, ConfigError, count_parameters, load
 from tinygrad_tf.text import WordPieceTokenizer
-from tinygrad_tf.train.mlm import MLMBatches, fill_mask, mask_tokens, train_mlm
+from tinygrad_tf.train import train_mlm
+from tinygrad_tf.train.mlm import MLMBatches, fill_mask, mask_tokens
 
 TEXT = ("the return statement leaves the function. the yield statement pauses the generator. "
         "a class definition defines a class. the if statement runs a block when the condition is true. ") * 20

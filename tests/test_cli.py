@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_tf.cli import build_parser, main
+from tinygrad_tf.commands import build_parser, main
 
 TEXT = ("def f(x):\n    return x + 1\n\nThe quick brown fox jumps over the lazy dog. " * 40
         + "class A:\n    pass\n" * 20)
@@ -199,7 +199,7 @@ def test_config_file_and_engine_demo(work, tmp_path, capsys):
 
 
 def test_limit_blas_threads_is_harmless():
-    from tinygrad_tf.cli import limit_blas_threads
+    from tinygrad_tf.commands.common import limit_blas_threads
     assert limit_blas_threads(1) in (True, False)          # True where OpenBLAS/MKL could be found
     import numpy as np
     a = np.ones((64, 64), dtype=np.float32)

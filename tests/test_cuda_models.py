@@ -179,7 +179,7 @@ def draw_source(loss, model) -> str:
 
 
 def test_cli_train_and_generate_on_cuda(cuda, tmp_path, capsys):
-    from tinygrad_tf.cli import main
+    from tinygrad_tf.commands import main
     data = tmp_path / "data.txt"
     data.write_text(TEXT, encoding="utf-8")
     rc = main(["train", "--device", "cuda", "--preset", "tiny", "--steps", "4", "--batch-size", "4",

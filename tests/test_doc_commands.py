@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_tf.cli import build_parser
+from tinygrad_tf.commands import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

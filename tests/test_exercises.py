@@ -15,7 +15,12 @@ import pytest
 from rich.console import Console
 
 from tinygrad_tf.exercises import EXERCISES, check, check_file, get_exercise
-from tinygrad_tf.exercises.commands import add_parsers, main
+from tinygrad_tf.commands import main as tinygrad_tf_main
+from tinygrad_tf.commands.exercise import add_parsers
+
+
+def main(argv):
+    return tinygrad_tf_main(["exercise", *argv])
 
 SOLUTIONS = {
     "square": '''
@@ -435,7 +440,7 @@ def test_add_parsers_wires_into_a_cli():
 
 def run(*args, cwd):
     env = {**os.environ, "COLUMNS": "200", "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "-m", "tinygrad_tf.exercises", *map(str, args)], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "tinygrad_tf", "exercise", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -455,12 +460,12 @@ def test_cli_exit_codes(tmp_path):
 
 
 def test_tinygrad_tf_command_has_exercise(capsys):
-    """cli.py registers the exercise commands."""
-    from tinygrad_tf import cli
-    parser = cli.build_parser()
+    """The commands package registers the exercise commands."""
+    from tinygrad_tf import commands
+    parser = commands.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert "exercise" in sub.choices, "cli.py does not register `exercise` (exercises.add_parsers(sub))"
-    assert cli.main(["exercise", "list"]) == 0
+    assert "exercise" in sub.choices, "commands does not register `exercise` (commands.exercise.add_parsers(sub))"
+    assert commands.main(["exercise", "list"]) == 0
     assert "attention" in capsys.readouterr().out
 
 

@@ -299,7 +299,7 @@ def test_save_load_round_trip(tmp_path):
     m = GPT(tiny(position="rope", norm="rmsnorm", activation="swiglu", tie_embeddings=True))
     path = tmp_path / "ckpt"
     m.save(path)
-    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "integrity.json", "model.safetensors"]
     assert json.loads((path / "config.json").read_text())["model_type"] == "gpt"
     ids = ids_of(2, 5)
     for loaded in (GPT.load(path), load(path)):
@@ -344,19 +344,22 @@ def test_bad_checkpoints_give_one_line_errors(tmp_path):
     (path / "config.json").write_text(json.dumps(cfg))
     data = (path / "model.safetensors").read_bytes()
     (path / "model.safetensors").write_bytes(data[: len(data) // 2])               # truncated
-    with pytest.raises(CheckpointError, match="corrupt or truncated") as e:
+    with pytest.raises(CheckpointError, match="truncated") as e:                     # the manifest sees it
         GPT.load(path)
+    assert "\n" not in str(e.value) and "8,552 when saved" in str(e.value)
+    with pytest.raises(CheckpointError, match="corrupt or truncated") as e:         # and safetensors too
+        GPT.load(path, verify=False)
     assert "\n" not in str(e.value)
     (path / "model.safetensors").write_bytes(b"\x00garbage")
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
-        load(path)
+        load(path, verify=False)
     (path / "config.json").write_text("{not json")
-    with pytest.raises(CheckpointError, match="not a valid config"):
-        load(path)
+    with pytest.raises(CheckpointError, match="corrupt or truncated \\(model config"):
+        load(path, verify=False)
     (path / "config.json").unlink()
     with pytest.raises(CheckpointError, match="config.json is missing"):
         load(path)
-    with pytest.raises(CheckpointError, match="no checkpoint folder"):
+    with pytest.raises(CheckpointError, match="folder not found"):
         load(tmp_path / "nowhere")
     assert issubclass(CheckpointError, ValueError)
 

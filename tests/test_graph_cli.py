@@ -1,6 +1,6 @@
 """`tinygrad-tf graph --preset gpt2`: GPT-2 small's forward+backward graph, collapsed to a legible drawing."""
 
-from tinygrad_tf.cli import main
+from tinygrad_tf.commands import main
 
 
 def test_gpt2_small_graph_is_collapsed_to_a_readable_dot(tmp_path, capsys):

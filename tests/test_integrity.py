@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tinygrad_tf.train.integrity import (MANIFEST_FILE, IntegrityError, read_manifest, sha256_file, verify_manifest,
+from tinygrad_tf.fileio import (MANIFEST_FILE, IntegrityError, read_manifest, sha256_file, verify_manifest,
                                          write_manifest)
 
 

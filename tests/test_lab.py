@@ -133,7 +133,7 @@ def test_pause_resume_stop_saves_a_stopped_run(tmp_path):
         await wait_for(pilot, lambda: app.run_state == "stopped", what="stop")
         (run,) = RunStore(tmp_path / "runs").list()
         assert run.status == "stopped" and 3 <= run.summary()["step"] < 100000
-        from tinygrad_tf.train.integrity import verify_manifest
+        from tinygrad_tf.fileio import verify_manifest
         assert verify_manifest(run.path / "checkpoint") is not None
         assert app.query_one("#start", Button).disabled is False
     run_app(tmp_path, body, spec=LabSpec(**TINY, steps=100000, sample_every=100000, checkpoint_every=100000))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tinygrad_tf.lab import LabSpec, RunsError, RunStore, SpecError, compare, train_run
-from tinygrad_tf.lab.commands import main as lab_main
+from tinygrad_tf.commands import main as lab_main
 from tinygrad_tf.lab.runs import atomic_write_json, read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,7 @@ def test_a_run_folder_holds_everything(two_runs):
     assert any("val_loss" in r for r in recs)
     assert pre.samples() and pre.samples()[-1]["final"] is True
     from tinygrad_tf.train import load_checkpoint
-    from tinygrad_tf.train.integrity import verify_manifest
+    from tinygrad_tf.fileio import verify_manifest
     assert "model.safetensors" in verify_manifest(p / "checkpoint")["files"]
     assert load_checkpoint(p / "checkpoint").trainer_state["step"] == 8
     assert not [x for x in p.iterdir() if x.name.startswith(".")]          # no temporary files left
@@ -157,7 +157,7 @@ def test_killed_run_is_listed_as_interrupted_and_still_readable(tmp_path, two_ru
     from tinygrad_tf.train import load_checkpoint
     assert load_checkpoint(run.path / "checkpoint").trainer_state["step"] % 5 == 0
     # listed by the CLI, and comparable with a finished run from another folder
-    out = subprocess.run([sys.executable, "-m", "tinygrad_tf.lab", "runs", "list", "--json", "--runs", str(runs)],
+    out = subprocess.run([sys.executable, "-m", "tinygrad_tf", "runs", "list", "--json", "--runs", str(runs)],
                          env=_env(), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     listed = json.loads(out.stdout)["runs"]
@@ -168,7 +168,7 @@ def test_killed_run_is_listed_as_interrupted_and_still_readable(tmp_path, two_ru
 
 def test_runs_cli_list_and_compare_json(two_runs):
     store, pre, post = two_runs
-    out = subprocess.run([sys.executable, "-m", "tinygrad_tf.lab", "runs", "compare", "1", "2", "--json"],
+    out = subprocess.run([sys.executable, "-m", "tinygrad_tf", "runs", "compare", "1", "2", "--json"],
                          env=_env(TINYGRAD_TF_RUNS=str(store.root)), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
@@ -203,8 +203,8 @@ def test_runs_and_show_commands_in_process(two_runs, capsys, tmp_path):
 
 
 def test_top_level_cli_runs(two_runs):
-    """`python -m tinygrad_tf runs ...`: cli.py registers the lab commands."""
-    from tinygrad_tf.cli import build_parser
+    """`python -m tinygrad_tf runs ...`: the commands package registers the lab commands."""
+    from tinygrad_tf.commands import build_parser
     build_parser().parse_args(["runs", "list"])     # SystemExit (a failure) if `runs` is not registered
     store = two_runs[0]
     out = subprocess.run([sys.executable, "-m", "tinygrad_tf", "runs", "list", "--json", "--runs", str(store.root)],

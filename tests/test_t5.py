@@ -13,8 +13,8 @@ from tinygrad_tf.nn import MultiHeadAttention
 from tinygrad_tf.nn.models import T5, ConfigError, Seq2SeqAttentions, T5Config, T5Output, count_parameters, load
 from tinygrad_tf.nn.models.t5 import shift_right
 from tinygrad_tf.nn.positional import RelativePositionBias, relative_position_bucket
-from tinygrad_tf.train.seq2seq import (EOS, batch_examples, decode_digits, encode_digits, exact_match,
-                                       make_examples, train_seq2seq)
+from tinygrad_tf.train import train_seq2seq
+from tinygrad_tf.train.seq2seq import EOS, batch_examples, decode_digits, encode_digits, exact_match, make_examples
 
 
 def tiny(**kw):

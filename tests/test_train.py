@@ -18,6 +18,7 @@ from tinygrad_tf.nn.models import GPT, ConfigError
 from tinygrad_tf.text import CharTokenizer, DataError
 from tinygrad_tf.train import (BatchSampler, CheckpointError, TokenData, TrainConfig, Trainer, build_tokenizer,
                                eval_batches, load_checkpoint, save_checkpoint, train)
+from tinygrad_tf import fileio
 from tinygrad_tf.train import checkpoint as ckpt
 
 TEXT = ("def f(x):\n    return x + 1\n\nThe quick brown fox jumps over the lazy dog. " * 40
@@ -186,16 +187,16 @@ def test_failed_save_leaves_the_old_checkpoint_intact(saved, monkeypatch, fail_o
     before = digest(out)
     t.train_step()                                             # the state moves on
     if fail_on == "model":
-        monkeypatch.setattr(ckpt, "_write_tensors", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space")))
+        monkeypatch.setattr(ckpt, "write_model_files", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space")))
     elif fail_on == "state":
-        real = ckpt._write_json
+        real = ckpt.atomic_write_json
 
-        def write_json(path, obj):
+        def write_json(path, obj, **kw):
             if Path(path).name == ckpt.STATE_FILE:
                 Path(path).write_text('{"step": ')             # half written, then the failure
                 raise OSError(28, "No space left on device")
-            real(path, obj)
-        monkeypatch.setattr(ckpt, "_write_json", write_json)
+            real(path, obj, **kw)
+        monkeypatch.setattr(ckpt, "atomic_write_json", write_json)
     elif fail_on == "swap":
         real_rename = os.rename
         calls = []
@@ -205,11 +206,11 @@ def test_failed_save_leaves_the_old_checkpoint_intact(saved, monkeypatch, fail_o
             if len(calls) == 2:                                # old moved aside, new fails to move in
                 raise OSError(5, "I/O error")
             real_rename(a, b)
-        monkeypatch.setattr(ckpt.os, "rename", rename)
+        monkeypatch.setattr(fileio.os, "rename", rename)
     else:
-        def interrupt(path, obj):
+        def interrupt(path, obj, **kw):
             raise KeyboardInterrupt
-        monkeypatch.setattr(ckpt, "_write_json", interrupt)
+        monkeypatch.setattr(ckpt, "atomic_write_json", interrupt)
     with pytest.raises((OSError, KeyboardInterrupt)):
         t.save()
     assert digest(out) == before
@@ -290,9 +291,9 @@ def test_every_position_of_the_context_is_trained(text_file):
     # Windows of T+1 tokens: the last position (T-1) has a target too, so its position embedding learns.
     # (HF-style labels on a window of T would leave it untrained, and sliding-window generation reads it.)
     t = Trainer(tiny(text_file, dropout=0.0), show_progress=False)
-    window = t.sampler.sample()
+    window = t.task.sampler.sample()
     assert window.shape == (4, 17)
-    t.loss(window).backward()
+    t.task.loss(t.model, (window,)).backward()
     grad = t.model.wpe.weight.grad.numpy()
     assert grad.shape[0] == 16 and np.all(np.abs(grad).sum(axis=1) > 0)
 
@@ -301,7 +302,7 @@ def test_ctrl_c_is_held_back_until_the_critical_section_ends():
     import signal
     done = []
     with pytest.raises(KeyboardInterrupt):
-        with ckpt.deferred_sigint():
+        with fileio.deferred_sigint():
             os.kill(os.getpid(), signal.SIGINT)      # arrives now ...
             done.append("finished")                  # ... but the section still completes
     assert done == ["finished"]

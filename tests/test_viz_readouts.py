@@ -632,16 +632,13 @@ def test_cli_commands(tmp_path, capsys, tiny_gpt):
 
     from tinygrad_tf.text import CharTokenizer
     from tinygrad_tf.train.checkpoint import save_checkpoint
-    from tinygrad_tf.viz.commands import add_parsers
+    from tinygrad_tf.commands import main
 
     tok = CharTokenizer.train("abcdefghij klmno")
     save_checkpoint(tmp_path / "ck", tiny_gpt, tok)
-    parser = argparse.ArgumentParser()
-    add_parsers(parser.add_subparsers())
 
     def run(*argv):
-        a = parser.parse_args(list(argv))
-        return a.fn(a)
+        return main(list(argv))
 
     assert run("attention", "--checkpoint", str(tmp_path / "ck"), "--text", "abc de", "--json") == 0
     recs = json.loads(capsys.readouterr().out)

@@ -15,7 +15,6 @@ The reference solutions are the package's own ops (``Exercise.reference_name``):
 
 from .catalog import EXERCISES, Arg, Case, Exercise, Mistake, UnknownExercise, get_exercise
 from .check import BadFile, CaseResult, CheckResult, InputCheck, check, check_file, load_class
-from .commands import add_parsers
 
 __all__ = ["EXERCISES", "Arg", "BadFile", "Case", "CaseResult", "CheckResult", "Exercise", "InputCheck", "Mistake",
-           "UnknownExercise", "add_parsers", "check", "check_file", "get_exercise", "load_class"]
+           "UnknownExercise", "check", "check_file", "get_exercise", "load_class"]

@@ -61,20 +61,18 @@ def fixed_fields(family: str) -> dict[str, str]:
     """Fields a family does not let you choose -> why (shown beside the disabled control)."""
     if family == "bert":
         why = "BERT is post-LN LayerNorm with learned positions"
-        return {"norm": why, "residual": why, "position": why,
-                "optimizer": "train_mlm uses AdamW (warmup + cosine)"}
+        return {"norm": why, "residual": why, "position": why}
     if family == "t5":
         why = "T5 is pre-LN RMSNorm with a relative position bias"
         return {"norm": why, "residual": why, "position": why,
-                "optimizer": "train_seq2seq uses AdamW (warmup + cosine)",
                 "context_length": "T5 trains on digit strings of 3-10 (reverse task)",
                 "corpus": "T5 trains on generated digit strings (the reverse task)"}
     return {}
 
 
 # what a fixed choice is for the families that fix it (shown in the disabled controls)
-FIXED_VALUES = {"bert": {"norm": "layernorm", "residual": "post", "position": "learned", "optimizer": "adamw"},
-                "t5": {"norm": "rmsnorm", "residual": "pre", "position": "relative", "optimizer": "adamw"}}
+FIXED_VALUES = {"bert": {"norm": "layernorm", "residual": "post", "position": "learned"},
+                "t5": {"norm": "rmsnorm", "residual": "pre", "position": "relative"}}
 
 
 @dataclass
@@ -185,8 +183,6 @@ class LabSpec:
             return out
         try:
             self.model_config(vocab_size=256)
-            if self.family == "gpt":
-                self.train_config(out_dir=None)
         except (ConfigError, SpecError) as e:
             out.append(str(e))
         return out
@@ -199,37 +195,30 @@ class LabSpec:
 
     # ------------------------------------------------------------ what the spec builds
     def model_config(self, vocab_size: int):
-        """The model config (GPTConfig, BertConfig or T5Config); raises the config's own ConfigError."""
-        from ..nn.models import BertConfig, GPTConfig, T5Config
-        common = dict(vocab_size=vocab_size, d_model=self.d_model, n_layer=self.n_layer, n_head=self.n_head,
-                      dropout=self.dropout)
-        if self.family == "gpt":
-            return GPTConfig(context_length=self.context_length, norm=self.norm, residual=self.residual,
-                             position=self.position, activation=self.activation, **common)
-        if self.family == "bert":
-            return BertConfig(context_length=self.context_length, activation=self.activation, pooler=False,
-                              mlm_head=True, **common)
-        from ..train.seq2seq import VOCAB_SIZE
-        common["vocab_size"] = VOCAB_SIZE
-        d_ff = 4 * self.d_model
-        return T5Config(context_length=T5_MAX_LEN + 8, d_ff=d_ff, feed_forward_proj=self.activation,
-                        relative_attention_num_buckets=32, relative_attention_max_distance=64,
-                        pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, **common)
+        """The model config (GPTConfig, BertConfig or T5Config) a run of this spec builds; raises the config's
+        own ConfigError."""
+        from ..train.tasks import TASK_CLASSES
+        config = self.train_config(out_dir=None)
+        return TASK_CLASSES[config.task].config_for(config, vocab_size)
 
     def train_config(self, out_dir):
-        """The TrainConfig of a GPT run (the model fields, the data, the schedule, ``out_dir``)."""
+        """The TrainConfig of a run (the model, the data, the schedule, ``out_dir``): the lab trains every family
+        with the same Trainer as ``tinygrad-tf train``, so a lab run resumes from the command line."""
         from ..train import TrainConfig
-        if self.family != "gpt":
-            raise SpecError(f"train_config is for GPT runs; {self.family} trains with its own loop")
-        return TrainConfig(n_layer=self.n_layer, d_model=self.d_model, n_head=self.n_head,
-                           context_length=self.context_length, dropout=self.dropout,
-                           model={"norm": self.norm, "residual": self.residual, "position": self.position,
-                                  "activation": self.activation},
-                           data=str(Path(self.corpus).expanduser()) if self.corpus else None,
-                           batch_size=self.batch_size, steps=self.steps, lr=self.lr,
+        model = {"gpt": {"norm": self.norm, "residual": self.residual, "position": self.position,
+                         "activation": self.activation},
+                 "bert": {"activation": self.activation},
+                 "t5": {"feed_forward_proj": self.activation}}[self.family]
+        task = {"gpt": dict(task="lm"), "bert": dict(task="mlm", vocab_size=1000),
+                "t5": dict(task="reverse", min_len=T5_MIN_LEN, max_len=T5_MAX_LEN, eval_size=64)}[self.family]
+        return TrainConfig(family=self.family, n_layer=self.n_layer, d_model=self.d_model, n_head=self.n_head,
+                           context_length=self.context_length if self.family != "t5" else None,
+                           dropout=self.dropout, model=model,
+                           data=str(Path(self.corpus).expanduser()) if self.corpus and self.family != "t5" else None,
+                           optimizer=self.optimizer, batch_size=self.batch_size, steps=self.steps, lr=self.lr,
                            warmup_steps=min(self.warmup_steps, self.steps), eval_interval=self.resolved_eval_interval,
                            eval_iters=self.eval_iters, checkpoint_interval=self.resolved_checkpoint_every,
-                           out_dir=None if out_dir is None else str(out_dir), seed=self.seed)
+                           out_dir=None if out_dir is None else str(out_dir), seed=self.seed, **task)
 
 
 T5_MIN_LEN, T5_MAX_LEN = 3, 10

@@ -7,10 +7,10 @@
 
     run = train_run(LabSpec(steps=100), RunStore("runs"))   # the same run, in this thread (scripts, docs, tests)
 
-GPT runs use the real training loop (``tinygrad_tf.train.Trainer``) with a callback; BERT runs use
-``train.mlm.train_mlm`` and T5 runs ``train.seq2seq.train_seq2seq`` (the reverse-digits task), each with a
-model built from the spec and passed in. The callback is where everything else happens, between two
-optimizer steps: the metrics line is appended to the run's metrics.jsonl, a gradient reading is taken,
+Every run — GPT, BERT or T5 — is the one training loop (``tinygrad_tf.train.Trainer``) with a callback,
+so its checkpoint folder resumes from the command line (``tinygrad-tf train --resume RUN/checkpoint``)
+with any optimizer the lab offers. The callback is where everything else happens, between two optimizer
+steps: the metrics line is appended to the run's metrics.jsonl, a gradient reading is taken,
 a sample is generated now and then, requests from the app (an attention map for a prompt) are served,
 and a pause simply waits there. All model work happens in this one thread, so the app never touches a
 model in the middle of a step.
@@ -32,16 +32,12 @@ from collections.abc import Callable
 import numpy as np
 
 from .runs import RunInfo, RunStore
-from .spec import T5_MAX_LEN, T5_MIN_LEN, LabSpec, SpecError
+from .spec import LabSpec, SpecError
 
 __all__ = ["TrainingWorker", "train_run", "RunFailed", "Locked", "DEFAULT_PROMPTS"]
 
 DEFAULT_PROMPTS = {"gpt": "The ", "bert": "the [MASK] statement leaves the current function call .",
                    "t5": "31415926"}
-
-
-class _StopTraining(Exception):
-    """Raised from a BERT / T5 callback to leave their loops early (the model is ours: we save it)."""
 
 
 class Locked:
@@ -185,12 +181,8 @@ class TrainingWorker:
         self._emit("created", {"name": w.name, "path": str(w.path)})
         status, extra = "failed", {}
         try:
-            family = self.spec.family
-            status = {"gpt": self._run_gpt, "bert": self._run_bert, "t5": self._run_t5}[family]()
+            status = self._train()
             self._flush(force=True)
-            from ..train.integrity import MANIFEST_FILE, write_manifest
-            if w.checkpoint_dir.is_dir() and not (w.checkpoint_dir / MANIFEST_FILE).exists():
-                write_manifest(w.checkpoint_dir)      # save_checkpoint writes it; older versions of it did not
             self._readout(lambda: self._sample(self.step, final=True))
         except Exception as e:  # noqa: BLE001  (reported to the user as one line; traceback in error.log)
             self.error = _user_message(e)
@@ -226,84 +218,22 @@ class TrainingWorker:
                                "n_layer": self.model.config.n_layer, "n_head": self.model.config.n_head,
                                "steps": self.spec.steps})
 
-    # GPT: the real Trainer, one callback per step
-    def _run_gpt(self) -> str:
+    def _train(self) -> str:
         from rich.console import Console
 
-        from ..optim import SGD, Adam, WarmupCosine
         from ..train import Trainer
         cfg = self.spec.train_config(out_dir=self.writer.checkpoint_dir)
         trainer = Trainer(cfg, callbacks=[self._on_step], console=Console(file=io.StringIO()), show_progress=False)
-        if self.spec.optimizer != "adamw":
-            params = list(trainer.model.parameters())
-            opt = (Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2)) if self.spec.optimizer == "adam"
-                   else SGD(params, lr=cfg.lr, momentum=0.9))
-            trainer.optimizer = opt
-            trainer.scheduler = WarmupCosine(opt, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio)
         self.trainer, self.model, self.tokenizer = trainer, trainer.model, trainer.tokenizer
-        self._started(trainer.describe() + ("" if self.spec.optimizer == "adamw" else f" | {self.spec.optimizer}"))
+        self._started(trainer.describe())
         if self._stop.is_set():
             trainer.request_stop()
         trainer.run()
         return "done" if trainer.step >= cfg.steps else "stopped"
 
-    # BERT: masked-language modelling with train_mlm, our model passed in
-    def _run_bert(self) -> str:
-        from ..nn.models import BERT
-        from ..text import WordPieceTokenizer, load_corpus
-        from ..train.checkpoint import save_checkpoint
-        from ..train.mlm import train_mlm
-        s = self.spec
-        text = load_corpus(str(s.corpus) if s.corpus else None)
-        self.tokenizer = tok = WordPieceTokenizer.train(text, 1000)
-        from ..backend import manual_seed
-        manual_seed(s.seed)
-        cfg = s.model_config(tok.vocab_size)
-        cfg.pad_token_id = tok.pad_token_id
-        self.model = BERT(cfg)
-        self._started(f"BERT MLM: {cfg.n_layer} layers, d_model {cfg.d_model}, {cfg.n_head} heads, vocab "
-                      f"{tok.vocab_size} (WordPiece) = {self.model.num_parameters():,} parameters")
-        tokens = s.batch_size * s.context_length
-        stopped = False
-        try:
-            train_mlm(str(s.corpus) if s.corpus else None, tokenizer=tok, model=self.model, seq_len=s.context_length,
-                      steps=s.steps, batch_size=s.batch_size, lr=s.lr, warmup_steps=min(s.warmup_steps, s.steps),
-                      eval_interval=s.resolved_eval_interval, eval_iters=s.eval_iters, seed=s.seed,
-                      callbacks=[lambda rec: self._on_step(rec, tokens=tokens)], log=None)
-        except _StopTraining:
-            stopped = True
-        save_checkpoint(self.writer.checkpoint_dir, self.model, tok)
-        return "stopped" if stopped else "done"
-
-    # T5: the reverse-digits task with train_seq2seq, our model passed in
-    def _run_t5(self) -> str:
-        from ..backend import manual_seed
-        from ..nn.models import T5
-        from ..train.checkpoint import save_checkpoint
-        from ..train.seq2seq import train_seq2seq
-        s = self.spec
-        manual_seed(s.seed)
-        cfg = s.model_config(0)
-        self.model = T5(cfg)
-        self._started(f"T5 (reverse digits): {cfg.n_layer}+{cfg.n_decoder_layer} layers, d_model {cfg.d_model}, "
-                      f"{cfg.n_head} heads, {cfg.feed_forward_proj} = {self.model.num_parameters():,} parameters")
-        tokens = s.batch_size * 2 * (T5_MAX_LEN + T5_MIN_LEN) // 2
-        stopped = False
-        try:
-            train_seq2seq("reverse", model=self.model, steps=s.steps, batch_size=s.batch_size, lr=s.lr,
-                          min_len=T5_MIN_LEN, max_len=T5_MAX_LEN, warmup_steps=min(s.warmup_steps, s.steps),
-                          eval_interval=s.resolved_eval_interval, eval_size=64, seed=s.seed,
-                          callbacks=[lambda rec: self._on_step(rec, tokens=tokens)], log=None)
-        except _StopTraining:
-            stopped = True
-        save_checkpoint(self.writer.checkpoint_dir, self.model, None)
-        return "stopped" if stopped else "done"
-
     # ------------------------------------------------------------ between two steps
-    def _on_step(self, rec: dict, tokens: int | None = None) -> None:
+    def _on_step(self, rec: dict) -> None:
         rec = dict(rec)
-        if tokens and "tokens_per_sec" not in rec and rec.get("time"):
-            rec["tokens_per_sec"] = tokens / rec["time"]
         rec["elapsed"] = round(time.perf_counter() - self._t0, 4)
         self.step, self.last = int(rec.get("step", self.step + 1)), rec
         with self.lock:
@@ -327,10 +257,7 @@ class TrainingWorker:
             time.sleep(self.yield_gil)   # let the app's thread in: a tight loop of small steps would starve it
         if self._stop.is_set():
             self._flush(force=True)
-            if self.trainer is not None:
-                self.trainer.request_stop()
-            else:
-                raise _StopTraining
+            self.trainer.request_stop()
 
     def _serve(self) -> None:
         while True:
@@ -365,62 +292,22 @@ class TrainingWorker:
     # ------------------------------------------------------------ samples and attention (model work)
     def _prompt_ids(self, prompt: str) -> tuple[list[int], list[str] | None]:
         """Token ids of ``prompt`` for this run's model (cropped to its context), and labels when needed."""
-        fam = self.spec.family
-        if fam == "t5":
+        if self.spec.family == "t5":
             from ..train.seq2seq import encode_digits
             digits = "".join(c for c in prompt if c.isdigit()) or DEFAULT_PROMPTS["t5"]
             ids = encode_digits(digits[:self.model.config.context_length - 1])
             return ids, [*digits[:len(ids) - 1], "</s>"]
-        tok = self.tokenizer
-        if fam == "gpt":
-            ids = tok.encode(prompt or "\n", errors="replace") if hasattr(tok, "char_to_id") else tok.encode(prompt)
-            if not ids:
-                ids = tok.encode("\n", errors="replace") or [0]
-        else:
-            ids = tok.encode(prompt or DEFAULT_PROMPTS["bert"])
+        from ..train.data import encode_prompt
+        ids = encode_prompt(self.tokenizer, prompt or ("\n" if self.spec.family == "gpt" else DEFAULT_PROMPTS["bert"]))
         return ids[-self.model.config.context_length:], None
 
     def _sample(self, step: int, final: bool = False) -> None:
-        if self.model is None:
+        if self.trainer is None:
             return
-        from .. import backend
-        rng = backend.get_rng_state()           # sampling must not change the run's random stream
-        try:
-            text = {"gpt": self._sample_gpt, "bert": self._sample_bert, "t5": self._sample_t5}[self.spec.family]()
-        finally:
-            backend.set_rng_state(rng)
+        options = {"n": self.sample_tokens} if self.spec.family == "gpt" else {}
+        text = self.trainer.sample(self.prompt, **options)         # the run's random state is left as it was
         self.writer.add_sample(step, text, final=final)
         self._emit("sample", {"step": step, "text": text, "final": final})
-
-    def _sample_gpt(self) -> str:
-        from ..tensor import Tensor
-        ids, _ = self._prompt_ids(self.prompt)
-        out = self.model.generate(Tensor(np.array([ids], dtype=np.int64), device=self.model.device),
-                                  self.sample_tokens, temperature=0.8, top_k=None)
-        new = _ids(out)[0][len(ids):].tolist()
-        return self.tokenizer.decode(ids) + self.tokenizer.decode(new)
-
-    def _sample_bert(self) -> str:
-        from ..train.mlm import fill_mask
-        prompt = self.prompt if "[MASK]" in (self.prompt or "") else DEFAULT_PROMPTS["bert"]
-        guesses = fill_mask(self.model, self.tokenizer, prompt, top_k=3)
-        parts = prompt.split("[MASK]")
-        out = parts[0]
-        for g, rest in zip(guesses, parts[1:]):
-            out += "[" + " | ".join(f"{t} {p:.0%}" for t, p in g) + "]" + rest
-        return out
-
-    def _sample_t5(self) -> str:
-        from ..tensor import Tensor
-        from ..train.seq2seq import EOS, TASKS, decode_digits, make_examples
-        lines = []
-        for s in make_examples(3, T5_MIN_LEN, T5_MAX_LEN, seed=self.spec.seed + 77):
-            ids, _ = self._prompt_ids(s)
-            out = self.model.generate(Tensor(np.array([ids], dtype=np.int64)), len(s) + 1, temperature=0,
-                                      eos_token_id=EOS)
-            got = decode_digits(_ids(out)[0][1:])
-            lines.append(f"{s} -> {got} {'✓' if got == TASKS['reverse'](s) else '✗'}")
-        return "\n".join(lines)
 
     def _attention(self) -> None:
         if self.model is None:
@@ -433,13 +320,6 @@ class TrainingWorker:
             kw["decoder_tokens"] = labels
         maps = attention_maps(self.model, np.array(ids, dtype=np.int64), tokenizer=tok, **kw)
         self._emit("attention", {"maps": maps, "prompt": self.prompt, "step": self.step})
-
-
-def _ids(out) -> np.ndarray:
-    """Generated ids (a Tensor or an array) as a 2-D NumPy array."""
-    from .. import backend
-    a = np.asarray(backend.to_numpy(getattr(out, "data", out)))
-    return a[None] if a.ndim == 1 else a
 
 
 class RunFailed(RuntimeError):

@@ -1,18 +1,27 @@
-"""Training: data batching, the loop, checkpoints.
+"""Training: one Trainer for GPT, BERT and T5, the tasks it runs, their data, and checkpoints.
 
-    from tinygrad_tf.train import TrainConfig, train
-    history = train(TrainConfig(steps=500, out_dir="runs/mini"))
-    history = train(resume="runs/mini", steps=1000)      # continues bit for bit
+    from tinygrad_tf.train import TrainConfig, Trainer, train
+    history = train(TrainConfig(steps=500, out_dir="runs/mini"))          # a character-level GPT
+    history = train(resume="runs/mini", steps=1000)                       # continues bit for bit
+    history = train(TrainConfig(family="bert", steps=600, out_dir="runs/bert"))    # masked-LM BERT
+    history = train(TrainConfig(family="t5", task="reverse"))             # T5 on a digit task
 
-data.py        tokenizer building, train/val split, seeded random windows (BatchSampler)
-loop.py        TrainConfig, Trainer (one step, evaluation, progress, Ctrl-C), train()
+config.py      TrainConfig: every option, each family's defaults, validation
+trainer.py     Trainer (one step, evaluation, progress, Ctrl-C, resume), train(), train_mlm / train_seq2seq
+tasks.py       what each family brings: batches, loss, evaluation, a sample (LanguageModeling, MaskedLM, ...)
+data.py        tokenizers, train/val split, seeded random windows (BatchSampler), labelled texts
+mlm.py         BERT's masking and fill-mask;  seq2seq.py  the digit tasks and exact match
 checkpoint.py  atomic checkpoint folders: save_checkpoint, load_checkpoint, CheckpointError
 """
 
 from .checkpoint import Checkpoint, CheckpointError, is_checkpoint, load_checkpoint, save_checkpoint
+from .config import FAMILIES, MODEL_FIELDS, TASKS, TRAIN_PRESETS, TrainConfig
 from .data import BatchSampler, TokenData, build_tokenizer, encode_text, eval_batches
-from .loop import MODEL_FIELDS, TRAIN_PRESETS, TrainConfig, Trainer, train
+from .tasks import Classification, DigitTask, LanguageModeling, MaskedLM, Task, make_task
+from .trainer import TrainResult, Trainer, make_optimizer, train, train_mlm, train_seq2seq
 
 __all__ = ["Checkpoint", "CheckpointError", "is_checkpoint", "load_checkpoint", "save_checkpoint",
+           "FAMILIES", "MODEL_FIELDS", "TASKS", "TRAIN_PRESETS", "TrainConfig",
            "BatchSampler", "TokenData", "build_tokenizer", "encode_text", "eval_batches",
-           "MODEL_FIELDS", "TRAIN_PRESETS", "TrainConfig", "Trainer", "train"]
+           "Task", "LanguageModeling", "MaskedLM", "Classification", "DigitTask", "make_task",
+           "Trainer", "TrainResult", "make_optimizer", "train", "train_mlm", "train_seq2seq"]

@@ -10,7 +10,10 @@
 A window of T+1 consecutive tokens is one training example: T inputs and, for
 each of them, the token that follows. Every one of the T positions of the
 model's context gets a target (``block_size = context_length + 1``); see
-train/loop.py for why this beats ``labels = input_ids`` on a window of T.
+train/tasks.py for why this beats ``labels = input_ids`` on a window of T.
+
+Classification data (``labelled_texts``) is a file of ``LABEL<tab>TEXT`` lines, or
+the built-in "real or shuffled?" sentences of the default corpus.
 
 The split is deterministic (the last ``val_fraction`` of the token stream is
 validation, never shuffled), and the sampler's random state is a plain dict
@@ -20,13 +23,15 @@ uninterrupted run would have drawn.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..text import ByteBPETokenizer, CharTokenizer, DataError, Tokenizer, train_val_split
+from ..text import ByteBPETokenizer, CharTokenizer, DataError, Tokenizer, default_corpus, read_text_file, train_val_split
 
-__all__ = ["TokenData", "BatchSampler", "build_tokenizer", "encode_text", "eval_batches", "windows"]
+__all__ = ["TokenData", "BatchSampler", "build_tokenizer", "encode_text", "encode_prompt", "eval_batches", "windows",
+           "labelled_texts", "pad_batch"]
 
 
 def build_tokenizer(text: str, kind: str = "char", vocab_size: int = 512) -> Tokenizer:
@@ -41,6 +46,13 @@ def build_tokenizer(text: str, kind: str = "char", vocab_size: int = 512) -> Tok
 def encode_text(text: str, tokenizer: Tokenizer) -> np.ndarray:
     """The token ids of ``text`` as a 1-D int64 array."""
     return np.asarray(tokenizer.encode(text), dtype=np.int64)
+
+
+def encode_prompt(tokenizer: Tokenizer, text: str) -> list[int]:
+    """Ids for a prompt typed by someone: a character tokenizer replaces characters it never saw instead of
+    failing (a sample must not end a run)."""
+    ids = tokenizer.encode(text, errors="replace") if hasattr(tokenizer, "char_to_id") else tokenizer.encode(text)
+    return ids or [0]
 
 
 @dataclass
@@ -102,3 +114,44 @@ def eval_batches(data: np.ndarray, batch_size: int, block_size: int, n_batches: 
     rng = np.random.default_rng([seed, 0xE7A1])
     hi = len(data) - block_size + 1
     return [windows(data, rng.integers(0, hi, size=batch_size), block_size) for _ in range(n_batches)]
+
+
+# ---------------------------------------------------------------- classification
+def labelled_texts(path=None, n_builtin=4000) -> tuple[list[str], list[str], str]:
+    """(texts, labels, the raw data) from a file of ``LABEL<tab>TEXT`` lines; without a file, sentences of the
+    default corpus (8-40 words), every other one with its words shuffled: labels "real" and "shuffled"."""
+    if path is None:
+        rng = np.random.default_rng(0)
+        sentences = [" ".join(s.split()) for s in re.split(r"(?<=[.!?])\s+", default_corpus())
+                     if 8 <= len(s.split()) <= 40][:n_builtin]
+        texts, labels = [], []
+        for i, s in enumerate(sentences):
+            words = s.split()
+            if i % 2:
+                words = [words[j] for j in rng.permutation(len(words))]
+            texts.append(" ".join(words))
+            labels.append("shuffled" if i % 2 else "real")
+        return texts, labels, "\n".join(f"{y}\t{t}" for y, t in zip(labels, texts))
+    raw = read_text_file(path)
+    texts, labels = [], []
+    for n, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        label, tab, text = line.partition("\t")
+        if not tab or not label.strip() or not text.strip():
+            raise DataError(f"{path}, line {n}: expected LABEL<tab>TEXT, got {line[:60]!r}")
+        labels.append(label.strip())
+        texts.append(text.strip())
+    if len(set(labels)) < 2 or len(texts) < 4:
+        raise DataError(f"{path}: classification needs at least 4 texts and 2 different labels, got {len(texts)} "
+                        f"texts with labels {sorted(set(labels))}")
+    return texts, labels, raw
+
+
+def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, attention_mask), both (B, longest): each sequence padded on the right with ``pad_id``."""
+    ids = np.full((len(seqs), max(map(len, seqs))), pad_id, dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)], mask[i, :len(s)] = s, 1
+    return ids, mask

@@ -1,6 +1,7 @@
-"""Masked-language-model training for BERT, and a fill-mask readout.
+"""Masked-language-model batches for BERT, and a fill-mask readout (the Trainer's MaskedLM task uses them).
 
-    from tinygrad_tf.train.mlm import train_mlm, fill_mask
+    from tinygrad_tf.train import train_mlm
+    from tinygrad_tf.train.mlm import fill_mask
     result = train_mlm(steps=600)                    # WordPiece + a small BERT on the embedded corpus
     fill_mask(result.model, result.tokenizer, "the [MASK] statement leaves the function", top_k=5)
     # -> [[("return", 0.83), ("yield", 0.05), ...]]       one list per [MASK]
@@ -15,23 +16,17 @@ token, since any of them might be a target.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import re
+from collections import Counter
 
 import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..nn import functional as F
-from ..nn.models import BERT, BertConfig
-from ..nn.utils import clip_grad_norm_
-from ..optim import AdamW, WarmupCosine
 from ..tensor import Tensor
-from ..text import WordPieceTokenizer, load_corpus, train_val_split
-from .data import BatchSampler, eval_batches
+from .data import BatchSampler
 
-__all__ = ["mask_tokens", "MLMBatches", "MLMResult", "train_mlm", "evaluate_mlm", "fill_mask"]
+__all__ = ["mask_tokens", "MLMBatches", "evaluate_mlm", "fill_mask", "held_out_sentence"]
 
 
 def mask_tokens(ids, mask_token_id, vocab_size, special_ids=(), mlm_probability=0.15, rng=None,
@@ -83,20 +78,6 @@ class MLMBatches:
         return self.mask(self.wrap(self.windows.sample()))
 
 
-@dataclass
-class MLMResult:
-    """What ``train_mlm`` returns: the model (in eval mode) and tokenizer, one metrics dict per step
-    (``step, loss, lr, grad_norm, time`` and ``val_loss, val_accuracy`` on evaluation steps), the final
-    validation loss and masked-token accuracy, and the wall time."""
-
-    model: BERT
-    tokenizer: WordPieceTokenizer
-    history: list = field(default_factory=list)
-    val_loss: float = float("nan")
-    val_accuracy: float = float("nan")
-    seconds: float = 0.0
-
-
 @no_grad()
 def evaluate_mlm(model, batches):
     """(mean loss, accuracy at the masked positions) over a list of (input_ids, labels) batches."""
@@ -114,94 +95,6 @@ def evaluate_mlm(model, batches):
     finally:
         model.train(was_training)
     return float(np.mean(losses)), right / max(total, 1)
-
-
-def train_mlm(data=None, *, tokenizer=None, vocab_size=2000, seq_len=64, d_model=128, n_layer=2, n_head=4,
-              d_ff=None, dropout=0.1, steps=600, batch_size=32, lr=1e-3, weight_decay=0.01, warmup_steps=60,
-              mlm_probability=0.15, grad_clip=1.0, eval_interval=100, eval_iters=4, val_fraction=0.1, seed=0,
-              device="cpu", out_dir=None, model=None, callbacks: list[Callable[[dict], object]] = (),
-              log: Callable[[str], object] | None = print) -> MLMResult:
-    """Train a BERT masked-language model on ``data`` (a UTF-8 text file; None = the embedded corpus).
-
-    The WordPiece tokenizer is trained on the text (``vocab_size`` pieces) unless one is given. The model
-    is a BertConfig of the given size with an MLM head (or ``model``: any BERT with one, trained further).
-    AdamW (no weight decay on biases and norms), linear warmup then cosine decay, gradient clipping.
-    Every ``eval_interval`` steps the validation loss and masked-token accuracy are measured on the last
-    ``val_fraction`` of the text (the same windows and masks every time) and a line goes to ``log``.
-    ``callbacks`` get each step's metrics dict. With ``out_dir`` the model and tokenizer are saved there
-    (a checkpoint folder that ``tinygrad_tf.train.load_checkpoint`` reads). Returns an MLMResult.
-    """
-    t_start = time.perf_counter()
-    device = backend.check_device(device)
-    text = load_corpus(data)
-    if tokenizer is None:
-        tokenizer = WordPieceTokenizer.train(text, vocab_size)
-    ids = np.asarray(tokenizer.encode(text, add_special_tokens=False), dtype=np.int64)
-    train_ids, val_ids = train_val_split(ids, val_fraction)
-
-    backend.manual_seed(seed)
-    if model is None:
-        config = BertConfig(vocab_size=tokenizer.vocab_size, context_length=seq_len, d_model=d_model, n_layer=n_layer,
-                            n_head=n_head, d_ff=d_ff, dropout=dropout, pooler=False, mlm_head=True,
-                            pad_token_id=tokenizer.pad_token_id)
-        model = BERT(config)
-    if not model.config.mlm_head:
-        raise ValueError("train_mlm: the model has no masked-LM head (BertConfig mlm_head=True)")
-    if model.config.vocab_size != tokenizer.vocab_size:
-        raise ValueError(f"train_mlm: the model's vocab_size={model.config.vocab_size} does not match the "
-                         f"tokenizer's {tokenizer.vocab_size}")
-    model.to(device).train()
-
-    batches = MLMBatches(train_ids, tokenizer, batch_size, seq_len, mlm_probability, seed)
-    val = MLMBatches(val_ids, tokenizer, batch_size, seq_len, mlm_probability, seed)
-    val_rng = np.random.default_rng([seed, 0xE7A1])                  # the same masks at every evaluation
-    val_batches = [val.mask(val.wrap(w), val_rng) for w in eval_batches(val_ids, batch_size, seq_len - 2,
-                                                                         eval_iters, seed)]
-
-    params = list(model.parameters())
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-    optimizer = AdamW(groups, lr=lr, betas=(0.9, 0.98), eps=1e-6)
-    scheduler = WarmupCosine(optimizer, warmup_steps, steps, 0.1)
-    if log:
-        log(f"BERT MLM: {model.config.n_layer} layers, d_model {model.config.d_model}, {model.config.n_head} heads, "
-            f"vocab {tokenizer.vocab_size} (WordPiece) = {model.num_parameters():,} parameters | "
-            f"{len(train_ids):,} train / {len(val_ids):,} val tokens | {steps} steps of {batch_size} x {seq_len}")
-
-    history, result = [], MLMResult(model, tokenizer)
-    for step in range(1, steps + 1):
-        t0 = time.perf_counter()
-        inputs, labels = batches.sample()
-        hidden, _ = model.encode(Tensor(inputs, device=device))                      # (B, T, d)
-        # score only the chosen positions (15% of them): the same loss as model(inputs, labels=labels).loss,
-        # without computing vocabulary-wide logits that the loss would ignore
-        flat = labels.reshape(-1)
-        chosen = np.flatnonzero(flat != -100)
-        logits = model.mlm_logits(hidden.reshape(-1, hidden.shape[-1])[chosen])       # (n_chosen, vocab)
-        loss = F.cross_entropy(logits, Tensor(flat[chosen], device=device))
-        optimizer.zero_grad()
-        loss.backward()
-        gnorm = clip_grad_norm_(params, grad_clip) if grad_clip > 0 else None
-        rec = {"step": step, "loss": float(loss.item()), "lr": optimizer.param_groups[0]["lr"],
-               "grad_norm": float(gnorm.item()) if gnorm is not None else float("nan")}
-        optimizer.step()
-        scheduler.step()
-        if step % eval_interval == 0 or step == steps:
-            rec["val_loss"], rec["val_accuracy"] = evaluate_mlm(model, val_batches)
-            result.val_loss, result.val_accuracy = rec["val_loss"], rec["val_accuracy"]
-            if log:
-                log(f"step {step:>{len(str(steps))}}/{steps}  loss {rec['loss']:.3f}  val loss {rec['val_loss']:.3f}  "
-                    f"masked-token accuracy {rec['val_accuracy']:.1%}  ({time.perf_counter() - t_start:.0f}s)")
-        rec["time"] = time.perf_counter() - t0
-        history.append(rec)
-        for cb in callbacks:
-            cb(rec)
-    model.eval()
-    result.history, result.seconds = history, time.perf_counter() - t_start
-    if out_dir is not None:
-        from .checkpoint import save_checkpoint
-        save_checkpoint(out_dir, model, tokenizer)
-    return result
 
 
 @no_grad()
@@ -232,3 +125,24 @@ def fill_mask(model, tokenizer, text, top_k=5):
         best = np.argsort(-p, kind="stable")[:top_k]
         answers.append([(tokenizer.id_to_token(int(j)), float(probs[i, j])) for j in best])
     return answers
+
+
+def held_out_sentence(text, tokenizer, context, val_fraction=0.1):
+    """(sentence with one word replaced by [MASK], that word) from the held-out end of ``text``, or None.
+
+    The first sentence of 6-30 words (past the split point) that fits the context and has, away from its ends,
+    a word of four or more letters that the tokenizer keeps whole; of those, the word most frequent in the
+    text is masked (a fair question: the model has seen it often)."""
+    counts = Counter(w.lower() for w in text.split() if w.isalpha())
+    tail = text[int(len(text) * (1 - val_fraction)):]
+    for part in (tail, text):                  # very small texts: any sentence will do
+        for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", part):
+            words = sentence.split()
+            if not 6 <= len(words) <= 30 or len(tokenizer.encode(" ".join(words))) > context:
+                continue
+            eligible = [i for i in range(1, len(words) - 1)
+                        if words[i].isalpha() and len(words[i]) >= 4 and words[i].lower() in tokenizer.token_to_id]
+            if eligible:
+                best = max(eligible, key=lambda i: counts[words[i].lower()])
+                return " ".join(words[:best] + ["[MASK]"] + words[best + 1:]), words[best].lower()
+    return None

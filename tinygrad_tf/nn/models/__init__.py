@@ -27,9 +27,10 @@ def count_parameters(config) -> int:
     return cls.count_parameters(config)
 
 
-def load(path, device=None):
-    """Load a native checkpoint folder (``model.save(path)``) into the class its config.json names."""
-    return load_checkpoint(path, None, device=device)
+def load(path, device=None, verify=True):
+    """Load a native checkpoint folder (``model.save(path)``) into the class its config.json names; ``verify``
+    checks the weights against the folder's integrity manifest first."""
+    return load_checkpoint(path, None, device=device, verify=verify)
 
 
 __all__ = ["GPT", "GPTConfig", "GPTOutput", "BERT", "BertConfig", "BertOutput", "T5", "T5Config", "T5Output",

@@ -3,33 +3,27 @@
 A native checkpoint is a folder:
     config.json          the config's fields plus "model_type" ("gpt", ...), which picks the class on load
     model.safetensors    every parameter and persistent buffer, by its state_dict name (tied weights once)
-It is written into a temporary folder next to the target and renamed into place, so a crash or an error
-half-way never leaves a damaged checkpoint behind (an existing one stays as it was).
+    integrity.json       size and SHA-256 of the weights, checked on load
+It is written by ``fileio.atomic_folder`` (a temporary folder swapped in with two renames), so a crash or an
+error half-way never leaves a damaged checkpoint behind (an existing one stays as it was).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ... import backend
+from ...fileio import CheckpointError, atomic_folder, read_json, resolve_folder, verify_manifest
 from .. import init
 from ..module import Module
 from .config import ConfigError
 
 WEIGHTS_NAME, CONFIG_NAME = "model.safetensors", "config.json"
 MODEL_CLASSES: dict = {}          # model_type -> class, filled by @register_model
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read or does not fit the model; the message is one line saying why."""
 
 
 def register_model(cls):
@@ -65,9 +59,9 @@ class PretrainedModel(Module):
         save_checkpoint(self, path)
 
     @classmethod
-    def load(cls, path, device=None, config=None):
+    def load(cls, path, device=None, config=None, verify=True):
         """Rebuild the model a checkpoint folder describes. With ``config``, insist that it matches."""
-        return load_checkpoint(path, cls, device=device, config=config)
+        return load_checkpoint(path, cls, device=device, config=config, verify=verify)
 
     @classmethod
     def count_parameters(cls, config) -> int:
@@ -76,44 +70,31 @@ class PretrainedModel(Module):
 
 # ---------------------------------------------------------------- writing
 def save_checkpoint(model, path):
+    with atomic_folder(path) as tmp:
+        write_model_files(tmp, model)
+
+
+def write_model_files(folder, model) -> None:
+    """config.json + model.safetensors of ``model`` into ``folder`` (every parameter and persistent buffer by
+    its state_dict name, tied weights once)."""
     tensors = {k: backend.to_numpy(t.data) for k, t in model.state_dict().items()}
-    write_model_folder(path, tensors, model.config.to_dict(), {"format": "np", "model_type": model.config.model_type})
+    write_tensors_and_config(folder, tensors, model.config.to_dict(),
+                             {"format": "np", "model_type": model.config.model_type})
 
 
-def write_model_folder(path, tensors, config: dict, metadata: dict):
-    """Write ``path/`` = config.json + model.safetensors (``tensors``: name -> NumPy array) atomically;
-    other files already in the folder are kept. Shared by native checkpoints and ``save_hf``."""
+def write_tensors_and_config(folder, tensors, config: dict, metadata: dict) -> None:
+    """``folder``/model.safetensors (``tensors``: name -> NumPy array) and ``folder``/config.json. Shared by
+    native checkpoints and ``save_hf``; the caller's ``atomic_folder`` makes the pair appear at once."""
     from safetensors.numpy import save_file
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise CheckpointError(f"cannot save to {path}: it exists and is not a folder")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)            # mkdtemp makes it private; a saved model is an ordinary folder
-        tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-        save_file(tensors, str(tmp / WEIGHTS_NAME), metadata=metadata)
-        os.chmod(tmp / WEIGHTS_NAME, 0o666 & ~umask)     # safetensors creates it 0600; make it an ordinary file
-        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-        if not path.exists():
-            os.rename(tmp, path)
-            return
-        for f in path.iterdir():                 # keep what others put in the folder (e.g. optimizer state)
-            if f.name not in (WEIGHTS_NAME, CONFIG_NAME):
-                (shutil.copytree if f.is_dir() else shutil.copy2)(f, tmp / f.name)
-        old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(path, old)                     # swap: old aside, new in, then delete the old one
-        try:
-            os.rename(tmp, path)
-        except BaseException:
-            os.rename(old, path)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(Path(folder) / WEIGHTS_NAME),
+              metadata=metadata)
+    (Path(folder) / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+
+
+def write_model_folder(path, tensors, config: dict, metadata: dict, manifest=True):
+    """Write ``path/`` = config.json + model.safetensors atomically; other files already there are kept."""
+    with atomic_folder(path, manifest=manifest) as tmp:
+        write_tensors_and_config(tmp, tensors, config, metadata)
 
 
 # ---------------------------------------------------------------- reading
@@ -121,30 +102,28 @@ def _one_line(e) -> str:
     return " ".join(str(e).split())
 
 
-def read_checkpoint(path):
-    """(config dict, {name: numpy array}) from a checkpoint folder, or a CheckpointError saying what is wrong."""
+def read_tensors(path, what="weights") -> dict:
+    """{name: NumPy array} from a safetensors file, or a CheckpointError saying what is wrong."""
     from safetensors.numpy import load_file
-    path = Path(path)
-    if not path.is_dir():
-        raise CheckpointError(f"no checkpoint folder at {path}")
+    try:
+        return load_file(str(path))
+    except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
+        raise CheckpointError(f"{path} is corrupt or truncated ({what}: {_one_line(e)})") from None
+
+
+def read_checkpoint(path, verify=True):
+    """(config dict, {name: numpy array}) from a checkpoint folder, or a CheckpointError saying what is wrong.
+    ``verify`` first checks the weights against the folder's integrity manifest (when it has one)."""
+    path = resolve_folder(path)
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         if not (path / name).is_file():
             raise CheckpointError(f"{path} is not a tinygrad_tf checkpoint: {name} is missing")
-    try:
-        config = json.loads((path / CONFIG_NAME).read_text())
-        if not isinstance(config, dict):
-            raise ValueError("expected a JSON object")
-    except (ValueError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path / CONFIG_NAME} is not a valid config: {_one_line(e)}") from None
-    try:
-        tensors = load_file(str(path / WEIGHTS_NAME))
-    except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
-        raise CheckpointError(f"{path / WEIGHTS_NAME} is corrupt or truncated: {_one_line(e)}") from None
-    return config, tensors
+    verify_manifest(path, verify)
+    return read_json(path / CONFIG_NAME, "model config", CheckpointError), read_tensors(path / WEIGHTS_NAME)
 
 
-def load_checkpoint(path, cls=None, device=None, config=None):
-    raw, tensors = read_checkpoint(path)
+def load_checkpoint(path, cls=None, device=None, config=None, verify=True):
+    raw, tensors = read_checkpoint(path, verify)
     if "architectures" in raw or "transformers_version" in raw:
         raise CheckpointError(f"{path} is a Hugging Face model folder, not a native tinygrad_tf checkpoint; "
                               "read it with tinygrad_tf.nn.models.load_hf(path)")

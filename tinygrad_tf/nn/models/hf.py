@@ -559,5 +559,5 @@ def save_hf(model, path):
     config, tensors = hf_writer(model)(model)
     floats = {a.dtype for a in tensors.values() if a.dtype.kind == "f"}
     config["dtype"] = str(next(iter(floats))) if len(floats) == 1 else "float32"
-    write_model_folder(path, tensors, config, {"format": "pt"})
+    write_model_folder(path, tensors, config, {"format": "pt"}, manifest=False)      # what transformers writes
     return Path(path)

@@ -1,78 +1,54 @@
 """The ``exercise`` command: ``list``, ``show NAME``, ``start NAME [--out FILE]``, ``check NAME FILE``.
 
-``add_parsers(subparsers)`` registers it on the ``tinygrad-tf`` parser; ``python -m tinygrad_tf.exercises``
-runs the same subcommands on their own (``main``). Each subcommand returns its exit code: 0 done / passed,
-1 the check found a mistake, 2 bad input (an unknown exercise, a missing file, a file that exists),
-reported as one ``error: ...`` line on stderr.
+Each subcommand returns its exit code: 0 done / passed, 1 the check found a mistake, 2 bad input (an unknown
+exercise, a missing file, a file that exists), reported as one ``error: ...`` line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from rich.table import Table
+from rich.text import Text
+
+from ..exercises import EXERCISES, check_file, get_exercise
 from ..fileio import atomic_write
+from .common import UserError, console
 
 DESCRIPTION = ("Gradient-checking exercises: write the forward and backward of an op as a tg.Function in a file "
                "of your own, and let `check` compare it with the real op and with numerical gradients. "
                "Start with: exercise list, exercise start square, exercise check square square.py")
 
 
-def _console():
-    from rich.console import Console
-    return Console(highlight=False)
-
-
-def _error(msg) -> int:
-    print("error: " + " ".join(str(msg).split()), file=sys.stderr)
-    return 2
-
-
-def _exercise(name):
-    from .catalog import UnknownExercise, get_exercise
-    try:
-        return get_exercise(name), None
-    except UnknownExercise as e:
-        return None, _error(e)
-
-
 # ---------------------------------------------------------------- the subcommands
 def cmd_list(args) -> int:
-    from rich.table import Table
-    from rich.text import Text
-
-    from .catalog import EXERCISES
     table = Table(title="gradient-checking exercises (in order; `exercise show NAME` for one)")
     for col in ("#", "name", "you write", "what it is"):
         table.add_column(col, overflow="fold")
     for n, ex in enumerate(EXERCISES, 1):
         table.add_row(str(n), ex.name, Text(f"class {ex.class_name}(tg.Function)\n{ex.signature}"), Text(ex.statement))
-    _console().print(table)
+    console.print(table)
     return 0
 
 
 def cmd_show(args) -> int:
-    from rich.text import Text
+    ex = get_exercise(args.name)
 
-    ex, err = _exercise(args.name)
-    if ex is None:
-        return err
-    con = _console()
-    con.print(Text(f"exercise {ex.name}: {ex.title}", style="bold"))
-    con.print(ex.statement, markup=False)
-    con.print()
-    con.print(Text(ex.formula, style="cyan"))
-    con.print()
-    con.print(f"you write:  class {ex.class_name}(tg.Function) with {ex.signature}; backward(ctx, grad) returns "
+    console.print(Text(f"exercise {ex.name}: {ex.title}", style="bold"))
+    console.print(ex.statement, markup=False)
+    console.print()
+    console.print(Text(ex.formula, style="cyan"))
+    console.print()
+    console.print(f"you write:  class {ex.class_name}(tg.Function) with {ex.signature}; backward(ctx, grad) returns "
               f"{ex.backward_returns}", markup=False)
-    con.print("tried on:   " + "\n            ".join(f"{c.label}: {c.describe()}" for c in ex.cases), markup=False)
+    console.print("tried on:   " + "\n            ".join(f"{c.label}: {c.describe()}" for c in ex.cases), markup=False)
     for h in ex.hints:
-        con.print(f"hint:       {h}", markup=False)
-    con.print(f"the real op (read it after you pass): {ex.reference_location()}", markup=False)
-    con.print()
-    con.print(Text(f"starter file (`exercise start {ex.name}` writes it):", style="bold"))
-    con.print(ex.template(), markup=False, highlight=False, soft_wrap=True)     # exact text: copy-paste safe
+        console.print(f"hint:       {h}", markup=False)
+    console.print(f"the real op (read it after you pass): {ex.reference_location()}", markup=False)
+    console.print()
+    console.print(Text(f"starter file (`exercise start {ex.name}` writes it):", style="bold"))
+    console.print(ex.template(), markup=False, highlight=False, soft_wrap=True)     # exact text: copy-paste safe
     return 0
 
 
@@ -88,30 +64,24 @@ def write_starter(ex, out: Path, force: bool = False) -> Path:
 
 
 def cmd_start(args) -> int:
-    ex, err = _exercise(args.name)
-    if ex is None:
-        return err
+    ex = get_exercise(args.name)
     out = Path(args.out) if args.out else Path(f"{ex.name}.py")
     try:
         write_starter(ex, out, args.force)
+    except (FileExistsError, IsADirectoryError) as e:
+        raise UserError(str(e)) from None
     except OSError as e:
-        return _error(e if isinstance(e, (FileExistsError, IsADirectoryError)) or not e.strerror
-                      else f"cannot write {out}: {e.strerror}")
+        raise UserError(f"cannot write {out}: {e.strerror or e}") from None
     print(f"wrote {out}: fill in {ex.class_name}.forward and .backward, then run\n"
           f"    tinygrad-tf exercise check {ex.name} {out}")
     return 0
 
 
 def cmd_check(args) -> int:
-    from .check import check_file
-
-    ex, err = _exercise(args.name)
-    if ex is None:
-        return err
-    result = check_file(ex, args.file, seed=args.seed)
+    result = check_file(get_exercise(args.name), args.file, seed=args.seed)
     if result.error is not None:
-        return _error(result.error)
-    _console().print(result)
+        raise UserError(result.error)
+    console.print(result)
     return result.exit_code
 
 
@@ -145,21 +115,8 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(fn=cmd_check)
 
 
-def add_parsers(subparsers) -> argparse.ArgumentParser:
-    """Register ``exercise`` on the ``tinygrad-tf`` subparsers (what cli.py calls)."""
+def add_parsers(subparsers) -> dict:
     p = subparsers.add_parser("exercise", help="gradient-checking exercises: write an op, get it checked",
                               description=DESCRIPTION)
     add_subcommands(p)
-    return p
-
-
-def main(argv=None) -> int:
-    """``python -m tinygrad_tf.exercises ...``: the exercise subcommands on their own."""
-    parser = argparse.ArgumentParser(prog="python -m tinygrad_tf.exercises", description=DESCRIPTION)
-    add_subcommands(parser)
-    args = parser.parse_args(argv)
-    try:
-        return args.fn(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return {"exercise": p}

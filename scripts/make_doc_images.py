@@ -1,7 +1,7 @@
 """Make the pictures of docs/seeing-inside.md from the code that draws them (about 15 s on a laptop CPU).
 
-    python -m tinygrad_tf.viz.make_doc_images                 # writes docs/img/seeing-inside/*.svg
-    python -m tinygrad_tf.viz.make_doc_images --out slides    # anywhere else
+    python scripts/make_doc_images.py                 # writes docs/img/seeing-inside/*.svg
+    python scripts/make_doc_images.py --out slides    # anywhere else
 
 Every picture is a readout of a real computation: a graph after backward, the attention of a tiny GPT
 trained for a few seconds (example 12's recipe), the gradient table, the model summary and the dashboard
@@ -22,12 +22,11 @@ DEFAULT_OUT = Path("docs/img/seeing-inside")
 
 
 def _graphs(out: Path) -> list[Path]:
-    import tinygrad_tf as tg
-    from .commands import GRAPH_PRESETS
-    from .graph import draw_graph, render
+    from tinygrad_tf.viz.graph import draw_graph, render
+    from tinygrad_tf.viz.graph_presets import GRAPH_PRESETS
     paths = []
     for name, file in (("neuron", "graph_neuron.svg"), ("gpt", "graph_gpt.svg")):
-        t, extra = GRAPH_PRESETS[name](tg)
+        t, extra = GRAPH_PRESETS[name]()
         t.backward()
         g = draw_graph(t, model=extra.get("model"), depth=extra.get("depth"),
                        rankdir="LR" if name == "neuron" else "TB",
@@ -40,10 +39,10 @@ def _attention(out: Path) -> list[Path]:
     """Example 12 in short: a 2-layer GPT learns "the next letter is the one two back" and grows a
     previous-token head; the picture is that head and the overview of all four."""
     import tinygrad_tf as tg
-    from ..nn.models import GPT, GPTConfig
-    from ..optim import AdamW
-    from .attention import attention_maps
-    from .readout import save_svg
+    from tinygrad_tf.nn.models import GPT, GPTConfig
+    from tinygrad_tf.optim import AdamW
+    from tinygrad_tf.viz.attention import attention_maps
+    from tinygrad_tf.viz.readout import save_svg
     tg.manual_seed(0)
     rng = np.random.default_rng(0)
     letters = list("abcdefghijklmnop")
@@ -72,12 +71,12 @@ def _training(out: Path) -> list[Path]:
     """A short Trainer run on the default corpus with the dashboard, a gradient monitor and the loss curve."""
     from rich.console import Console
 
-    from ..nn.models import GPT
-    from ..train import TrainConfig, Trainer
-    from .dashboard import dashboard_callbacks, save_loss_curve
-    from .gradients import GradientMonitor
-    from .readout import save_svg
-    from .summary import model_summary
+    from tinygrad_tf.nn.models import GPT
+    from tinygrad_tf.train import TrainConfig, Trainer
+    from tinygrad_tf.viz.dashboard import dashboard_callbacks, save_loss_curve
+    from tinygrad_tf.viz.gradients import GradientMonitor
+    from tinygrad_tf.viz.readout import save_svg
+    from tinygrad_tf.viz.summary import model_summary
     cfg = TrainConfig(preset="tiny", steps=150, eval_interval=25, eval_iters=4, batch_size=8, warmup_steps=10,
                       lr=3e-3)
     trainer = Trainer(cfg, console=Console(file=io.StringIO()), show_progress=False)
@@ -97,7 +96,7 @@ def _training(out: Path) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tinygrad_tf.viz.make_doc_images",
+    ap = argparse.ArgumentParser(prog="python scripts/make_doc_images.py",
                                  description="Write the SVG pictures of docs/seeing-inside.md.")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help=f"folder (default {DEFAULT_OUT})")
     args = ap.parse_args(argv)

@@ -5,10 +5,8 @@
     tinygrad-tf runs compare A B [C ...] [--json] [--all]     overlaid loss curves and a config diff
     tinygrad-tf show NAME | --list                a component's source beside its math
 
-``add_parsers(subparsers)`` registers them on the ``tinygrad-tf`` parser (cli.py); ``python -m
-tinygrad_tf.lab ...`` runs the same commands on their own (``main``). The runs folder is ``--runs DIR``,
-else $TINYGRAD_TF_RUNS, else ./runs. Exit codes: 0 done, 2 bad input (an unknown run or component, a
-missing folder), reported as one ``error: ...`` line on stderr, never a traceback.
+The runs folder is ``--runs DIR``, else $TINYGRAD_TF_RUNS, else ./runs. Exit codes: 0 done, 2 bad input
+(an unknown run or component, a missing folder), reported as one ``error: ...`` line on stderr.
 """
 
 from __future__ import annotations
@@ -17,103 +15,49 @@ import argparse
 import json
 import sys
 
-__all__ = ["add_parsers", "add_subcommands", "main", "cmd_lab", "cmd_runs_list", "cmd_runs_compare", "cmd_show"]
+from rich import box
+from rich.table import Table
 
+from ..lab import RunsError, RunStore, compare, runs_dir
+from ..lab.codeview import COMPONENTS, catalogue, component_view, find_component
+from ..lab.runs import _fmt
+from .common import apply_threads, console
 
-def _console():
-    from rich.console import Console
-    return Console(highlight=False)
-
-
-def _error(msg) -> int:
-    print("error: " + " ".join(str(msg).split()), file=sys.stderr)
-    return 2
-
-
-def _user_errors() -> tuple:
-    from .codeview import UnknownComponent
-    from .runs import RunsError
-    from .spec import SpecError
-    return (RunsError, UnknownComponent, SpecError, OSError)
-
-
-def _guard(fn):
-    """Run a command; errors the user can cause become one line on stderr and exit code 2."""
-    def wrapped(args):
-        try:
-            return fn(args) or 0
-        except _user_errors() as e:
-            if isinstance(e, OSError) and getattr(e, "filename", None):
-                return _error(f"{e.strerror or e}: {e.filename}")
-            return _error(e)
-    wrapped.__name__ = wrapped.__qualname__ = fn.__name__
-    wrapped.__doc__ = fn.__doc__
-    return wrapped
+__all__ = ["add_parsers", "cmd_lab", "cmd_runs_list", "cmd_runs_compare", "cmd_show"]
 
 
 # ---------------------------------------------------------------- lab
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _limit_blas_threads(n) -> None:
-    """One BLAS thread by default: the lab's models are small, and the app's own thread shares the cores
-    (a multi-threaded BLAS on a busy machine spins and waits). The environment variables, when set, win."""
-    import os
-    if not n or n <= 0 or any(os.environ.get(k) for k in THREAD_ENV):
-        return
-    try:
-        from ..train.commands import limit_blas_threads       # the train command's (threadpoolctl or OpenBLAS)
-    except ImportError:
-        limit_blas_threads = None
-    if limit_blas_threads is not None:
-        limit_blas_threads(n)
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(limits=n, user_api="blas")
-
-
-@_guard
 def cmd_lab(args) -> int:
     """Start the lab app (or, with --screenshot, render one screen headless to an SVG and exit)."""
-    from .app import LabApp
-    from .runs import runs_dir
-    _limit_blas_threads(getattr(args, "threads", 1))
+    from ..lab.app import LabApp                    # textual, only when the app is asked for
+    apply_threads(args)
     app = LabApp(runs_dir(args.runs), tab=args.tab)
     if args.screenshot:
         path = app.screenshot_headless(args.screenshot, size=(args.width, args.height))
         print(path)
         return 0
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        return _error("the lab needs an interactive terminal (over SSH: ssh -t host tinygrad-tf lab); "
-                      "`tinygrad-tf runs list` and `runs compare` work anywhere")
+        raise RunsError("the lab needs an interactive terminal (over SSH: ssh -t host tinygrad-tf lab); "
+                        "`tinygrad-tf runs list` and `runs compare` work anywhere")
     app.run()
     return 0
 
 
 # ---------------------------------------------------------------- runs
 def _store(args):
-    from .runs import RunStore
     return RunStore(args.runs)
 
 
-@_guard
 def cmd_runs_list(args) -> int:
     """List the runs (oldest first): status, model, steps, final losses."""
-    from rich import box
-    from rich.table import Table
-
-    from .runs import _fmt
     store = _store(args)
     runs = store.list()
     if args.json:
         print(json.dumps({"runs_dir": str(store.root), "runs": [r.summary() for r in runs]}, indent=1))
         return 0
-    con = _console()
+
     if not runs:
-        con.print(f"no lab runs in {store.root} yet — start one with `tinygrad-tf lab` (or set --runs / "
+        console.print(f"no lab runs in {store.root} yet — start one with `tinygrad-tf lab` (or set --runs / "
                   "$TINYGRAD_TF_RUNS). Checkpoints from `train` and `demo` are not lab runs: "
                   "`tinygrad-tf compare DIR DIR` sets those side by side.")
         return 0
@@ -128,15 +72,13 @@ def cmd_runs_list(args) -> int:
         steps = f"{s['step']}/{s['steps']}" if s.get("steps") else str(s["step"])
         t.add_row(str(i), r.name, f"[{style.get(s['status'], '')}]{s['status']}[/]", steps, _fmt(s["loss"]),
                   _fmt(s["val_loss"]))
-    con.print(t)
-    con.print("[dim]compare: tinygrad-tf runs compare A B (names, unique parts of names, or numbers)[/]")
+    console.print(t)
+    console.print("[dim]compare: tinygrad-tf runs compare A B (names, unique parts of names, or numbers)[/]")
     return 0
 
 
-@_guard
 def cmd_runs_compare(args) -> int:
     """Overlay the loss curves of two or more runs and diff their configs."""
-    from .runs import RunsError, compare
     if len(args.names) < 2:
         raise RunsError("compare needs two or more runs (names, unique parts of names, or numbers from `runs list`)")
     store = _store(args)
@@ -144,26 +86,24 @@ def cmd_runs_compare(args) -> int:
     if args.json:
         print(json.dumps(cmp.to_dict(), indent=1))
         return 0
-    _console().print(cmp)
+    console.print(cmp)
     return 0
 
 
 # ---------------------------------------------------------------- show
-@_guard
 def cmd_show(args) -> int:
     """Print a component's source (syntax-highlighted) beside the math it implements."""
-    from .codeview import COMPONENTS, catalogue, component_view, find_component
     if args.list or not args.name:
         if args.json:
             print(json.dumps([c.to_dict() for c in COMPONENTS], indent=1))
         else:
-            _console().print(catalogue())
+            console.print(catalogue())
         return 0
     c = find_component(args.name)
     if args.json:
         print(json.dumps({**c.to_dict(), "doc": c.doc(), "source": c.source()}, indent=1))
         return 0
-    _console().print(component_view(c))
+    console.print(component_view(c))
     return 0
 
 
@@ -210,8 +150,7 @@ def _show_args(p):
     p.set_defaults(fn=cmd_show)
 
 
-def add_subcommands(sub) -> dict:
-    """Add ``lab``, ``runs`` and ``show`` to an argparse subparsers object; returns the three parsers."""
+def add_parsers(sub) -> dict:
     lab = sub.add_parser("lab", help="the interactive lab: build a model, train it live, compare runs, read the code",
                          description="A terminal app (works over SSH, from 80x24 up): choose a model and its "
                                      "components, train it in the background with live curves, gradient norms, "
@@ -228,24 +167,3 @@ def add_subcommands(sub) -> dict:
                                       "`show --list` lists them.")
     _show_args(show)
     return {"lab": lab, "runs": runs, "show": show}
-
-
-def add_parsers(subparsers) -> dict:
-    """Register ``lab``, ``runs`` and ``show`` on the ``tinygrad-tf`` subparsers (what cli.py calls)."""
-    return add_subcommands(subparsers)
-
-
-def main(argv=None) -> int:
-    """``python -m tinygrad_tf.lab lab|runs|show ...``: the three commands on their own."""
-    parser = argparse.ArgumentParser(prog="python -m tinygrad_tf.lab",
-                                     description="The lab, the runs store and the code viewer.")
-    add_subcommands(parser.add_subparsers(dest="command", metavar="lab|runs|show"))
-    args = parser.parse_args(argv)
-    if not getattr(args, "fn", None):
-        parser.print_help()
-        return 0
-    try:
-        return args.fn(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130

@@ -3,25 +3,29 @@ time, then print what it writes (``demo --engine``: the bare engine learning XOR
 
 from __future__ import annotations
 
+import math
 import time
 
 from rich.table import Table
 
-from . import commands as C
-from .commands import DEMO_CONFIG, UserError, apply_threads, check_fresh_out, console
+from ..train import TrainConfig, Trainer
+from .common import THREADS_HELP, UserError, apply_threads, check_fresh_out, console
+from .train import run_training
 
 DEMO_PROMPTS = ("The ", "def ", "class ")
 CALIBRATION_STEPS = (5, 25)          # steps whose mean time sets the run length (inside the warmup)
+# The demo's run: a 4-layer character-level GPT. Without --steps it measures its own speed during the
+# warmup and picks the number of steps that fits --minutes (so a slow machine finishes on time with a
+# somewhat higher loss, a fast one trains longer); warmup learning rates do not depend on the total, so
+# the run is exactly the one that `--steps N` would give.
+DEMO_CONFIG = dict(preset="demo", batch_size=8, steps=3000, lr=2e-3, min_lr=2e-4, warmup_steps=100,
+                   weight_decay=0.1, grad_clip=1.0, eval_interval=250, eval_iters=16, dropout=0.0)
 
 
-def run_demo(args) -> int:
-    """Train a small character-level GPT on the embedded corpus and print what it writes."""
-    import math
-
+def cmd_demo(args) -> int:
+    """The main job: a small character-level GPT trained on the embedded corpus, then samples."""
     if args.engine:
         return _xor_demo(args)
-    from . import TrainConfig, Trainer
-
     apply_threads(args)
 
     overrides = {"seed": args.seed, "device": args.device, "out_dir": None if args.no_save else args.out}
@@ -45,7 +49,7 @@ def run_demo(args) -> int:
                   f"batch {config.batch_size} x {trainer.context} characters, "
                   + (f"as many steps as fit in about {args.minutes:g} minutes (at most {config.steps})."
                      if adaptive else f"{config.steps} steps."), soft_wrap=True)
-    console.print(f"[dim]before training:[/] {sample_text(trainer, 'The ', 80, args.seed)!r}", soft_wrap=True)
+    console.print(f"[dim]before training:[/] {trainer.sample('The ')!r}", soft_wrap=True)
     t0 = time.perf_counter()
 
     def fit_to_time(rec):
@@ -61,12 +65,12 @@ def run_demo(args) -> int:
 
     def show_sample(rec):
         if "val_loss" in rec and rec["step"] < trainer.config.steps:
-            console.print(f"[dim]  sample:[/] {sample_text(trainer, 'The ', 80, args.seed)!r}", soft_wrap=True)
+            console.print(f"[dim]  sample:[/] {trainer.sample('The ')!r}", soft_wrap=True)
 
     if adaptive:
         trainer.callbacks.append(fit_to_time)
     trainer.callbacks.append(show_sample)
-    history = C.run_training(trainer, args, console, live=False)
+    history = run_training(trainer, args, live=False)
     elapsed = time.perf_counter() - t0
     if trainer.interrupted:
         return 130
@@ -76,7 +80,7 @@ def run_demo(args) -> int:
                   f"characters: {math.log(trainer.tokenizer.vocab_size):.2f})", soft_wrap=True)
     console.print("[bold]samples[/] (temperature 0.8, top-k 40):")
     for prompt in DEMO_PROMPTS:
-        text = sample_text(trainer, prompt, args.sample_chars, args.seed)
+        text = trainer.sample(prompt, n=args.sample_chars)
         console.rule(f"prompt {prompt!r}")
         console.out(text, highlight=False)
     console.rule()
@@ -84,21 +88,6 @@ def run_demo(args) -> int:
         console.print(f"checkpoint saved to {config.out_dir}; try:  tinygrad-tf generate --checkpoint "
                       f"{config.out_dir} --prompt 'def '", soft_wrap=True)
     return 0
-
-
-def sample_text(trainer, prompt, n, seed, temperature=0.8, top_k=40):
-    """Continue ``prompt`` by ``n`` tokens with the trainer's model (does not touch the training RNG state)."""
-    from .. import backend
-    from ..tensor import Tensor
-    saved = backend.get_rng_state()
-    try:
-        backend.manual_seed(seed)
-        ids = trainer.tokenizer.encode(prompt)
-        out = trainer.model.generate(Tensor([ids], device=trainer.device), max_new_tokens=n,
-                                     temperature=temperature, top_k=top_k)
-        return trainer.tokenizer.decode(out.numpy()[0].tolist())
-    finally:
-        backend.set_rng_state(saved)
 
 
 def _xor_demo(args) -> int:
@@ -139,3 +128,23 @@ def _xor_demo(args) -> int:
                 t.data = t.data - lr * t.grad.data
     console.print("predictions:", [round(v, 3) for v in p.numpy().ravel().tolist()], "targets: [0, 1, 1, 0]")
     return 0
+
+
+def add_parsers(sub) -> dict:
+    d = sub.add_parser("demo", help="the main job: train a small GPT on the embedded corpus and show its writing",
+                       description="Train a small character-level GPT on the Python Language Reference (shipped "
+                                   "with Python) for a few minutes on the CPU, then print samples. "
+                                   "--engine runs the bare-engine XOR demo instead.")
+    d.add_argument("--steps", type=int, help="training steps (default: as many as fit in --minutes; 500 with --engine)")
+    d.add_argument("--minutes", type=float, default=3.5, help="training time to aim for when --steps is not given "
+                   "(default 3.5)")
+    d.add_argument("--batch-size", type=int, help=f"default {DEMO_CONFIG['batch_size']}")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    d.add_argument("--out", default="runs/demo", help="checkpoint folder (default runs/demo, replaced each run)")
+    d.add_argument("--no-save", action="store_true", help="do not write a checkpoint")
+    d.add_argument("--sample-chars", type=int, default=300, help="length of each final sample (default 300)")
+    d.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
+    d.add_argument("--engine", action="store_true", help="the XOR demo: a 2-8-1 MLP on the bare engine")
+    d.set_defaults(fn=cmd_demo)
+    return {"demo": d}

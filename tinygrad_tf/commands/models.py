@@ -1,5 +1,7 @@
-"""``tinygrad-tf compare A B [C ...] [--json]``: presets and checkpoints side by side.
+"""``tinygrad-tf presets``, ``params`` and ``compare``: model sizes from configs alone (nothing allocated).
 
+    tinygrad-tf presets [--json]                      every preset: shape, parameters, MiB, FLOPs per token
+    tinygrad-tf params gpt2 | params --model bert     one model's parameters by component
     tinygrad-tf compare gpt2 llama-7b                 two published architectures: what differs, and the sizes
     tinygrad-tf compare tiny runs/mine runs/bert      a training size against two checkpoint folders
     tinygrad-tf compare gpt2 gpt2-medium --json       the same as JSON, for scripts
@@ -8,7 +10,7 @@ Each argument is a preset name (``tinygrad-tf presets`` lists them) or a folder:
 model.safetensors, from train / demo / model.save) or a lab run (run.json, metrics.jsonl, checkpoint/). The
 table has one row per config field and one column per model; rows whose values differ are highlighted and
 starred. Parameters are counted from the configs alone (``count_parameters``: nothing is allocated, no
-weights are read), split by component (embeddings, attention, FFN, norms, heads: nn/models/breakdown.py),
+weights are read), split by component (embeddings, attention, FFN, norms, heads: nn/models/architecture.py),
 with float32 / float16 weight sizes and forward FLOPs per token at the full context (T5: per encoder +
 decoder token pair). For folders with a training history (trainer_state.json or metrics.jsonl) it adds the
 steps trained, the final train loss (the mean of the last 10 steps) and the last validation numbers.
@@ -21,10 +23,23 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .commands import UserError, all_presets, char_vocab, console
+from rich import box
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 
-__all__ = ["add_parsers", "cmd_compare", "resolve", "Entry", "comparison", "preset_stats", "breakdown_table",
-           "fmt_gflops"]
+from ..fileio import read_json
+from ..lab.runs import read_jsonl
+from ..nn.models import MODEL_CLASSES, ConfigError, GPTConfig, count_parameters
+from ..nn.models.breakdown import model_stats
+from ..train import TRAIN_PRESETS, TrainConfig
+from ..train.seq2seq import VOCAB_SIZE
+from ..train.tasks import TASK_CLASSES
+from .common import UserError, all_presets, char_vocab, console
+from .train import add_model_flags, model_family, train_overrides
+
+__all__ = ["add_parsers", "cmd_presets", "cmd_params", "cmd_compare", "resolve", "Entry", "comparison",
+           "preset_stats", "breakdown_table", "fmt_gflops"]
 
 MISSING = object()            # a field the model's family does not have
 
@@ -39,34 +54,7 @@ class Entry:
 
 
 # ---------------------------------------------------------------- reading the arguments
-def _read_json(path: Path, what: str) -> dict:
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UserError(f"cannot read {path} ({what}): {type(e).__name__}: {e}") from None
-    if not isinstance(d, dict):
-        raise UserError(f"{path} ({what}) is not a JSON object")
-    return d
-
-
-def _read_jsonl(path: Path) -> list:
-    out = []
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue                   # a line cut short by a crash
-                if isinstance(rec, dict):
-                    out.append(rec)
-    except OSError:
-        pass
-    return out
-
-
 def _config_from_dict(d: dict, where: Path):
-    from ..nn.models import MODEL_CLASSES, ConfigError
     if "architectures" in d or "transformers_version" in d:
         raise UserError(f"{where} is a Hugging Face config; compare reads native checkpoints (load it with "
                         "tinygrad_tf.nn.models.load_hf and model.save it first)")
@@ -81,18 +69,15 @@ def _config_from_dict(d: dict, where: Path):
 
 def _history(folder: Path) -> tuple[list, dict]:
     """(per-step records, trainer_state without the history) of a checkpoint or run folder."""
-    if (folder / "metrics.jsonl").is_file():                   # a lab run: the whole history, as it went
-        state = {}
-        for p in (folder / "checkpoint" / "trainer_state.json",):
-            if p.is_file():
-                state = _read_json(p, "training state")
-        return _read_jsonl(folder / "metrics.jsonl"), state
+    state = {}
     for p in (folder / "trainer_state.json", folder / "checkpoint" / "trainer_state.json"):
         if p.is_file():
-            state = _read_json(p, "training state")
-            history = state.pop("history", None)
-            return (history if isinstance(history, list) else []), state
-    return [], {}
+            state = read_json(p, "training state", UserError)
+            break
+    history = state.pop("history", None)
+    if (folder / "metrics.jsonl").is_file():                   # a lab run: the whole history, as it went
+        history = read_jsonl(folder / "metrics.jsonl")[0]
+    return (history if isinstance(history, list) else []), state
 
 
 def _finite(v):
@@ -112,15 +97,14 @@ def training_summary(history: list, state: dict) -> dict | None:
         vals = [v for v in vals if v is not None]
         if vals:
             out[key] = vals[-1]
-    if state.get("task"):
-        out["task"] = state["task"]
+    task = (state.get("config") or {}).get("task")
+    if task not in (None, "lm"):
+        out["task"] = task
     return out
 
 
 def resolve(arg: str) -> Entry:
     """A preset name or a checkpoint / run folder -> an Entry (a UserError says what is wrong)."""
-    from ..nn.models import GPTConfig
-    from . import TRAIN_PRESETS
     p = Path(arg).expanduser()
     if p.is_dir() and any((p / f).is_file() for f in ("config.json", "run.json")):
         return _from_folder(arg, p)
@@ -141,11 +125,12 @@ def resolve(arg: str) -> Entry:
 
 def _from_folder(arg: str, p: Path) -> Entry:
     if (p / "config.json").is_file():
-        source, cfg_dict, where = "checkpoint", _read_json(p / "config.json", "model config"), p / "config.json"
+        source, cfg_dict, where = "checkpoint", read_json(p / "config.json", "model config", UserError), p / "config.json"
     elif (p / "checkpoint" / "config.json").is_file():
-        source, cfg_dict, where = "run", _read_json(p / "checkpoint" / "config.json", "model config"), p / "checkpoint"
+        source, where = "run", p / "checkpoint"
+        cfg_dict = read_json(p / "checkpoint" / "config.json", "model config", UserError)
     else:
-        info = _read_json(p / "run.json", "run description")
+        info = read_json(p / "run.json", "run description", UserError)
         cfg_dict, where, source = info.get("model_config"), p / "run.json", "run"
         if not isinstance(cfg_dict, dict):
             raise UserError(f"{p} is a run folder whose model was never built (no model_config in run.json, "
@@ -175,9 +160,6 @@ def fmt_gflops(flops: int) -> str:
 def preset_stats(vocab: int) -> list[dict]:
     """One JSON-ready dict per preset (training sizes with vocabulary ``vocab``, then published ones):
     name, family, kind, and ``model_stats`` (shape, parameters by component, sizes, FLOPs per token)."""
-    from ..nn.models import GPTConfig
-    from ..nn.models.breakdown import model_stats
-    from . import TRAIN_PRESETS
     rows = []
     for name, fields in TRAIN_PRESETS.items():
         rows.append({"name": name, "kind": "small GPT", **model_stats(GPTConfig(**fields, vocab_size=vocab))})
@@ -190,8 +172,6 @@ def preset_stats(vocab: int) -> list[dict]:
 
 def breakdown_table(stats: dict):
     """The per-component table of ``model_stats(config)``: parameters and share, heads split out."""
-    from rich import box
-    from rich.table import Table
     total = stats["parameters"]
     t = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
     t.add_column("component")
@@ -217,7 +197,6 @@ TRAINING_ROWS = (("step", "steps trained", "{:,}"), ("train_loss", "train loss (
 
 def comparison(entries: list[Entry]) -> dict:
     """The JSON form: {"models": [...], "fields": [...], "differing": [...]}."""
-    from ..nn.models.breakdown import model_stats
     dicts = [e.config.to_dict() for e in entries]
     fields: list[str] = []
     for d in dicts:
@@ -263,8 +242,6 @@ def _size(nbytes: int) -> str:
 
 
 def render(data: dict):
-    from rich import box
-    from rich.table import Table
     models, differing = data["models"], set(data["differing"])
     table = Table(title="compare: config fields x models", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
                   caption=("* differs between the models (highlighted); " if len(models) > 1 else "") +
@@ -316,13 +293,127 @@ def cmd_compare(args) -> int:
             return None if isinstance(v, float) and not math.isfinite(v) else v
         print(json.dumps(clean(data), indent=1, allow_nan=False))
         return 0
-    from rich.console import Console
     out = console if console.is_terminal or console.width >= 140 else Console(width=140, highlight=False)
     out.print(render(data))
     return 0
 
 
+# ---------------------------------------------------------------- presets, params
+def cmd_presets(args) -> int:
+    """List model presets: shape, parameters, fp32 / fp16 weights and forward GFLOPs per token, all counted
+    from the config (nothing is allocated); ``--json`` prints the same as a list of objects."""
+    vocab = char_vocab()
+    rows = preset_stats(vocab)
+    if getattr(args, "json", False):
+        print(json.dumps(rows, indent=1))
+        return 0
+    cells = []
+    for r in rows:
+        layers = f"{r['layers']}+{r['decoder_layers']}" if r["family"] == "t5" else str(r["layers"])
+        cells.append({"name": r["name"], "family": r["kind"], "layers": layers, "d_model": str(r["d_model"]),
+                      "heads": str(r["heads"]), "d_ff": str(r["d_ff"]), "context": str(r["context"]),
+                      "vocab": f"{r['vocab']:,}", "parameters": f"{r['parameters']:,}",
+                      "fp32 MiB": f"{r['fp32_bytes'] / 2**20:,.1f}", "fp16 MiB": f"{r['fp16_bytes'] / 2**20:,.1f}",
+                      "GFLOPs/token": fmt_gflops(r["flops_per_token"]) + ("†" if r["family"] == "t5" else "")})
+    columns = list(cells[0])
+    # never crop a number: in a narrow terminal, leave out the least needed columns (and say so) instead
+    optional = ["fp16 MiB", "GFLOPs/token", "family", "context", "d_ff", "fp32 MiB"]
+    width = console.width if console.is_terminal else 200
+    while True:
+        table = Table(title="model presets (tinygrad-tf train --preset NAME; params NAME for a breakdown)",
+                      box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+        for col in columns:
+            table.add_column(col, justify="left" if col in ("name", "family") else "right", no_wrap=True)
+        for row in cells:
+            table.add_row(*(row[c] for c in columns))
+        needed = Measurement.get(console, console.options.update(width=10_000), table).maximum
+        if needed <= width or not optional:
+            break
+        columns.remove(optional.pop(0))
+    Console(width=max(width, needed), highlight=False, file=console.file).print(table)
+    hidden = [c for c in cells[0] if c not in columns]
+    if hidden:
+        console.print(f"(not shown, for want of width: {', '.join(hidden)} -- widen the terminal, or --json)")
+    console.print(f"Small GPT sizes take their vocabulary from the tokenizer (here: the {vocab} characters of "
+                  "the default corpus); published architectures keep their own. MiB = 2^20 bytes of weights. "
+                  "GFLOPs/token: one forward pass at the full context (2 x matmul weights + attention); "
+                  "† T5: per encoder + decoder token pair.", soft_wrap=True)
+    return 0
+
+
+def params_config(args):
+    """The model config ``params`` counts: a published preset as published (flags on top), or the model
+    ``train`` would build with the same flags (its vocabulary: --vocab-size, else the tokenizer's)."""
+    name = getattr(args, "preset_name", None)
+    if name is not None:
+        if args.preset is not None and args.preset != name:
+            raise UserError(f"two presets given: {name!r} and --preset {args.preset!r}; give one")
+        args.preset = name
+    family = model_family(args)
+    published = {n: fam for n, fam, _ in all_presets()}
+    if args.preset is not None and args.preset not in TRAIN_PRESETS and args.preset not in published:
+        raise UserError(f"unknown preset {args.preset!r}; valid: {', '.join([*TRAIN_PRESETS, *published])}")
+    family = family or published.get(args.preset, "gpt")
+    overrides = {**train_overrides(args), "family": family}
+    vocab = overrides.pop("vocab_size", None)
+    config = TrainConfig.from_dict(overrides)
+    if args.preset in published:
+        return config.model_config(vocab or MODEL_CLASSES[family].config_class.PRESETS[args.preset]["vocab_size"])
+    if vocab is None:                           # what the task's tokenizer would give
+        vocab = (char_vocab() if config.tokenizer == "char" else VOCAB_SIZE if config.tokenizer == "digits"
+                 else config.vocab_size)
+    return TASK_CLASSES[config.task].config_for(config, vocab)
+
+
+def cmd_params(args) -> int:
+    """Count the parameters of a preset or of a model given by flags (without allocating it), by component
+    (embeddings, attention, FFN, norms, heads), with fp32 / fp16 sizes and forward FLOPs per token."""
+    cfg = params_config(args)
+    n, stats = count_parameters(cfg), model_stats(cfg)
+    if getattr(args, "json", False):
+        print(json.dumps({"name": args.preset, **stats, "config": cfg.to_dict()}, indent=1))
+        return 0
+    shape = (f"{cfg.n_layer} layers, d_model {cfg.d_model}, {cfg.n_head} heads, d_ff {cfg.d_ff}, "
+             f"context {cfg.context_length}, vocab {cfg.vocab_size}")
+    detail = {"gpt": lambda: f"GPT with {shape}, position {cfg.position}, norm {cfg.norm}, activation "
+                             f"{cfg.activation}, tied embeddings {cfg.tie_embeddings}",
+              "bert": lambda: f"BERT with {shape}, activation {cfg.activation}, pooler {cfg.pooler}, masked-LM head "
+                              f"{cfg.mlm_head}",
+              "t5": lambda: f"T5 with {cfg.n_layer}+{cfg.n_decoder_layer} layers, d_model {cfg.d_model}, {cfg.n_head} "
+                            f"heads of {cfg.d_kv}, d_ff {cfg.d_ff}, vocab {cfg.vocab_size}, feed-forward "
+                            f"{cfg.feed_forward_proj}, tied embeddings {cfg.tie_embeddings}"}[cfg.model_type]()
+    console.print(f"{n:,} parameters ({n / 1e6:.2f}M): {detail}", soft_wrap=True)
+    console.print(breakdown_table(stats))
+    mb = n * 4 / 2**20
+    console.print(f"float32 weights: {mb:,.1f} MiB; float16: {mb / 2:,.1f} MiB; training with AdamW needs about "
+                  f"{4 * mb:,.1f} MiB (fp32) for weights, gradients and two moments, plus activations",
+                  soft_wrap=True)
+    console.print(f"forward FLOPs per {stats['flops_unit']}: {stats['flops_per_token']:,} "
+                  f"({fmt_gflops(stats['flops_per_token'])} GFLOPs) at context {cfg.context_length:,} "
+                  "(2 x matmul weights + attention scores and values)", soft_wrap=True)
+    return 0
+
+
+# ---------------------------------------------------------------- wiring
 def add_parsers(sub) -> dict:
+    ps = sub.add_parser("presets", help="list model presets and their parameter counts",
+                        description="List the model presets with parameter counts computed from the config "
+                                    "(nothing is allocated): shape, parameters, fp32 / fp16 MiB of weights and "
+                                    "forward GFLOPs per token.")
+    ps.add_argument("--json", action="store_true", help="print the presets as a JSON list instead of a table")
+    ps.set_defaults(fn=cmd_presets)
+
+    pc = sub.add_parser("params", help="count the parameters of a preset or of a model given by flags",
+                        description="Count parameters from a config alone, by component (embeddings, attention, "
+                                    "FFN, norms, heads), with fp32 / fp16 sizes and forward FLOPs per token, e.g. "
+                                    "`params gpt2`, `params --preset gpt2`, `params --preset bert-base` or "
+                                    "`params --n-layer 6 --d-model 192 --n-head 6 --context 128`; --model bert|t5 "
+                                    "counts the sizes `train --model` builds.")
+    add_model_flags(pc)
+    pc.add_argument("preset_name", nargs="?", metavar="PRESET",
+                    help="a preset (gpt2, llama-7b, bert-base, t5-small, tiny, ...): the same as --preset PRESET")
+    pc.add_argument("--json", action="store_true", help="print the counts as JSON instead of tables")
+    pc.set_defaults(fn=cmd_params)
     c = sub.add_parser("compare", help="compare presets and checkpoints side by side (config, parameters, sizes, FLOPs, losses)",
                        description="Compare models side by side: each MODEL is a preset name (gpt2, gpt2-medium, "
                                    "llama-7b, bert-base, t5-small, tiny, ...: see `tinygrad-tf presets`) or a "
@@ -334,4 +425,4 @@ def add_parsers(sub) -> dict:
     c.add_argument("models", nargs="+", metavar="MODEL", help="a preset name or a checkpoint / run folder")
     c.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
     c.set_defaults(fn=cmd_compare)
-    return {"compare": c}
+    return {"presets": ps, "params": pc, "compare": c}

@@ -1,0 +1,237 @@
+"""What a training run depends on: ``TrainConfig``, one dataclass for every family (GPT, BERT, T5).
+
+    TrainConfig(steps=500)                                   # a character-level GPT on the embedded corpus
+    TrainConfig(family="bert", steps=600)                    # masked-LM BERT with a WordPiece tokenizer
+    TrainConfig(family="bert", task="classify", data="labelled.tsv")     # sequence classification
+    TrainConfig(family="t5", task="reverse")                 # T5 on a generated digit task
+
+A field left at None takes its family's default (``FAMILY_DEFAULTS``), so each family starts from settings
+that train well at its size; the resolved values are what a checkpoint saves and ``--resume`` reads back.
+Every check of a user's options happens here, once: a bad value is a ConfigError naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..fileio import read_json
+from ..nn.models import MODEL_CLASSES, ConfigError
+
+__all__ = ["TrainConfig", "FAMILIES", "TASKS", "TRAIN_PRESETS", "MODEL_FIELDS", "FAMILY_DEFAULTS"]
+
+FAMILIES = ("gpt", "bert", "t5")
+# the tasks each family trains on (train/tasks.py): GPT next-token prediction; BERT masked-LM or sequence
+# classification; T5 a generated digit task (seq2seq.TASKS)
+TASKS = {"gpt": ("lm",), "bert": ("mlm", "classify"), "t5": ("reverse", "sort", "copy", "add1")}
+
+# Small GPT sizes for training on a laptop CPU (the vocabulary comes from the tokenizer).
+TRAIN_PRESETS: dict[str, dict] = {
+    "tiny": dict(n_layer=2, d_model=32, n_head=2, context_length=32),        # tests, seconds
+    "demo": dict(n_layer=4, d_model=128, n_head=4, context_length=64),       # `tinygrad-tf demo`, minutes
+    "small": dict(n_layer=6, d_model=192, n_head=6, context_length=128),     # a better model, ~an hour on CPU
+}
+# The model a run builds when no preset is named: sizes that learn something in minutes on a CPU.
+DEFAULT_MODELS = {
+    "gpt": TRAIN_PRESETS["demo"],
+    "bert": dict(context_length=64, d_model=128, n_layer=2, n_head=4, dropout=0.1, pooler=False),
+    "t5": dict(d_model=64, n_layer=2, n_head=4, d_ff=256, dropout=0.0, feed_forward_proj="relu",
+               relative_attention_num_buckets=32, relative_attention_max_distance=64),
+}
+# TrainConfig fields that describe the model (a resumed run may not change them).
+MODEL_FIELDS = ("n_layer", "d_model", "n_head", "d_ff", "context_length", "dropout")
+
+# What a field left at None becomes, per family. BERT's betas and eps follow Devlin et al.; T5's small toy
+# model likes a higher learning rate. Warmup is at most a tenth of the run.
+FAMILY_DEFAULTS = {
+    "gpt": dict(task="lm", tokenizer="char", vocab_size=512, batch_size=16, steps=1000, lr=1e-3, min_lr_ratio=0.1,
+                warmup_steps=100, weight_decay=0.1, beta2=0.99, eps=1e-8, eval_interval=100, eval_iters=10),
+    "bert": dict(task="mlm", tokenizer="wordpiece", vocab_size=2000, batch_size=32, steps=600, lr=1e-3,
+                 min_lr_ratio=0.1, warmup_steps=60, weight_decay=0.01, beta2=0.98, eps=1e-6, eval_interval=100,
+                 eval_iters=4),
+    "t5": dict(task="reverse", tokenizer="digits", vocab_size=None, batch_size=64, steps=1200, lr=3e-3,
+               min_lr_ratio=0.05, warmup_steps=100, weight_decay=0.01, beta2=0.98, eps=1e-8, eval_interval=200,
+               eval_iters=1),
+}
+# fields only some tasks read (None elsewhere): field -> (the tasks, its default there)
+TASK_FIELDS = {"mlm_probability": (("mlm",), 0.15), "min_len": (TASKS["t5"], 3), "max_len": (TASKS["t5"], 10),
+               "eval_size": (TASKS["t5"], 256), "target_accuracy": (("mlm", "classify", *TASKS["t5"]), None)}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on. Saved in every checkpoint; ``--config FILE`` reads one as JSON.
+
+    The model is ``preset`` (a TRAIN_PRESETS size or a published preset of the family; the family's small
+    default when None), then the model fields below when not None, then any other config fields in
+    ``model`` (e.g. ``{"position": "rope", "norm": "rmsnorm"}``). Its vocabulary comes from the task.
+    """
+
+    family: str = "gpt"                     # "gpt" | "bert" | "t5"
+    task: str | None = None                 # see TASKS; the family's first when None
+    # model
+    preset: str | None = None
+    n_layer: int | None = None
+    d_model: int | None = None
+    n_head: int | None = None
+    d_ff: int | None = None
+    context_length: int | None = None
+    dropout: float | None = None
+    model: dict = field(default_factory=dict)
+    # data
+    data: str | None = None                 # a UTF-8 text file (classify: LABEL<tab>TEXT lines); None = built in
+    tokenizer: str | None = None            # gpt: "char" | "bpe"; bert: "wordpiece"; t5: "digits"
+    vocab_size: int | None = None           # size of a trained BPE / WordPiece vocabulary
+    val_fraction: float = 0.1
+    mlm_probability: float | None = None    # bert mlm: share of tokens chosen as targets (0.15)
+    min_len: int | None = None              # t5: shortest and longest digit string (3, 10)
+    max_len: int | None = None
+    eval_size: int | None = None            # t5: held-out strings (256)
+    target_accuracy: float | None = None    # stop once the evaluation's accuracy reaches this
+    # optimization
+    optimizer: str = "adamw"                # "adamw" | "adam" | "sgd" (momentum 0.9)
+    batch_size: int | None = None
+    steps: int | None = None
+    lr: float | None = None                 # peak learning rate (after warmup)
+    min_lr: float | None = None             # the cosine ends here; None = lr * the family's ratio
+    warmup_steps: int | None = None
+    weight_decay: float | None = None       # AdamW, decoupled; only on matrices (not biases, norms)
+    beta1: float = 0.9
+    beta2: float | None = None              # 0.99 suits small GPTs and batches (nanoGPT: 0.95 for GPT-2 sizes)
+    eps: float | None = None
+    grad_clip: float = 1.0                  # max global grad norm; 0 = no clipping
+    precision: str = "fp32"                 # "fp16": float16 products under autocast + loss scaling (for GPUs)
+    # evaluation, logging, saving
+    eval_interval: int | None = None
+    eval_iters: int | None = None           # validation batches per evaluation
+    checkpoint_interval: int = 0            # also save every N steps (0 = only at the end and on Ctrl-C)
+    out_dir: str | None = None              # the checkpoint folder; None = do not save
+    # run
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ConfigError(f"TrainConfig: family must be one of {', '.join(FAMILIES)}, got {self.family!r}")
+        defaults = FAMILY_DEFAULTS[self.family]
+        self.data = None if self.data is None else str(self.data)           # paths as strings: they go to JSON
+        self.out_dir = None if self.out_dir is None else str(self.out_dir)
+        for name, value in defaults.items():
+            if hasattr(self, name) and getattr(self, name) is None and name != "warmup_steps":
+                setattr(self, name, value)
+        if self.warmup_steps is None and isinstance(self.steps, int):
+            self.warmup_steps = min(defaults["warmup_steps"], max(self.steps // 10, 1))
+        for name, (tasks, default) in TASK_FIELDS.items():
+            if getattr(self, name) is None and self.task in tasks:
+                setattr(self, name, default)
+        self.validate()
+
+    def validate(self):
+        def bad(msg):
+            raise ConfigError(f"TrainConfig: {msg}")
+        if self.task not in TASKS[self.family]:
+            owner = [f for f, tasks in TASKS.items() if self.task in tasks]
+            bad(f"task {self.task!r} is not one of {self.family}'s ({', '.join(TASKS[self.family])})"
+                + (f"; it is a {owner[0]} task (family={owner[0]!r}, --model {owner[0]})" if owner else ""))
+        for name in ("batch_size", "eval_iters", "eval_interval", "steps"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                bad(f"{name} must be a positive integer, got {v!r}")
+        for name in ("warmup_steps", "checkpoint_interval", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                bad(f"{name} must be a non-negative integer, got {v!r}")
+        for name in ("vocab_size", "min_len", "max_len", "eval_size"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
+                bad(f"{name} must be a positive integer, got {v!r}")
+        if not self.lr > 0:
+            bad(f"lr must be positive, got {self.lr}")
+        if self.min_lr is not None and not 0 <= self.min_lr <= self.lr:
+            bad(f"min_lr must be between 0 and lr={self.lr}, got {self.min_lr}")
+        if self.weight_decay < 0 or self.grad_clip < 0:
+            bad("weight_decay and grad_clip must be >= 0")
+        if self.optimizer not in ("adamw", "adam", "sgd"):
+            bad(f"optimizer must be 'adamw', 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.precision not in ("fp32", "fp16"):
+            bad(f"precision must be 'fp32' or 'fp16', got {self.precision!r}")
+        tokenizers = {"gpt": ("char", "bpe"), "bert": ("wordpiece",), "t5": ("digits",)}[self.family]
+        if self.tokenizer not in tokenizers:
+            bad(f"tokenizer {self.tokenizer!r} does not apply to family {self.family!r} (it uses "
+                f"{' or '.join(tokenizers)}; 'char' and 'bpe' are for gpt)")
+        if self.tokenizer == "bpe" and self.vocab_size < 257:
+            bad(f"vocab_size must be at least 257 for BPE (256 bytes + 1 merge), got {self.vocab_size}")
+        if self.family == "t5" and self.data is not None:
+            bad("data does not apply to family 't5': T5 trains on a generated digit task (task=...)")
+        if not 0 < self.val_fraction < 1:
+            bad(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
+        for name, (tasks, _) in TASK_FIELDS.items():
+            if getattr(self, name) is not None and self.task not in tasks:
+                bad(f"{name} does not apply to task {self.task!r} (only to {', '.join(tasks)})")
+        if self.mlm_probability is not None and not 0 < self.mlm_probability < 1:
+            bad(f"mlm_probability must be between 0 and 1, got {self.mlm_probability}")
+        if self.target_accuracy is not None and not 0 < self.target_accuracy <= 1:
+            bad(f"target_accuracy must be in (0, 1], got {self.target_accuracy}")
+        if self.min_len is not None and self.min_len > self.max_len:
+            bad(f"min_len={self.min_len} is longer than max_len={self.max_len}")
+        if self.eval_size is not None:
+            distinct = sum(10 ** n for n in range(self.min_len, min(self.max_len, 7) + 1))
+            if distinct < 2 * self.eval_size + self.batch_size:
+                bad(f"digit strings of length {self.min_len}-{self.max_len} give only {distinct} different inputs: "
+                    f"too few to hold out eval_size={self.eval_size} and still train; allow longer strings or "
+                    "a smaller eval_size")
+        if not isinstance(self.model, dict):
+            bad(f"model must be a dict of model config fields, got {type(self.model).__name__}")
+
+    @property
+    def min_lr_ratio(self) -> float:
+        return FAMILY_DEFAULTS[self.family]["min_lr_ratio"] if self.min_lr is None else self.min_lr / self.lr
+
+    # ------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        if "bpe_vocab_size" in d:                       # checkpoints from before the tokenizer sizes merged
+            size = d.pop("bpe_vocab_size")
+            d.setdefault("vocab_size", size if d.get("tokenizer") == "bpe" else None)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(f"unknown training option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
+        try:
+            return cls(**d)
+        except TypeError as e:
+            raise ConfigError(f"bad training options: {e}") from None
+
+    @classmethod
+    def from_json(cls, path) -> "TrainConfig":
+        return cls.from_dict(read_json(path, "a JSON object of training options (--config)", ConfigError))
+
+    # ------------------------------------------------------------ the model it trains
+    def model_config(self, vocab_size: int, **fixed):
+        """The model config this run trains: GPTConfig, BertConfig or T5Config. ``vocab_size`` and ``fixed``
+        (the fields the task decides, e.g. a BERT's ``mlm_head``) cannot be overridden by ``model``."""
+        cls = MODEL_CLASSES[self.family].config_class
+        name = self.preset
+        if name is None:
+            base = dict(DEFAULT_MODELS[self.family])
+        elif self.family == "gpt" and name in TRAIN_PRESETS:
+            base = dict(TRAIN_PRESETS[name])
+        else:
+            cls.preset(name)                                 # raises ConfigError naming the valid presets
+            base = dict(cls.PRESETS[name])                   # as written: derived fields (n_kv_head) stay unset
+        for k in MODEL_FIELDS:
+            if getattr(self, k) is not None:
+                base[k] = getattr(self, k)
+        if self.d_model is not None and self.d_ff is None and "d_ff" not in self.model:
+            base.pop("d_ff", None)                           # a new width: d_ff follows it (4 * d_model)
+        if self.family == "t5" and (self.d_model or self.n_head) and "d_kv" not in self.model:
+            base.pop("d_kv", None)                           # and so does T5's head width
+        taken = sorted(set(self.model) & {"vocab_size", *fixed})
+        if taken:
+            raise ConfigError(f"model field(s) {', '.join(taken)} cannot be set: the {self.family} {self.task} task "
+                              "decides them")
+        return cls.from_dict({**base, **self.model, **fixed, "vocab_size": vocab_size})

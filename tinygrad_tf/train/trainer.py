@@ -1,0 +1,399 @@
+"""The training loop: one Trainer for GPT, BERT and T5, with evaluation, checkpoints and exact resume.
+
+    from tinygrad_tf.train import TrainConfig, Trainer, train
+    history = train(TrainConfig(steps=200, out_dir="runs/mini"))          # a list of per-step dicts
+    history = train(resume="runs/mini", steps=400)                        # continue the same run
+    trainer = Trainer(TrainConfig(family="t5", task="reverse")); trainer.run(); trainer.model
+
+One step is the whole of deep learning in six lines (``Trainer.train_step``); the task (tasks.py) says what
+a batch and its loss are for the model's family:
+
+    batch = task.batch()                            # e.g. (B, T+1) random windows of the training text
+    loss = task.loss(model, batch)                  # e.g. next-token cross-entropy at all B*T positions
+    loss.backward()                                 # gradients for every parameter
+    clip_grad_norm_(params, grad_clip)              # tame the rare huge step
+    optimizer.step(); scheduler.step()              # AdamW with warmup + cosine learning rate
+    optimizer.zero_grad()
+
+Everything else here is bookkeeping, written once for every family: periodic evaluation, a rich progress
+line, callbacks for live readouts (a dashboard, the lab), checkpoints, float16 with loss scaling, and a
+Ctrl-C that saves before it stops. A resumed run reproduces the uninterrupted one bit for bit: the checkpoint
+holds the weights, the optimizer moments, the scheduler, the task's random state and the global random state
+(dropout), and nothing that changes them happens outside a step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad
+from ..fileio import deferred_sigint
+from ..nn.amp import GradScaler, autocast
+from ..nn.models import MODEL_CLASSES, ConfigError
+from ..nn.utils import clip_grad_norm_, get_total_norm
+from ..optim import SGD, Adam, AdamW, WarmupCosine
+from ..text import DataError
+from . import checkpoint as ckpt
+from .checkpoint import CheckpointError
+from .config import MODEL_FIELDS, TrainConfig
+from .tasks import make_task
+
+__all__ = ["Trainer", "train", "make_optimizer", "train_mlm", "train_seq2seq", "TrainResult"]
+
+# options a resumed run may not change: they decide the data it sees
+DATA_FIELDS = ("family", "task", "tokenizer", "vocab_size", "val_fraction", "mlm_probability", "min_len", "max_len",
+               "eval_size")
+
+
+def make_optimizer(config: TrainConfig, model):
+    """The optimizer of a run, with the weight-decay groups of nanoGPT's ``configure_optimizers``: matrices
+    (ndim >= 2: Linear and embedding weights) decay, vectors (biases, norm gains) do not — shrinking a gain
+    toward 0 would switch its feature off. Adam and SGD (momentum 0.9) run without weight decay."""
+    params = list(model.parameters())
+    if config.optimizer == "sgd":
+        return SGD(params, lr=config.lr, momentum=0.9)
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    kind = AdamW if config.optimizer == "adamw" else Adam
+    if kind is Adam:
+        for g in groups:
+            g["weight_decay"] = 0.0
+    return kind(groups, lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps)
+
+
+def _human(n: float) -> str:
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= div:
+            return f"{n / div:.1f}{unit}"
+    return f"{n:.0f}"
+
+
+class Trainer:
+    """Builds (or restores) the task, model, optimizer and schedule; ``run()`` trains.
+
+    ``model`` / ``tokenizer``: train these instead of new ones (they must fit the task). ``callbacks`` are
+    called after every step with that step's metrics dict (``step, loss, lr, grad_norm, tokens_per_sec, time``
+    and the task's evaluation numbers on evaluation steps); a dashboard or the lab hooks in here. Raise
+    ``KeyboardInterrupt`` from one (or press Ctrl-C) to stop with a checkpoint; call ``request_stop()`` to
+    stop quietly after the current step.
+    """
+
+    def __init__(self, config: TrainConfig, *, model=None, tokenizer=None,
+                 callbacks: list[Callable[[dict], object]] = (), console=None, show_progress: bool = True,
+                 _resume_from: ckpt.Checkpoint | None = None):
+        from rich.console import Console
+        self.config, self.callbacks = config, list(callbacks)
+        self.console = console or Console(stderr=False)
+        self.show_progress = show_progress
+        self.device = backend.check_device(config.device)
+        self.interrupted = self._stop = False
+        if config.out_dir is not None:
+            ckpt.check_target(config.out_dir)
+
+        resume = _resume_from
+        self.task = make_task(config, resume.tokenizer if resume is not None else tokenizer)
+        self.tokenizer = self.task.tokenizer
+        backend.manual_seed(config.seed)
+        if resume is not None:
+            model = resume.model
+        elif model is None:
+            model = MODEL_CLASSES[config.family](self.task.model_config())
+        self.model, self.model_config = model.to(self.device), model.config
+        self.context = model.config.context_length
+        self.task.setup(self.model)
+
+        self.optimizer = make_optimizer(config, self.model)
+        self.scheduler = WarmupCosine(self.optimizer, config.warmup_steps, config.steps, config.min_lr_ratio)
+        self.scaler = GradScaler(enabled=config.precision == "fp16")      # a pass-through in fp32
+        self.step, self.history = 0, []
+        if resume is not None:
+            self._restore(resume)
+        self._snap = (self.task.state_dict(), backend.get_rng_state())
+
+    # ------------------------------------------------------------ resume
+    @classmethod
+    def from_checkpoint(cls, path, overrides: dict | None = None, *, verify: bool = True, **kwargs) -> "Trainer":
+        """Continue the run saved at ``path``. ``overrides`` may change e.g. ``steps`` or ``out_dir``, not the
+        model or the data; one that differs from the checkpoint is a CheckpointError. ``verify=False`` skips
+        the integrity check of the weights files."""
+        overrides = dict(overrides or {})
+        if overrides.get("device"):
+            backend.check_device(overrides["device"])       # a missing GPU is reported before any loading
+        c = ckpt.load_checkpoint(path, device="cpu", verify=verify)   # Trainer moves it to the run's device
+        if c.trainer_state is None or c.optimizer_state is None or "config" not in c.trainer_state:
+            raise CheckpointError(f"{c.path} holds a model but no training state, so it cannot be resumed "
+                                  "(it was saved by model.save, or by a version that kept none)")
+        try:
+            saved = TrainConfig.from_dict(c.trainer_state["config"])
+        except (ConfigError, TypeError) as e:
+            raise CheckpointError(f"{c.path / ckpt.STATE_FILE}: corrupt training config ({e})") from None
+        asked = {k: overrides[k] for k in MODEL_FIELDS if overrides.get(k) is not None}
+        asked.update(overrides.get("model") or {})
+        if overrides.get("preset") not in (None, saved.preset):
+            asked["preset"] = overrides["preset"]
+        for k, v in asked.items():
+            have = saved.preset if k == "preset" else getattr(c.config, k, None)
+            if v != have:
+                raise CheckpointError(f"checkpoint {c.path} holds a model with {k}={have!r}, but {k}={v!r} was "
+                                      "asked for; leave the model options out when resuming, or start a new run "
+                                      "with another --out")
+        for k in DATA_FIELDS:
+            if overrides.get(k) is not None and overrides[k] != getattr(saved, k):
+                raise CheckpointError(f"checkpoint {c.path} was trained with {k}={getattr(saved, k)!r}; "
+                                      f"it cannot be resumed with {k}={overrides[k]!r}")
+        merged = {**saved.to_dict(), **{k: v for k, v in overrides.items() if v is not None and k != "model"}}
+        merged["out_dir"] = overrides.get("out_dir") or str(path)   # where it is now, not where it was made
+        config = TrainConfig.from_dict(merged)
+        trainer = cls(config, _resume_from=c, **kwargs)
+        want = c.trainer_state.get("data_sha256")
+        if want is not None and trainer.task.fingerprint != want:
+            if config.data is None:
+                raise DataError(f"checkpoint {c.path} was trained on another version of the default corpus "
+                                "(it ships with Python and changes between Python versions); it cannot be "
+                                "resumed bit for bit here")
+            raise DataError(f"{config.data} is not the text checkpoint {c.path} was trained on; pass the same "
+                            "--data to resume")
+        return trainer
+
+    def _restore(self, c: ckpt.Checkpoint) -> None:
+        st = c.trainer_state
+        try:
+            self.optimizer.load_state_dict(c.optimizer_state)
+            self.scheduler.last_epoch = int(st["scheduler"]["last_epoch"]) - 1   # re-derive the lr with today's
+            self.scheduler.step()                                                 # schedule
+            self.task.load_state_dict(st["sampler"])
+            backend.set_rng_state(st["rng"])
+            if "grad_scaler" in st:
+                self.scaler.load_state_dict({**st["grad_scaler"], "enabled": self.config.precision == "fp16"})
+            self.step, self.history = int(st["step"]), list(st["history"])
+        except (KeyError, ValueError, TypeError) as e:
+            raise CheckpointError(f"{c.path / ckpt.STATE_FILE}: corrupt or incompatible training state "
+                                  f"({type(e).__name__}: {e})") from None
+
+    # ------------------------------------------------------------ saving
+    def trainer_state(self) -> dict:
+        task_state, rng_state = self._snap
+        return {"step": self.step, "config": self.config.to_dict(), "data_sha256": self.task.fingerprint,
+                "scheduler": {"last_epoch": self.scheduler.last_epoch}, "sampler": task_state,
+                "rng": rng_state, "history": self.history, "grad_scaler": self.scaler.state_dict()}
+
+    def save(self, path=None) -> Path | None:
+        """Write a checkpoint (atomically) to ``path`` or the config's ``out_dir``; returns the folder."""
+        path = path or self.config.out_dir
+        if path is None:
+            return None
+        return ckpt.save_checkpoint(path, self.model, self.tokenizer, optimizer_state=self.optimizer.state_dict(),
+                                    trainer_state=self.trainer_state())
+
+    def set_total_steps(self, steps: int) -> None:
+        """Change the run's length (and the end of the cosine) while it runs, e.g. from a callback.
+
+        During warmup this gives exactly the run that ``steps`` from the start would have given:
+        warmup learning rates do not depend on the total.
+        """
+        if steps < self.step:
+            raise ValueError(f"cannot end the run at step {steps}: it is already at step {self.step}")
+        self.config.steps = self.scheduler.total_steps = int(steps)
+
+    def request_stop(self) -> None:
+        """Stop after the current step (from a callback or another thread); ``run`` then saves and returns."""
+        self._stop = True
+
+    # ------------------------------------------------------------ one step, evaluation
+    def train_step(self) -> dict:
+        """One optimizer step; returns its metrics."""
+        t0 = time.perf_counter()
+        self.model.train()
+        batch = self.task.batch()
+        with autocast(enabled=self.scaler.enabled):
+            loss = self.task.loss(self.model, batch)
+        self.optimizer.zero_grad()
+        # fp16: the loss times S, so small gradients survive, then the gradients divided by S again. An
+        # overflow is expected now and then (the scaler skips that step), so NumPy need not warn about it.
+        with np.errstate(over="ignore", invalid="ignore") if self.scaler.enabled else contextlib.nullcontext():
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        if self.config.grad_clip > 0 and not self.scaler.found_inf:
+            gnorm = clip_grad_norm_(params, self.config.grad_clip)
+        else:
+            gnorm = get_total_norm([p.grad for p in params if p.grad is not None])
+        loss_value, gnorm_value = float(loss.item()), float(gnorm.item())
+        lr = self.optimizer.param_groups[0]["lr"]
+        with deferred_sigint():              # the state changes: all of them or none
+            stepped = self.scaler.step(self.optimizer)    # fp16: skipped when a gradient overflowed
+            scale = self.scaler.get_scale()
+            self.scaler.update()
+            self.scheduler.step()
+            self.optimizer.zero_grad()
+            self.step += 1
+            dt = time.perf_counter() - t0
+            rec = {"step": self.step, "loss": loss_value, "lr": lr, "grad_norm": gnorm_value,
+                   "tokens_per_sec": self.task.tokens(batch) / dt, "time": dt}
+            if self.scaler.enabled:
+                rec.update(loss_scale=scale, skipped=not stepped)
+            self.history.append(rec)
+            self._snap = (self.task.state_dict(), backend.get_rng_state())
+        return rec
+
+    def evaluate(self) -> dict:
+        """The task's evaluation on its fixed held-out set (e.g. ``{"val_loss": ...}``), in eval mode."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with no_grad(), autocast(enabled=self.scaler.enabled):
+                return self.task.evaluate(self.model)
+        finally:
+            self.model.train(was_training)
+
+    def sample(self, prompt=None, **kwargs) -> str:
+        """What the model makes of ``prompt`` now (the task's readout; ``kwargs`` go to ``task.sample``, e.g.
+        ``n=300`` tokens for a GPT), seeded by the run's seed, without touching the run's random state."""
+        saved = backend.get_rng_state()
+        was_training = self.model.training
+        try:
+            backend.manual_seed(self.config.seed)
+            with no_grad():
+                return self.task.sample(self.model, **({"prompt": prompt} if prompt is not None else {}), **kwargs)
+        finally:
+            backend.set_rng_state(saved)
+            self.model.train(was_training)
+
+    # ------------------------------------------------------------ the loop
+    def describe(self) -> str:
+        c, cfg = self.model_config, self.config
+        layers = f"{c.n_layer}+{c.n_decoder_layer}" if cfg.family == "t5" else str(c.n_layer)
+        data = cfg.data or ("generated" if cfg.family == "t5" else "default corpus (Python Language Reference)")
+        return (f"{self.task.title}: {layers} layers, d_model "
+                f"{c.d_model}, {c.n_head} heads, context {c.context_length}, vocab {c.vocab_size} = "
+                f"{self.model.num_parameters():,} parameters | data: {data}, {self.task.describe(self.model)} | "
+                f"{cfg.optimizer} | device {self.device}")
+
+    def _line(self, rec: dict, tok_s: float) -> str:
+        evals = "".join(f"  {label} {rec[k]:.1%}" if "accuracy" in k else f"  {label} {rec[k]:.4f}"
+                        for k, label in self.task.labels.items() if k in rec)
+        return (f"step {rec['step']:>{len(str(self.config.steps))}}/{self.config.steps}  loss {rec['loss']:.4f}{evals}"
+                f"  {_human(tok_s)} tok/s  lr {rec['lr']:.2e}  |grad| {rec['grad_norm']:.3f}")
+
+    def _reached_target(self, rec: dict) -> bool:
+        key, target = self.task.accuracy_key, self.config.target_accuracy
+        return target is not None and key is not None and rec.get(key, -1.0) >= target
+
+    def run(self) -> list[dict]:
+        """Train until ``config.steps`` (or ``target_accuracy``); returns the history (one dict per step,
+        resumed steps included)."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        cfg, console = self.config, self.console
+        progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            TextColumn("{task.fields[info]}"), console=console, transient=True,
+                            disable=not (self.show_progress and console.is_terminal))
+        tokens, t_window = 0.0, time.perf_counter()
+        try:
+            with progress:
+                bar = progress.add_task("train", total=cfg.steps, completed=self.step, info="")
+                while self.step < cfg.steps and not self._stop:
+                    rec = self.train_step()
+                    tokens += rec["tokens_per_sec"] * rec["time"]
+                    if self.step % cfg.eval_interval == 0 or self.step == cfg.steps:
+                        rec.update(self.evaluate())
+                        now = time.perf_counter()
+                        if self.show_progress:
+                            console.print(self._line(rec, tokens / max(now - t_window, 1e-9)), highlight=False,
+                                          soft_wrap=True)
+                        tokens, t_window = 0.0, now
+                        if self._reached_target(rec):
+                            self._stop = True
+                    for cb in self.callbacks:
+                        cb(dict(rec))
+                    progress.update(bar, completed=self.step, total=cfg.steps,
+                                    info=f"loss {rec['loss']:.3f} {_human(rec['tokens_per_sec'])} tok/s "
+                                         f"lr {rec['lr']:.1e} |g| {rec['grad_norm']:.2f}")
+                    if cfg.checkpoint_interval and self.step % cfg.checkpoint_interval == 0 and self.step < cfg.steps:
+                        self.save()
+        except KeyboardInterrupt:
+            self.interrupted = True
+            task_state, rng_state = self._snap       # the state as of the last completed step
+            self.task.load_state_dict(task_state)
+            backend.set_rng_state(rng_state)
+            where = self.save()
+            console.print(f"interrupted at step {self.step}/{cfg.steps}; " +
+                          (f"checkpoint saved to {where} (continue with: tinygrad-tf train --resume {where})"
+                           if where is not None else "no --out folder, nothing saved"),
+                          highlight=False, soft_wrap=True)
+            return self.history
+        self.save()
+        return self.history
+
+
+def train(config: TrainConfig | None = None, *, resume=None, callbacks=(), console=None, show_progress=True,
+          **overrides) -> list[dict]:
+    """Train and return the history: ``train(TrainConfig(...))``, ``train(steps=100, lr=3e-3)``,
+    ``train(family="bert", steps=600)`` or ``train(resume="runs/x", steps=2000)``."""
+    if resume is not None:
+        if config is not None:
+            raise TypeError("train(resume=...) takes the options to change as keywords, not a TrainConfig")
+        trainer = Trainer.from_checkpoint(resume, overrides, callbacks=callbacks, console=console,
+                                          show_progress=show_progress)
+    else:
+        config = dataclasses.replace(config, **overrides) if config is not None else TrainConfig(**overrides)
+        trainer = Trainer(config, callbacks=callbacks, console=console, show_progress=show_progress)
+    return trainer.run()
+
+
+# ---------------------------------------------------------------- one-call recipes for notebooks
+@dataclass
+class TrainResult:
+    """What ``train_mlm`` / ``train_seq2seq`` return: the model (eval mode), its tokenizer, the history, the last
+    evaluation's numbers (``val_loss``, ``val_accuracy``; ``accuracy`` for T5), steps run and wall time."""
+
+    model: object
+    tokenizer: object
+    history: list = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    held_out: list = field(default_factory=list)
+    val_loss: float = float("nan")
+    val_accuracy: float = float("nan")
+    accuracy: float = float("nan")
+
+
+def _recipe(config, model=None, tokenizer=None, callbacks=(), log=print) -> TrainResult:
+    t0 = time.perf_counter()
+    trainer = Trainer(config, model=model, tokenizer=tokenizer, callbacks=callbacks, show_progress=log is not None)
+    if log is not None:
+        log(trainer.describe())
+    history = trainer.run()
+    last = next((r for r in reversed(history) if trainer.task.accuracy_key in r), {})
+    return TrainResult(trainer.model.eval(), trainer.tokenizer, history, trainer.step, time.perf_counter() - t0,
+                       getattr(trainer.task, "held_out", []),
+                       **{k: last[k] for k in ("val_loss", "val_accuracy", "accuracy") if k in last})
+
+
+def train_mlm(data=None, *, tokenizer=None, vocab_size=2000, seq_len=64, d_model=128, n_layer=2, n_head=4, d_ff=None,
+              dropout=0.1, model=None, callbacks=(), log=print, **options) -> TrainResult:
+    """A masked-LM BERT on ``data`` (a UTF-8 text file; None = the embedded corpus) in one call; ``options``
+    are TrainConfig fields (steps, batch_size, lr, warmup_steps, eval_interval, out_dir, ...). ``model`` and
+    ``tokenizer``: train these further instead of new ones."""
+    config = TrainConfig(family="bert", data=None if data is None else str(data), vocab_size=vocab_size,
+                         context_length=seq_len, d_model=d_model, n_layer=n_layer, n_head=n_head, d_ff=d_ff,
+                         dropout=dropout, **options)
+    return _recipe(config, model, tokenizer, callbacks, log)
+
+
+def train_seq2seq(task="reverse", *, d_model=64, n_layer=2, n_head=4, d_ff=256, feed_forward_proj="relu",
+                  dropout=0.0, model=None, callbacks=(), log=print, **options) -> TrainResult:
+    """A small T5 on a generated digit ``task`` (seq2seq.TASKS) in one call; ``options`` are TrainConfig fields
+    (steps, batch_size, min_len, max_len, eval_size, target_accuracy, out_dir, ...)."""
+    config = TrainConfig(family="t5", task=task, d_model=d_model, n_layer=n_layer, n_head=n_head, d_ff=d_ff,
+                         dropout=dropout, model={"feed_forward_proj": feed_forward_proj}, **options)
+    return _recipe(config, model, None, callbacks, log)
