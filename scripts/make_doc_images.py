@@ -89,7 +89,7 @@ def _training(out: Path) -> list[Path]:
              save_loss_curve(history, out / "loss_curve.svg", title="tiny GPT on the Python Language Reference"),
              save_svg(monitor, out / "gradients.svg", width=100, title="gradients")]
     demo = GPT(TrainConfig(preset="demo").model_config(trainer.tokenizer.vocab_size))   # `tinygrad-tf demo`'s
-    ids = [[int(i) for i in trainer.data.val[:demo.config.context_length]]]
+    ids = [[int(i) for i in trainer.task.data.val[:demo.config.context_length]]]
     paths.append(save_svg(model_summary(demo, input_ids=ids, depth=2), out / "summary.svg", width=100,
                           title="model summary"))
     return paths
