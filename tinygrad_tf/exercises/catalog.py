@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import ops
+from ..nn import functional as F
+
 
 # ---------------------------------------------------------------- the data model
 @dataclass(frozen=True)
@@ -85,15 +88,15 @@ class Mistake:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Exercise:
     name: str
     title: str
     statement: str                 # one line
     formula: str                   # forward and backward, a few lines
     class_name: str
-    forward_args: tuple            # the names after ctx
-    backward_returns: str          # what backward must return
+    forward_args: tuple = ("x",)   # the names after ctx (most ops here take one input, x)
+    backward_returns: str = "dL/dx, shaped like x"   # what backward must return
     cases: tuple
     reference: object              # fn(*tensors) -> Tensor: the real op
     reference_name: str            # "tinygrad_tf.ops.Sigmoid": where to read the real one
@@ -205,64 +208,16 @@ def _onehot(t, c):
     return out
 
 
-# ---------------------------------------------------------------- the references (the real ops)
-def _ref_square(x):
-    return x.square()
-
-
-def _ref_sigmoid(x):
-    from ..ops import Sigmoid
-    return Sigmoid.apply(x)
-
-
-def _ref_tanh(x):
-    from ..ops import Tanh
-    return Tanh.apply(x)
-
-
-def _ref_softmax(x):
-    from ..nn import functional as F
-    return F.softmax(x, dim=-1)
-
-
-def _ref_log_softmax(x):
-    from ..nn import functional as F
-    return F.log_softmax(x, dim=-1)
-
-
-def _ref_layer_norm(x, weight, bias):
-    from ..nn import functional as F
-    return F.layer_norm(x, x.shape[-1], weight, bias, eps=1e-5)
-
-
-def _ref_gelu(x):
-    from ..nn import functional as F
-    return F.gelu(x)
-
-
-def _ref_cross_entropy(logits, target):
-    from ..nn import functional as F
-    return F.cross_entropy(logits, target)
-
-
-def _ref_matmul(a, b):
-    from ..ops import MatMul
-    return MatMul.apply(a, b)
-
-
-def _ref_add(a, b):
-    from ..ops import Add
-    return Add.apply(a, b)
-
-
-def _ref_attention(q, k, v):
-    from ..nn import functional as F
-    return F.scaled_dot_product_attention(q, k, v)
-
-
 # ---------------------------------------------------------------- the exercises, in order
 def _n(name, shape, scale=1.0):
     return Arg(name, shape, "normal", scale)
+
+
+# e^x overflows beyond x = 709, so every op that exponentiates is also tried on such inputs: +-(700..1000) for
+# the elementwise ones, rows around 1000 for softmax and log-softmax (which also get a matrix and three axes)
+_LARGE_X = Case("large values: e^x overflows beyond 709", (Arg("x", (2, 5), "large"),))
+_LAST_AXIS_CASES = (Case("a matrix", (_n("x", (3, 5)),)), Case("three axes", (_n("x", (2, 3, 4), 2.0),)),
+                    Case("large values: e^x overflows beyond 709", (Arg("x", (2, 4), "shifted"),)))
 
 
 EXERCISES = (
@@ -270,9 +225,8 @@ EXERCISES = (
         name="square", title="the warm-up: y = x^2",
         statement="Write Square: y = x * x elementwise, and its backward.",
         formula="y = x^2\ndL/dx = 2 x * grad",
-        class_name="Square", forward_args=("x",), backward_returns="dL/dx, shaped like x",
-        cases=(Case("a matrix", (_n("x", (3, 4)),)), Case("a vector", (_n("x", (5,), 3.0),))),
-        reference=_ref_square, reference_name="tinygrad_tf.ops.Mul",
+        class_name="Square", cases=(Case("a matrix", (_n("x", (3, 4)),)), Case("a vector", (_n("x", (5,), 3.0),))),
+        reference=lambda x: x.square(), reference_name="tinygrad_tf.ops.Mul",
         hints=("save x in forward: ctx.save_for_backward(x); get it back with (x,) = ctx.saved_tensors",
                "the chain rule: multiply the local derivative by grad"),
         mistakes=(Mistake(lambda x, g: [x * x * g], "you multiplied grad by y = x^2, not by dy/dx = 2x"),),
@@ -281,10 +235,8 @@ EXERCISES = (
         name="sigmoid", title="the logistic function, without overflow",
         statement="Write Sigmoid: y = 1 / (1 + e^-x), stable for any x (|x| up to 1000 is tested).",
         formula="y = 1 / (1 + e^(-x))\ndy/dx = y (1 - y)          (save y, not x)",
-        class_name="Sigmoid", forward_args=("x",), backward_returns="dL/dx, shaped like x",
-        cases=(Case("ordinary values", (_n("x", (3, 4), 3.0),)),
-               Case("large values: e^x overflows beyond 709", (Arg("x", (2, 5), "large"),))),
-        reference=_ref_sigmoid, reference_name="tinygrad_tf.ops.Sigmoid", uses_exp=True,
+        class_name="Sigmoid", cases=(Case("ordinary values", (_n("x", (3, 4), 3.0),)), _LARGE_X),
+        reference=ops.Sigmoid.apply, reference_name="tinygrad_tf.ops.Sigmoid", uses_exp=True,
         hints=("never exponentiate a large positive number: with e = xp.exp(-xp.abs(x)) <= 1, "
                "sigmoid is 1/(1+e) where x >= 0 and e/(1+e) where x < 0 (xp.where picks)",
                "the derivative is written with the output: dy/dx = y (1 - y)"),
@@ -295,10 +247,8 @@ EXERCISES = (
         name="tanh", title="the hyperbolic tangent",
         statement="Write Tanh: y = (e^x - e^-x) / (e^x + e^-x), stable for any x (|x| up to 1000 is tested).",
         formula="y = tanh x = (e^x - e^(-x)) / (e^x + e^(-x))\ndy/dx = 1 - y^2",
-        class_name="Tanh", forward_args=("x",), backward_returns="dL/dx, shaped like x",
-        cases=(Case("ordinary values", (_n("x", (3, 4), 2.0),)),
-               Case("large values: e^x overflows beyond 709", (Arg("x", (2, 5), "large"),))),
-        reference=_ref_tanh, reference_name="tinygrad_tf.ops.Tanh", uses_exp=True,
+        class_name="Tanh", cases=(Case("ordinary values", (_n("x", (3, 4), 2.0),)), _LARGE_X),
+        reference=ops.Tanh.apply, reference_name="tinygrad_tf.ops.Tanh", uses_exp=True,
         hints=("xp.tanh(x) is allowed; written out, use e = xp.exp(-2 |x|) <= 1: "
                "tanh|x| = (1 - e) / (1 + e), then put the sign back",
                "the derivative is written with the output: 1 - y^2"),
@@ -313,10 +263,8 @@ EXERCISES = (
         formula=("y_i = e^(x_i - m) / sum_j e^(x_j - m),  m = max_j x_j   (the same y for any m; this one "
                  "never overflows)\n"
                  "dy_i/dx_j = y_i (delta_ij - y_j)  ->  dL/dx = y * (grad - sum_j grad_j y_j)"),
-        class_name="Softmax", forward_args=("x",), backward_returns="dL/dx, shaped like x",
-        cases=(Case("a matrix", (_n("x", (3, 5)),)), Case("three axes", (_n("x", (2, 3, 4), 2.0),)),
-               Case("large values: e^x overflows beyond 709", (Arg("x", (2, 4), "shifted"),))),
-        reference=_ref_softmax, reference_name="tinygrad_tf.reduce_ops.Softmax", uses_exp=True,
+        class_name="Softmax", cases=_LAST_AXIS_CASES,
+        reference=lambda x: F.softmax(x, dim=-1), reference_name="tinygrad_tf.reduce_ops.Softmax", uses_exp=True,
         hints=("reduce over axis=-1 with keepdims=True so the result broadcasts back against x",
                "every y_i depends on every x_j: the Jacobian is full, and the backward needs a sum over the row"),
         mistakes=(
@@ -338,10 +286,9 @@ EXERCISES = (
         statement="Write LogSoftmax: y = log(softmax(x)) over the last axis, stable for large inputs.",
         formula=("y_i = x_i - logsumexp(x),  logsumexp(x) = m + log sum_j e^(x_j - m),  m = max_j x_j\n"
                  "dL/dx = grad - softmax(x) * sum_j grad_j       (softmax(x) = e^y)"),
-        class_name="LogSoftmax", forward_args=("x",), backward_returns="dL/dx, shaped like x",
-        cases=(Case("a matrix", (_n("x", (3, 5)),)), Case("three axes", (_n("x", (2, 3, 4), 2.0),)),
-               Case("large values: e^x overflows beyond 709", (Arg("x", (2, 4), "shifted"),))),
-        reference=_ref_log_softmax, reference_name="tinygrad_tf.reduce_ops.LogSoftmax", uses_exp=True,
+        class_name="LogSoftmax", cases=_LAST_AXIS_CASES,
+        reference=lambda x: F.log_softmax(x, dim=-1), reference_name="tinygrad_tf.reduce_ops.LogSoftmax",
+        uses_exp=True,
         hints=("never take log(softmax(x)): softmax underflows to 0 and log(0) = -inf; subtract logsumexp",
                "save y: softmax(x) is xp.exp(y)"),
         mistakes=(
@@ -366,7 +313,8 @@ EXERCISES = (
         backward_returns="(dL/dx, dL/dweight, dL/dbias)",
         cases=(Case("rows of 6", (_n("x", (4, 6)), _n("weight", (6,)), _n("bias", (6,)))),
                Case("three axes, wider values", (_n("x", (2, 3, 5), 3.0), _n("weight", (5,)), _n("bias", (5,))))),
-        reference=_ref_layer_norm, reference_name="tinygrad_tf.nn_ops.LayerNorm",
+        reference=lambda x, weight, bias: F.layer_norm(x, x.shape[-1], weight, bias, eps=1e-5),
+        reference_name="tinygrad_tf.nn_ops.LayerNorm",
         hints=("mean and var depend on every x in the row: their gradients give the two mean(...) terms",
                "return dL/dweight = grad * xhat and dL/dbias = grad with grad's shape; the engine sums them "
                "over the leading axes to (D,) (autograd._fit)"),
@@ -395,9 +343,9 @@ EXERCISES = (
         formula=("Phi(x) = (1 + erf(x / sqrt 2)) / 2,   phi(x) = e^(-x^2/2) / sqrt(2 pi)\n"
                  "y = x Phi(x)\n"
                  "dy/dx = Phi(x) + x phi(x)      (product rule)"),
-        class_name="GELU", forward_args=("x",), backward_returns="dL/dx, shaped like x",
+        class_name="GELU",
         cases=(Case("ordinary values", (_n("x", (3, 4), 2.0),)), Case("a vector", (_n("x", (7,), 3.0),))),
-        reference=_ref_gelu, reference_name="tinygrad_tf.ops.GELU",
+        reference=F.gelu, reference_name="tinygrad_tf.ops.GELU",
         imports=("import math", "", "from tinygrad_tf.backend import erf     # erf(array) -> array, NumPy or CuPy"),
         hints=("the product rule: d(x Phi(x))/dx = Phi(x) + x Phi'(x), and Phi' is the normal density phi",),
         mistakes=(Mistake(lambda x, g: [g * 0.5 * (1 + _erf(x / math.sqrt(2)))],
@@ -416,7 +364,7 @@ EXERCISES = (
         cases=(Case("4 rows, 5 classes", (_n("logits", (4, 5), 2.0), Arg("target", (4,), "classes:5"))),
                Case("large logits: e^x overflows beyond 709", (Arg("logits", (3, 6), "shifted"),
                                                               Arg("target", (3,), "classes:6")))),
-        reference=_ref_cross_entropy, reference_name="tinygrad_tf.nn_ops.CrossEntropy", uses_exp=True,
+        reference=F.cross_entropy, reference_name="tinygrad_tf.nn_ops.CrossEntropy", uses_exp=True,
         hints=("pick each row's target with fancy indexing: z[xp.arange(n), target]",
                "the famous gradient: softmax minus one-hot, divided by N for the mean, times grad"),
         factor_hints=lambda logits, target: [(float(len(target)), "N, the number of rows: the loss is a MEAN, so "
@@ -434,7 +382,7 @@ EXERCISES = (
         class_name="MatMul", forward_args=("a", "b"), backward_returns="(dL/da, dL/db)",
         cases=(Case("(3, 4) @ (4, 5)", (_n("a", (3, 4)), _n("b", (4, 5)))),
                Case("square (4, 4) @ (4, 4)", (_n("a", (4, 4)), _n("b", (4, 4))))),
-        reference=_ref_matmul, reference_name="tinygrad_tf.ops.MatMul",
+        reference=ops.MatMul.apply, reference_name="tinygrad_tf.ops.MatMul",
         hints=("let the shapes guide you: dL/da must be (n, k), and grad is (n, m), so grad @ (something (m, k))",),
         mistakes=(Mistake(lambda a, b, g: [b @ g.T if b.shape[0] == g.shape[1] else None,
                                            g.T @ a if g.shape[1] == a.shape[0] else None],
@@ -453,7 +401,7 @@ EXERCISES = (
                Case("(2, 3, 4) + (3, 1)", (_n("a", (2, 3, 4)), _n("b", (3, 1)))),
                Case("(3, 1) + (1, 4)", (_n("a", (3, 1)), _n("b", (1, 4)))),
                Case("square: (4, 4) + (4,)", (_n("a", (4, 4)), _n("b", (4,))))),
-        reference=_ref_add, reference_name="tinygrad_tf.ops.Add", see_also="tinygrad_tf.autograd._fit",
+        reference=ops.Add.apply, reference_name="tinygrad_tf.ops.Add", see_also="tinygrad_tf.autograd._fit",
         exact_shapes=True,
         hints=("the engine would do this sum for you (autograd._fit); here the check looks at the RAW shapes your "
                "backward returns, so write it yourself, once, as a helper used for both inputs",
@@ -473,7 +421,7 @@ EXERCISES = (
         class_name="Attention", forward_args=("q", "k", "v"), backward_returns="(dL/dq, dL/dk, dL/dv)",
         cases=(Case("T=3 queries, S=5 keys, d=3", (_n("q", (3, 3)), _n("k", (5, 3)), _n("v", (5, 3)))),
                Case("square: T = S = d = 4", (_n("q", (4, 4)), _n("k", (4, 4)), _n("v", (4, 4))))),
-        reference=_ref_attention, reference_name="tinygrad_tf.nn.functional.attention", uses_exp=True,
+        reference=F.scaled_dot_product_attention, reference_name="tinygrad_tf.nn.functional.attention", uses_exp=True,
         hints=("save P (and q, k, v) in forward; the backward is three matmuls around softmax's backward",
                "it is matmul, softmax, matmul: chain the backwards you wrote for those exercises"),
         factor_hints=lambda q, k, v: [(math.sqrt(q.shape[-1]), "sqrt(d): the scale s = 1/sqrt(d) is missing from "

@@ -1,4 +1,4 @@
-"""Check a learner's op: load their file, compare the forward with the real op, gradcheck the backward,
+"""Check a learner's op: load their file (load.py), compare the forward with the real op, gradcheck the backward,
 and say what went wrong in words.
 
     result = check_file("softmax", "softmax.py")    # a CheckResult: print it (rich), bool() it,
@@ -17,13 +17,8 @@ For each of the exercise's cases (seeded float64 inputs) the check runs, in orde
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import math
-import sys
-import traceback
-import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -31,100 +26,12 @@ from ..autograd import Function, no_grad
 from ..gradcheck import gradcheck
 from ..tensor import Tensor
 from .catalog import Exercise, get_exercise
+from .load import BadFile, learner_files, load_class, raised
 
 EXP_HINT = ("e^x overflows to inf beyond x = 709 (then inf/inf and inf - inf are NaN): never exponentiate a large "
             "positive number — subtract the max first (softmax(x) = softmax(x - max x)), or use e^(-|x|) <= 1")
 FORWARD_ATOL, FORWARD_RTOL = 1e-8, 1e-6      # the forward against the real op (both float64)
 GRAD_ATOL, GRAD_RTOL = 1e-5, 1e-3            # gradcheck's defaults: analytic against numeric
-
-
-class BadFile(Exception):
-    """The learner's file cannot be used at all (missing, a syntax error, no such class): exit code 2."""
-
-
-# ---------------------------------------------------------------- loading the learner's file
-def load_class(path, class_name: str) -> type:
-    """Run the file at ``path`` as a fresh module and return its ``class_name``, a tg.Function subclass.
-
-    Raises ``BadFile`` with a one-line message (file and line number) if that is not possible.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise BadFile(f"{path}: no such file (write a starter with `tinygrad-tf exercise start NAME --out {path}`)")
-    if not path.is_file():
-        raise BadFile(f"{path} is not a file")
-    try:
-        source = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise BadFile(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
-    filename = str(path.resolve())
-    try:
-        code = compile(source, filename, "exec")
-    except SyntaxError as e:
-        text = f": {e.text.strip()}" if e.text and e.text.strip() else ""
-        raise BadFile(f"{path}:{e.lineno}: syntax error: {e.msg}{text}") from None
-    name = f"_tinygrad_tf_exercise_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_loader(name, loader=None, origin=filename)
-    module = importlib.util.module_from_spec(spec)
-    module.__file__ = filename
-    folder = str(path.resolve().parent)
-    sys.path.insert(0, folder)                 # so the file may import its neighbours
-    sys.modules[name] = module                 # (dataclasses and friends look their module up)
-    try:
-        exec(code, module.__dict__)  # noqa: S102  (running the learner's file is the point)
-    except Exception as e:  # noqa: BLE001
-        line = _learner_line(e, {filename})
-        at = f":{line[0]}" if line else ""
-        raise BadFile(f"{path}{at}: {type(e).__name__} while running the file: {_one_line(e)}") from None
-    finally:
-        sys.modules.pop(name, None)
-        with contextlib.suppress(ValueError):
-            sys.path.remove(folder)
-    cls = module.__dict__.get(class_name)
-    if cls is None:
-        found = [k for k, v in module.__dict__.items() if isinstance(v, type) and issubclass(v, Function)
-                 and v.__module__ == name]
-        also = f" (it defines {', '.join(found)})" if found else ""
-        raise BadFile(f"{path} has no class {class_name}{also}; the exercise expects `class {class_name}(tg.Function)`")
-    if not (isinstance(cls, type) and issubclass(cls, Function)):
-        raise BadFile(f"{class_name} in {path} is not a tg.Function subclass; write `class {class_name}(tg.Function)`")
-    return cls
-
-
-def _one_line(e) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
-
-
-def _learner_files(cls) -> set:
-    files = set()
-    for attr in ("forward", "backward"):
-        fn = getattr(cls, attr, None)
-        code = getattr(fn, "__code__", None)
-        if code is not None:
-            files.add(code.co_filename)
-    return files
-
-
-def _learner_line(exc, files):
-    """(line number, source line, function) of the innermost frame in the learner's code, following
-    the exception's cause/context chain (the engine re-raises shape errors as OpError ``from None``)."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in files]
-        if frames:
-            f = frames[-1]
-            return f.lineno, (f.line or "").strip(), f.name
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def _raised(what, exc, files) -> str:
-    if isinstance(exc, NotImplementedError):
-        return f"{what} is not written yet (it raises NotImplementedError)"
-    loc = _learner_line(exc, files)
-    where = f" at line {loc[0]} (in {loc[2]}: `{loc[1]}`)" if loc else ""
-    return f"{what} raised {type(exc).__name__}{where}: {_one_line(exc)}"
 
 
 # ---------------------------------------------------------------- results
@@ -329,7 +236,7 @@ def _check(ex: Exercise, cls, source: str, seed: int) -> CheckResult:
 
 
 def _check_case(ex: Exercise, cls, case, number: int, seed: int) -> CaseResult:
-    files = _learner_files(cls)
+    files = learner_files(cls)
     res = CaseResult(number, case.label, case.describe())
     arrays = case.make(seed)
     names = [a.name for a in case.args]
@@ -341,7 +248,7 @@ def _check_case(ex: Exercise, cls, case, number: int, seed: int) -> CaseResult:
             out = cls.apply(*tensors)
     except Exception as e:  # noqa: BLE001
         res.forward = "did not run"
-        res.problems.append(_raised("forward", e, files))
+        res.problems.append(raised("forward", e, files))
         return res
     with no_grad():
         ref = ex.reference(*[Tensor(a.copy()) for a in arrays]).data
@@ -395,7 +302,7 @@ def _check_case(ex: Exercise, cls, case, number: int, seed: int) -> CaseResult:
     try:
         raw = _call_backward(cls, arrays, ex, g)
     except Exception as e:  # noqa: BLE001
-        res.problems.append(_raised("backward", e, files))
+        res.problems.append(raised("backward", e, files))
         return res
     fitted = {}
     if len(raw) == 1 and isinstance(raw[0], list):
@@ -439,7 +346,7 @@ def _check_case(ex: Exercise, cls, case, number: int, seed: int) -> CaseResult:
             report = gradcheck(cls.apply, *_as_tensors(ex, arrays), raise_exception=False, seed=seed,
                                 atol=GRAD_ATOL, rtol=GRAD_RTOL)
     except Exception as e:  # noqa: BLE001
-        res.problems.append(_raised("gradcheck of your op", e, files))
+        res.problems.append(raised("gradcheck of your op", e, files))
         return res
     for r in report.inputs:
         ic = InputCheck(r.index, names[r.index], tuple(r.shape), r.ok, r.max_abs_error, tuple(r.worst_element),

@@ -18,6 +18,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich import box
+from rich.console import Group
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
 __all__ = ["Component", "COMPONENTS", "KINDS", "find_component", "component_view", "catalogue", "UnknownComponent"]
 
 
@@ -253,9 +260,6 @@ class ComponentView:
         self.component, self.theme, self.side_by_side = component, theme, side_by_side
 
     def math_table(self):
-        from rich import box
-        from rich.table import Table
-        from rich.text import Text
         c = self.component
         t = Table(box=box.SIMPLE_HEAD, show_header=False, pad_edge=False, show_edge=False, expand=True)
         t.add_column(style="bold cyan", no_wrap=True)
@@ -265,7 +269,6 @@ class ComponentView:
         return t
 
     def header(self):
-        from rich.text import Text
         c = self.component
         path, line = c.location()
         h = Text()
@@ -276,17 +279,12 @@ class ComponentView:
         return h
 
     def syntax(self):
-        from rich.syntax import Syntax
         c = self.component
         _, line = c.location()
         return Syntax(c.source(), "python", theme=self.theme, line_numbers=True, start_line=line, word_wrap=True,
                       background_color="default")
 
     def __rich_console__(self, console, options):
-        from rich.console import Group
-        from rich.panel import Panel
-        from rich.table import Table
-        from rich.text import Text
         doc = self.component.doc()
         math = Group(self.math_table(), *([Text(doc, style="dim")] if doc else []))
         math_panel = Panel(math, title="the math", title_align="left", border_style="cyan")
@@ -311,8 +309,6 @@ def component_view(name_or_component, **kwargs) -> ComponentView:
 
 def catalogue():
     """A table of every component: name, kind, where it lives, its first formula."""
-    from rich import box
-    from rich.table import Table
     t = Table(box=box.SIMPLE_HEAD, title="components (`tinygrad-tf show NAME`; any spelling, e.g. rope, mha)",
               title_justify="left", header_style="bold")
     t.add_column("name", style="bold", no_wrap=True)

@@ -56,18 +56,8 @@ class HelpScreen(ModalScreen):
         self.runs_dir = runs_dir
 
     def compose(self) -> ComposeResult:
-        keys = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="keys", title_justify="left",
-                     header_style="bold")
-        keys.add_column("key", style="bold cyan", no_wrap=True)
-        keys.add_column("does", overflow="fold")
-        for k, v in KEYS:
-            keys.add_row(k, v)
-        tabs = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="tabs", title_justify="left",
-                     header_style="bold")
-        tabs.add_column("tab", style="bold magenta", no_wrap=True)
-        tabs.add_column("shows", overflow="fold")
-        for k, v in TABS:
-            tabs.add_row(k, v)
+        keys = _two_columns("keys", ("key", "does"), KEYS, name_style="bold cyan")
+        tabs = _two_columns("tabs", ("tab", "shows"), TABS, name_style="bold magenta")
         foot = Text(f"runs are saved in {self.runs_dir} (--runs DIR or $TINYGRAD_TF_RUNS); from a shell: "
                     "tinygrad-tf runs list, tinygrad-tf runs compare A B, tinygrad-tf show NAME", style="dim")
         with VerticalScroll():
@@ -75,3 +65,14 @@ class HelpScreen(ModalScreen):
 
     def action_close(self) -> None:
         self.dismiss()
+
+
+def _two_columns(title, headers, rows, name_style) -> Table:
+    """A titled table of (name, what it does) rows: the names coloured, the descriptions folded to fit."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title=title, title_justify="left",
+                  header_style="bold")
+    table.add_column(headers[0], style=name_style, no_wrap=True)
+    table.add_column(headers[1], overflow="fold")
+    for name, text in rows:
+        table.add_row(name, text)
+    return table

@@ -22,91 +22,18 @@ the window is said on screen.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from rich.console import Console, ConsoleOptions
 
-from .attention_analysis import (LOCAL_WINDOW, THRESHOLDS, HeadStats, analyze_head, masked_cells,  # noqa: F401
-                                 structural_mask)
+from .attention_analysis import (LOCAL_WINDOW, STACK_TITLES, THRESHOLDS, AttentionStack, HeadStats,  # noqa: F401
+                                 analyze_head, masked_cells, structural_mask)
 from .attention_views import (AttentionAnalysis, AttentionGrid, AttentionHeatmap, AttentionRollout,  # noqa: F401
-                              _labels, display_token, token_labels, window_range)
-from .readout import Readout, atomic_write, json_safe, to_numpy
+                              display_token, token_labels, window_range)
+from .readout import Readout, dump_json, to_numpy
 
 __all__ = ["AttentionMaps", "AttentionStack", "AttentionHeatmap", "AttentionGrid", "AttentionAnalysis",
            "AttentionRollout", "attention_maps", "attention_heatmap", "attention_overview", "attention_analysis",
            "attention_rollout_map", "token_labels", "display_token"]
-
-STACK_TITLES = {"attention": "self-attention", "encoder": "encoder self-attention",
-                "decoder": "decoder self-attention", "cross": "cross-attention (decoder → encoder)"}
-
-
-class AttentionStack:
-    """One kind of attention of one input: ``weights`` (layers, heads, queries, keys) as float64,
-    ``y_tokens`` label the queries (rows), ``x_tokens`` the keys (columns); ``mask`` (queries, keys) is
-    True where a cell is masked (by default: a causal triangle or padded keys that every layer and head
-    gives weight exactly 0)."""
-
-    def __init__(self, name, weights, x_tokens=None, y_tokens=None, mask="auto", kind=None):
-        w = to_numpy(weights)
-        if w.ndim == 2:
-            w = w[None, None]
-        elif w.ndim == 3:
-            w = w[None]
-        if w.ndim != 4:
-            raise ValueError(f"attention stack {name!r}: expected (layers, heads, queries, keys), got shape {w.shape}")
-        self.name = str(name)
-        self.weights = w
-        _, _, tq, tk = w.shape
-        self.kind = kind or ("cross" if "cross" in self.name else "self")
-        self.x_tokens = _labels(x_tokens, tk, f"{name} keys")
-        self.y_tokens = _labels(y_tokens if y_tokens is not None else (x_tokens if self.kind == "self" else None),
-                                tq, f"{name} queries")
-        if isinstance(mask, str) and mask == "auto":          # zero in every layer and head, and structural
-            self.mask = structural_mask(np.all(w == 0, axis=(0, 1)))
-        else:
-            self.mask = masked_cells(w[0, 0], mask)
-        self._stats: dict = {}
-
-    @property
-    def n_layer(self) -> int:
-        return self.weights.shape[0]
-
-    @property
-    def n_head(self) -> int:
-        return self.weights.shape[1]
-
-    @property
-    def square(self) -> bool:
-        return self.kind == "self" and self.weights.shape[2] == self.weights.shape[3]
-
-    @property
-    def title(self) -> str:
-        return STACK_TITLES.get(self.name, self.name)
-
-    def matrix(self, layer=0, head=0) -> np.ndarray:
-        """(queries, keys) weights of one head; ``head="mean"`` averages the layer's heads."""
-        self._check(layer, 0 if head == "mean" else head)
-        return self.weights[layer].mean(0) if head == "mean" else self.weights[layer, head]
-
-    def stats(self, layer, head, thresholds=None, top_k=3) -> HeadStats:
-        key = (layer, head, tuple(sorted((thresholds or {}).items())), top_k)
-        if key not in self._stats:
-            self._stats[key] = analyze_head(self.matrix(layer, head), self.mask, self.x_tokens, self.y_tokens,
-                                            square=self.square, thresholds=thresholds, top_k=top_k,
-                                            layer=layer, head=head)
-        return self._stats[key]
-
-    def _check(self, layer, head):
-        if not 0 <= layer < self.n_layer:
-            raise IndexError(f"{self.name}: layer {layer} out of range (the model has {self.n_layer} layers, 0-based)")
-        if not 0 <= head < self.n_head:
-            raise IndexError(f"{self.name}: head {head} out of range (each layer has {self.n_head} heads, 0-based)")
-
-    def __repr__(self):
-        l_, h, tq, tk = self.weights.shape
-        return f"AttentionStack({self.name!r}, layers={l_}, heads={h}, queries={tq}, keys={tk})"
-
 
 def _per_layer(x, batch) -> np.ndarray:
     """A tuple of per-layer (B, H, T, S) tensors -> (L, H, T, S) for one batch row; arrays pass through."""
@@ -268,10 +195,7 @@ class AttentionMaps(Readout):
             obj = self.to_dict()
         else:
             raise ValueError(f"layout must be 'web', 'bertviz' or 'full', got {layout!r}")
-        text = json.dumps(json_safe(obj), indent=indent)
-        if path is not None:
-            atomic_write(path, (text + "\n").encode("utf-8"))
-        return text
+        return dump_json(obj, path, indent)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions):
         for s in self.stacks.values():
@@ -343,27 +267,36 @@ def _run_model(model, input_ids, decoder_input_ids, kwargs):
             return model(ids, **kwargs)
     finally:
         model.train(was_training)
+
+
+# ---------------------------------------------------------------- function forms
 def attention_heatmap(source, layer=0, head=0, stack=None, **kwargs) -> AttentionHeatmap:
     """A heatmap of one head of ``source`` (AttentionMaps, a model output, a stack array) or of a 2-D matrix."""
     if not isinstance(source, AttentionMaps):
         arr = None if not (isinstance(source, np.ndarray) or hasattr(source, "shape")) else to_numpy(source)
         if arr is not None and arr.ndim == 2:
             return AttentionHeatmap(arr, **kwargs)
-        source = attention_maps(source, tokens=kwargs.pop("tokens", None))
-    return source.heatmap(layer, head, stack, **kwargs)
+    maps = _as_maps(source, kwargs)
+    return maps.heatmap(layer, head, stack, **kwargs)
 
 
 def attention_overview(source, stack=None, **kwargs) -> AttentionGrid:
-    maps = source if isinstance(source, AttentionMaps) else attention_maps(source, tokens=kwargs.pop("tokens", None))
+    maps = _as_maps(source, kwargs)
     return maps.overview(stack, **kwargs)
 
 
 def attention_analysis(source, stack=None, **kwargs) -> AttentionAnalysis:
-    maps = source if isinstance(source, AttentionMaps) else attention_maps(source, tokens=kwargs.pop("tokens", None))
+    maps = _as_maps(source, kwargs)
     return maps.analysis(stack, **kwargs)
 
 
 def attention_rollout_map(source, stack=None, **kwargs) -> AttentionRollout:
-    maps = source if isinstance(source, AttentionMaps) else attention_maps(source, tokens=kwargs.pop("tokens", None))
+    maps = _as_maps(source, kwargs)
     return maps.rollout(stack, **kwargs)
 
+
+def _as_maps(source, kwargs: dict) -> AttentionMaps:
+    """``source`` if it is AttentionMaps already, else its maps (labelled by a ``tokens=`` taken out of kwargs)."""
+    if isinstance(source, AttentionMaps):
+        return source
+    return attention_maps(source, tokens=kwargs.pop("tokens", None))

@@ -12,6 +12,9 @@ distribution over the keys; masked keys have weight 0 and are excluded.
     rollout              Abnar & Zuidema (2020): per layer average the heads, add the identity for the
                          residual stream, renormalise the rows, multiply the layers together
 
+``AttentionStack`` holds one kind of attention of one input, (layers, heads, queries, keys), with its token
+labels and mask, and keeps each head's numbers once computed; the views (attention_views.py) draw it.
+
 Rows that can see a single key (the first query of a causal model) carry no information — their
 attention is forced — so they are left out of every average (and of the top connections).
 """
@@ -23,6 +26,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .readout import to_numpy
 
 # tag -> the threshold its number must reach (a mean attention mass, or the normalised entropy)
 THRESHOLDS: dict[str, float] = {
@@ -266,3 +271,85 @@ def attention_rollout(attentions, add_residual=True, head_fusion="mean") -> np.n
 def uniform_entropy(n: int) -> float:
     """The entropy of attention spread evenly over ``n`` keys: log n nats (the maximum)."""
     return math.log(n) if n > 0 else 0.0
+
+
+# ---------------------------------------------------------------- a stack of heads
+def axis_labels(tokens, n, what) -> list[str]:
+    """``n`` labels for one axis of a matrix: the tokens as strings, or the positions when there are none."""
+    if tokens is None:
+        return [str(i) for i in range(n)]
+    tokens = [str(t) for t in tokens]
+    if len(tokens) != n:
+        raise ValueError(f"{what}: {len(tokens)} token labels for {n} positions")
+    return tokens
+
+
+STACK_TITLES = {"attention": "self-attention", "encoder": "encoder self-attention",
+                "decoder": "decoder self-attention", "cross": "cross-attention (decoder → encoder)"}
+
+
+class AttentionStack:
+    """One kind of attention of one input: ``weights`` (layers, heads, queries, keys) as float64,
+    ``y_tokens`` label the queries (rows), ``x_tokens`` the keys (columns); ``mask`` (queries, keys) is
+    True where a cell is masked (by default: a causal triangle or padded keys that every layer and head
+    gives weight exactly 0)."""
+
+    def __init__(self, name, weights, x_tokens=None, y_tokens=None, mask="auto", kind=None):
+        w = to_numpy(weights)
+        if w.ndim == 2:
+            w = w[None, None]
+        elif w.ndim == 3:
+            w = w[None]
+        if w.ndim != 4:
+            raise ValueError(f"attention stack {name!r}: expected (layers, heads, queries, keys), got shape {w.shape}")
+        self.name = str(name)
+        self.weights = w
+        _, _, tq, tk = w.shape
+        self.kind = kind or ("cross" if "cross" in self.name else "self")
+        self.x_tokens = axis_labels(x_tokens, tk, f"{name} keys")
+        self.y_tokens = axis_labels(y_tokens if y_tokens is not None else (x_tokens if self.kind == "self" else None),
+                                tq, f"{name} queries")
+        if isinstance(mask, str) and mask == "auto":          # zero in every layer and head, and structural
+            self.mask = structural_mask(np.all(w == 0, axis=(0, 1)))
+        else:
+            self.mask = masked_cells(w[0, 0], mask)
+        self._stats: dict = {}
+
+    @property
+    def n_layer(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_head(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def square(self) -> bool:
+        return self.kind == "self" and self.weights.shape[2] == self.weights.shape[3]
+
+    @property
+    def title(self) -> str:
+        return STACK_TITLES.get(self.name, self.name)
+
+    def matrix(self, layer=0, head=0) -> np.ndarray:
+        """(queries, keys) weights of one head; ``head="mean"`` averages the layer's heads."""
+        self._check(layer, 0 if head == "mean" else head)
+        return self.weights[layer].mean(0) if head == "mean" else self.weights[layer, head]
+
+    def stats(self, layer, head, thresholds=None, top_k=3) -> HeadStats:
+        key = (layer, head, tuple(sorted((thresholds or {}).items())), top_k)
+        if key not in self._stats:
+            self._stats[key] = analyze_head(self.matrix(layer, head), self.mask, self.x_tokens, self.y_tokens,
+                                            square=self.square, thresholds=thresholds, top_k=top_k,
+                                            layer=layer, head=head)
+        return self._stats[key]
+
+    def _check(self, layer, head):
+        if not 0 <= layer < self.n_layer:
+            raise IndexError(f"{self.name}: layer {layer} out of range (the model has {self.n_layer} layers, 0-based)")
+        if not 0 <= head < self.n_head:
+            raise IndexError(f"{self.name}: head {head} out of range (each layer has {self.n_head} heads, 0-based)")
+
+    def __repr__(self):
+        l_, h, tq, tk = self.weights.shape
+        return f"AttentionStack({self.name!r}, layers={l_}, heads={h}, queries={tq}, keys={tk})"

@@ -1,7 +1,8 @@
 """How attention is drawn: one head as a heatmap, all heads as a grid, the analysis table and rollout.
 
-attention.py gathers the attention a model returns into stacks (AttentionMaps); the renderables here draw
-them. Token labels are shown with control characters made visible (display_token).
+attention.py gathers the attention a model returns into stacks (AttentionStack, in attention_analysis.py,
+with each head's numbers); the renderables here draw them. Token labels are shown with control characters
+made visible (display_token).
 """
 
 from __future__ import annotations
@@ -13,16 +14,12 @@ from rich.console import Console, ConsoleOptions
 from rich.table import Table
 from rich.text import Text
 
-from typing import TYPE_CHECKING
-
-from .attention_analysis import (LOCAL_WINDOW, TAG_ABBREV, THRESHOLDS, HeadStats, analyze_head, attention_rollout,
-                                 masked_cells, thresholds_text)
+from .attention_analysis import (LOCAL_WINDOW, TAG_ABBREV, THRESHOLDS, AttentionStack, HeadStats, analyze_head,
+                                 attention_rollout, axis_labels, masked_cells, thresholds_text)
 from .readout import Readout, cell_style, fmt_num, pair_style, shade, to_numpy, use_colour
 
-if TYPE_CHECKING:
-    from .attention import AttentionStack
-
 _CONTROL = {"\n": "⏎", "\t": "⇥", "\r": "␍", " ": "␣", "": "∅"}
+
 
 # ---------------------------------------------------------------- tokens
 def display_token(tok) -> str:
@@ -58,18 +55,6 @@ def _fit(text: str, width: int) -> Text:
     if cell_len(text) > width:
         t.truncate(width, overflow="ellipsis")
     return t
-
-
-# ---------------------------------------------------------------- data: named stacks of attention maps
-def _labels(tokens, n, what) -> list[str]:
-    if tokens is None:
-        return [str(i) for i in range(n)]
-    tokens = [str(t) for t in tokens]
-    if len(tokens) != n:
-        raise ValueError(f"{what}: {len(tokens)} token labels for {n} positions")
-    return tokens
-
-
 
 
 # ---------------------------------------------------------------- windows
@@ -129,9 +114,9 @@ class AttentionHeatmap(Readout):
             raise ValueError(f"scale must be 'matrix', 'row' or 'absolute', got {scale!r}")
         self.matrix = m
         tq, tk = m.shape
-        self.x_labels = _labels(x_labels, tk, "x_labels (keys)")
-        self.y_labels = _labels(y_labels if y_labels is not None else (x_labels if tq == tk else None), tq,
-                                "y_labels (queries)")
+        self.x_labels = axis_labels(x_labels, tk, "x_labels (keys)")
+        self.y_labels = axis_labels(y_labels if y_labels is not None else (x_labels if tq == tk else None), tq,
+                                    "y_labels (queries)")
         self.mask = masked_cells(m, mask)
         self.square = (tq == tk and self.x_labels == self.y_labels) if square is None else bool(square)
         self.title, self.window, self.max_tokens, self.scale, self.vmax = title, window, max_tokens, scale, vmax
@@ -453,6 +438,3 @@ class AttentionRollout(AttentionHeatmap):
         return {"stack": self.stack_name, "method": "rollout (Abnar & Zuidema 2020)",
                 "add_residual": self.add_residual, "head_fusion": self.head_fusion,
                 "rollout": self.matrix.tolist(), "x_labels": list(self.x_labels), "y_labels": list(self.y_labels)}
-
-
-# ---------------------------------------------------------------- function forms

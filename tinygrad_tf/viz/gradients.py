@@ -15,7 +15,7 @@
     # as a Trainer callback: the trainer clears .grad before its callbacks run, so let hooks catch the gradients
     monitor = viz.GradientMonitor(trainer.model, hooks=True); trainer.callbacks.append(monitor)
 
-What each column is (each number is computed here, from the arrays, at the reading):
+What each column is (each number is computed from the arrays at the reading, in gradient_stats.py):
 
 - ``shape`` (at 110 columns or more; narrower, the names keep the room).
 - ``|w|``, ``|grad|``: 2-norms (computed without overflow: scaled by the largest entry first; NaN / inf entries
@@ -40,14 +40,13 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
 
 from rich import box
 from rich.console import Console, ConsoleOptions
 from rich.table import Table
 from rich.text import Text
 
-from .graph_record import array_norm
+from .gradient_stats import ParamGrad, Reading, badges, group_of
 from .readout import Readout, fmt_count, fmt_num, sparkline
 
 __all__ = ["GradientMonitor", "ParamGrad", "Reading", "grad_table", "group_of", "bar", "update_gauge",
@@ -58,132 +57,6 @@ FLAG_STYLE = {"NaN": "bold white on red", "inf": "bold white on red", "exploding
 UPDATE_REFERENCE = -3.0                 # log10(|Δw|/|w|) of a healthy step: the marker on the gauge
 UPDATE_GAUGE = (-5.0, -1.0, 9)          # the gauge spans 10^-5 .. 10^-1 in 9 cells of half a decade
 EIGHTHS = " ▏▎▍▌▋▊▉"
-
-
-def group_of(name: str, depth: int | None = None) -> str:
-    """The layer a parameter belongs to: its module path up to and including the first numeric part
-    ("blocks.3.attn.q_proj.weight" -> "blocks.3", "encoder.2.mlp.up.bias" -> "encoder.2"), else the
-    first part ("wte.weight" -> "wte"); with ``depth``, the first ``depth`` parts of the module path."""
-    parts = name.split(".")[:-1]
-    if not parts:
-        return "(root)"
-    if depth is not None:
-        return ".".join(parts[:max(1, depth)])
-    for i, part in enumerate(parts):
-        if part.isdigit():
-            return ".".join(parts[:i + 1])
-    return parts[0]
-
-
-# ---------------------------------------------------------------- the numbers of one array
-@dataclass
-class Reading:
-    """One array's 2-norm (NaN / inf entries left out) and how many entries are NaN, inf and exactly zero."""
-
-    norm: float
-    numel: int
-    n_nan: int = 0
-    n_inf: int = 0
-    n_zero: int = 0
-
-    @classmethod
-    def of(cls, arr) -> "Reading":
-        """From a backend array (NumPy or CuPy), without a float64 copy of big arrays."""
-        n = int(arr.size)
-        if n == 0:
-            return cls(0.0, 0)
-        norm, n_nan, n_inf, n_zero = array_norm(arr)
-        return cls(norm, n, n_nan, n_inf, n_zero)
-
-    @classmethod
-    def combine(cls, readings) -> "Reading | None":
-        """Several arrays taken together (a layer's parameters); None when none of them has a reading."""
-        rs = [r for r in readings if r is not None]
-        if not rs:
-            return None
-        return cls(math.sqrt(sum(r.norm ** 2 for r in rs)), sum(r.numel for r in rs), sum(r.n_nan for r in rs),
-                   sum(r.n_inf for r in rs), sum(r.n_zero for r in rs))
-
-
-@dataclass
-class ParamGrad:
-    """One parameter (or one layer) at one reading."""
-
-    name: str
-    shape: tuple
-    numel: int
-    weight_norm: float
-    grad_norm: float | None            # None: no gradient
-    n_nan: int = 0                     # gradient entries that are NaN / inf / exactly 0
-    n_inf: int = 0
-    n_zero: int = 0
-    flags: list = field(default_factory=list)
-    update_norm: float | None = None   # |Δw| since the previous reading (None: no previous reading)
-    prev_weight_norm: float | None = None   # |w| at the previous reading
-    grad_numel: int | None = None      # entries that have a gradient (a layer: only its parameters that got one)
-
-    @property
-    def nan(self) -> bool:
-        return self.n_nan > 0
-
-    @property
-    def inf(self) -> bool:
-        return self.n_inf > 0
-
-    @property
-    def ratio(self) -> float | None:
-        """|grad| / |w|: how big a plain SGD step (lr = 1) would be relative to the weight."""
-        if self.grad_norm is None or not self.weight_norm or not math.isfinite(self.weight_norm):
-            return None
-        return self.grad_norm / self.weight_norm
-
-    @property
-    def zero_fraction(self) -> float | None:
-        """The share of gradient entries that are exactly 0 (None without a gradient)."""
-        n = self.numel if self.grad_numel is None else self.grad_numel
-        if self.grad_norm is None or not n:
-            return None
-        return self.n_zero / n
-
-    @property
-    def update_ratio(self) -> float | None:
-        """|Δw| / |w|: the step since the previous reading relative to the weight then."""
-        if self.update_norm is None or not self.prev_weight_norm or not math.isfinite(self.prev_weight_norm):
-            return None
-        return self.update_norm / self.prev_weight_norm
-
-    @property
-    def update(self) -> float | None:
-        """log10(|Δw| / |w|) (-inf when the weights did not move; None without a previous reading)."""
-        r = self.update_ratio
-        if r is None or not math.isfinite(r):
-            return None
-        return math.log10(r) if r > 0 else -math.inf
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "shape": list(self.shape), "numel": self.numel, "weight_norm": self.weight_norm,
-                "grad_norm": self.grad_norm, "ratio": self.ratio, "nan": self.nan, "inf": self.inf,
-                "n_nan": self.n_nan, "n_inf": self.n_inf, "n_zero": self.n_zero,
-                "zero_fraction": self.zero_fraction, "update_norm": self.update_norm,
-                "update_ratio": self.update_ratio, "update_log10": self.update, "flags": list(self.flags)}
-
-
-def _flags(r: Reading | None, explode: float, vanish: float) -> list[str]:
-    if r is None:
-        return ["no grad"]
-    out = []
-    if r.n_nan:
-        out.append("NaN")
-    if r.n_inf:
-        out.append("inf")
-    if not out:
-        if r.norm == 0.0:
-            out.append("zero")
-        elif r.norm > explode:
-            out.append("exploding")
-        elif r.norm < vanish:
-            out.append("vanishing")
-    return out
 
 
 def _named_params(model):
@@ -354,18 +227,15 @@ class GradientMonitor(Readout):
             if self.track_updates and prev is not None and tuple(prev.shape) == tuple(p.data.shape):
                 upd, prev_w = Reading.of(p.data - prev).norm, self._prev_norm[name]
                 moves[name] = (upd, prev_w)
-            latest[name] = ParamGrad(name, tuple(p.shape), int(p.data.size), w, None if g is None else g.norm,
-                                     0 if g is None else g.n_nan, 0 if g is None else g.n_inf,
-                                     0 if g is None else g.n_zero, _flags(g, self.explode, self.vanish), upd, prev_w,
-                                     None if g is None else g.numel)
-            self.history[name].append(_hist_value(g))
+            latest[name] = self._row(name, tuple(p.shape), int(p.data.size), w, g, upd, prev_w)
+            self.history[name].append(_history_value(latest[name]))
         self.latest = latest
         self.layers = {grp: self._combine(grp, names, latest, grads, moves) for grp, names in self.groups.items()}
         for grp in self.groups:
-            self.group_history[grp].append(_hist_value_pg(self.layers[grp]))
+            self.group_history[grp].append(_history_value(self.layers[grp]))
         self.total = self._combine("total", list(latest), latest, grads, moves)
         self.total_grad_norm = self.total.grad_norm
-        self.total_history.append(_hist_value_pg(self.total))
+        self.total_history.append(_history_value(self.total))
         if self.track_updates:
             for name, p in self.params:
                 self._prev[name] = p.data.copy()
@@ -379,10 +249,14 @@ class GradientMonitor(Readout):
         if names and all(n in moves for n in names):
             upd = math.sqrt(sum(moves[n][0] ** 2 for n in names))
             prev_w = math.sqrt(sum(moves[n][1] ** 2 for n in names))
-        numel = sum(latest[n].numel for n in names)
-        pg = ParamGrad(label, (len(names),), numel, wnorm, None if g is None else g.norm,
-                       0 if g is None else g.n_nan, 0 if g is None else g.n_inf, 0 if g is None else g.n_zero,
-                       _flags(g, self.explode, self.vanish), upd, prev_w, None if g is None else g.numel)
+        return self._row(label, (len(names),), sum(latest[n].numel for n in names), wnorm, g, upd, prev_w)
+
+    def _row(self, name, shape, numel, weight_norm, g: Reading | None, update_norm, prev_weight_norm) -> ParamGrad:
+        """One parameter's (or layer's) numbers and badges; ``g`` is its gradient's reading (None: no gradient)."""
+        pg = ParamGrad(name, shape, numel, weight_norm, None, flags=badges(g, self.explode, self.vanish),
+                       update_norm=update_norm, prev_weight_norm=prev_weight_norm)
+        if g is not None:
+            pg.grad_norm, pg.n_nan, pg.n_inf, pg.n_zero, pg.grad_numel = g.norm, g.n_nan, g.n_inf, g.n_zero, g.numel
         return pg
 
     def __call__(self, metrics=None):
@@ -507,20 +381,11 @@ class GradientMonitor(Readout):
             yield msg
 
 
-def _hist_value(r):
-    if r is None:
-        return None
-    if r.n_nan or r.n_inf:
-        return float("nan")
-    return r.norm
-
-
-def _hist_value_pg(pg):
+def _history_value(pg: ParamGrad) -> float | None:
+    """What the sparklines plot: |grad|, NaN when an entry is NaN / inf, None without a gradient."""
     if pg.grad_norm is None:
         return None
-    if pg.n_nan or pg.n_inf:
-        return float("nan")
-    return pg.grad_norm
+    return float("nan") if pg.n_nan or pg.n_inf else pg.grad_norm
 
 
 def grad_table(model, **kwargs) -> GradientMonitor:

@@ -198,6 +198,14 @@ def json_safe(obj):
 atomic_write = fileio.atomic_write      # re-exported for the viz modules
 
 
+def dump_json(obj, path=None, indent: int | None = None) -> str:
+    """``obj`` as JSON text (made JSON-safe first); with ``path``, also written there (atomically)."""
+    text = json.dumps(json_safe(obj), indent=indent)
+    if path is not None:
+        atomic_write(path, (text + "\n").encode("utf-8"))
+    return text
+
+
 def record_console(width: int = 100, color: bool = True) -> Console:
     """A console that records what is printed to it (for ``export_svg`` / ``export_text``), off screen."""
     return Console(record=True, file=io.StringIO(), width=width, force_terminal=color,
@@ -231,10 +239,7 @@ class Readout:
 
     def to_json(self, path=None, indent: int | None = None) -> str:
         """The ``to_dict`` form as JSON text; with ``path``, also written there (atomically)."""
-        text = json.dumps(json_safe(self.to_dict()), indent=indent)
-        if path is not None:
-            atomic_write(path, (text + "\n").encode("utf-8"))
-        return text
+        return dump_json(self.to_dict(), path, indent)
 
     def save_svg(self, path, width: int = 100, title: str | None = None) -> Path:
         return save_svg(self, path, width=width, title=title or type(self).__name__)
