@@ -57,12 +57,17 @@ def _defined_here(module, obj) -> bool:
     return getattr(obj, "__module__", None) == module.__name__
 
 
+def tensor_classes() -> list:
+    """Tensor and the class it inherits its ops from (tensor_ops.TensorOps): one section, Tensor's own members first."""
+    from tinygrad_tf import Tensor
+    return [c for c in Tensor.__mro__ if c.__module__.startswith("tinygrad_tf")]
+
+
 def public_names(module_name: str) -> list[str]:
     """The documented names of a section: ``__all__``; else the public functions and classes defined there;
     for the package itself, what it exports other than sub-modules; for the Tensor class, its members."""
     if module_name == "tinygrad_tf.Tensor":
-        from tinygrad_tf import Tensor
-        return [n for n in vars(Tensor) if not n.startswith("_")]
+        return [n for c in tensor_classes() for n in vars(c) if not n.startswith("_")]
     module = importlib.import_module(module_name)
     if module_name == "tinygrad_tf":
         return sorted(n for n, v in vars(module).items()
@@ -225,9 +230,13 @@ def _describe_value(obj) -> str:
 
 # ---------------------------------------------------------------- entries
 def _member_lines(cls) -> list[str]:
-    """Bullets for a class's own public methods and properties, in definition order."""
+    """Bullets for a class's own public methods and properties, in definition order (those of a private
+    base class, like containers._Numbered, count as its own)."""
     lines = []
-    for name, attr in vars(cls).items():
+    members = {}
+    for c in [cls] + [b for b in cls.__mro__[1:] if b.__name__.startswith("_")]:
+        members.update((k, v) for k, v in vars(c).items() if k not in members)
+    for name, attr in members.items():
         if name.startswith("_") or name == "extra_repr":
             continue
         if isinstance(attr, property):
@@ -284,10 +293,10 @@ def tensor_section() -> list[str]:
     doc = first_paragraph(own_doc(Tensor)) or first_paragraph(own_doc(sys.modules[Tensor.__module__]))
     if doc:
         out += [doc, ""]
-    ops = [sym for dunder, sym in OPERATORS if dunder in vars(Tensor)]
+    ops = [sym for dunder, sym in OPERATORS if any(dunder in vars(c) for c in tensor_classes())]
     if ops:
         out += ["Python operators: " + "  ".join(f"`{s}`" for s in ops), ""]
-    out += _member_lines(Tensor) + [""]
+    out += [line for c in tensor_classes() for line in _member_lines(c)] + [""]
     return out
 
 

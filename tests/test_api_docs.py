@@ -59,7 +59,8 @@ def _expected_names(module_name: str) -> list[str]:
     """The public names, worked out here independently of the generator."""
     if module_name == "tinygrad_tf.Tensor":
         from tinygrad_tf import Tensor
-        return [n for n in vars(Tensor) if not n.startswith("_")]
+        return [n for c in Tensor.__mro__ if c.__module__.startswith("tinygrad_tf") for n in vars(c)
+                if not n.startswith("_")]
     module = importlib.import_module(module_name)
     if hasattr(module, "__all__"):
         names = list(module.__all__)

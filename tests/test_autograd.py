@@ -10,6 +10,7 @@ import pytest
 
 import tinygrad_tf as tg
 from tinygrad_tf import nn_ops
+from tinygrad_tf.nn import functional as F
 from tinygrad_tf.backend import DeviceError
 
 
@@ -450,10 +451,10 @@ def test_out_of_range_index(device):
         x[:, np.array([0, 7])]
     with pytest.raises(IndexError, match=r"-4.*size 3.*\(2, 3\)"):
         x[..., [0, -4]]
-    with pytest.raises(IndexError, match=r"out of range.*\(3, 2\)"):
-        nn_ops.Embedding.apply(T(np.ones((3, 2)), device), np.array([0, 3]))
-    with pytest.raises(IndexError, match=r"target 5.*3 classes"):
-        nn_ops.CrossEntropy.apply(x, np.array([0, 5]))
+    with pytest.raises(IndexError, match=r"embedding: id 3 is out of range.*\(3, 2\)"):
+        F.embedding(np.array([0, 3]), T(np.ones((3, 2)), device))
+    with pytest.raises(IndexError, match=r"cross_entropy: target 5.*3 classes.*\(2, 3\)"):
+        F.cross_entropy(x, np.array([0, 5]))
 
 
 def test_float_index(device):
@@ -473,8 +474,21 @@ def test_masked_fill_with_non_bool_mask(device):
 
 
 def test_bad_cross_entropy_reduction(device):
-    with pytest.raises(ValueError, match="reduction"):
-        nn_ops.CrossEntropy.apply(T(np.ones((2, 3)), device), np.array([0, 1]), -100, 0.0, "avg")
+    with pytest.raises(ValueError, match="cross_entropy: reduction must be 'mean', 'sum' or 'none', got 'avg'"):
+        F.cross_entropy(T(np.ones((2, 3)), device), np.array([0, 1]), reduction="avg")
+
+
+def test_tensor_methods_check_arguments_and_name_the_op(device):
+    """The Tensor methods check dims and choices (the ops in ops.py / reduce_ops.py are only math)."""
+    x = T(np.ones((2, 3)), device)
+    for name in ("sum", "mean", "max", "min", "var", "logsumexp", "softmax", "log_softmax", "squeeze"):
+        with pytest.raises(IndexError, match=rf"^{name}: dim 2 is out of range for a tensor with 2 dimensions "
+                                             r"\(expected -2 <= dim < 2\)"):
+            getattr(x, name)(2)
+    with pytest.raises(IndexError, match=r"sum: dim -3 is out of range"):
+        x.sum(dim=(0, -3))
+    with pytest.raises(ValueError, match=r"gelu: approximate must be 'none' or 'tanh', got 'fast'"):
+        x.gelu("fast")
 
 
 def test_tensors_on_two_devices_name_both(device):

@@ -428,3 +428,31 @@ def test_block_every_norm_and_layout_composes():
     dec = nn.Block(8, 2, 16, cross_attention=True)
     out, _, wc = dec(x, memory=randn(2, 5, 8, dtype=np.float32), output_attentions=True)
     assert out.shape == (2, 3, 8) and wc.shape == (2, 2, 3, 5)
+
+
+# ---------------------------------------------------------------- argument checks at the public API
+def test_functional_checks_arguments_and_names_the_op():
+    """nn.functional checks what the user passes (the fused ops in nn_ops.py are only math): each message
+    names the function, the argument, the value and what was expected."""
+    x, w = randn(2, 3), randn(4, 2)
+    with pytest.raises(ValueError, match=r"dropout: p must be a probability in \[0, 1\], got 1.5"):
+        F.dropout(x, 1.5)
+    with pytest.raises(ValueError, match=r"Dropout: p must be a probability in \[0, 1\], got -0.1"):
+        nn.Dropout(-0.1)
+    with pytest.raises(ValueError, match=r"GELU: approximate must be 'none' or 'tanh', got 'fast'"):
+        nn.GELU("fast")
+    with pytest.raises(IndexError, match=r"embedding: id 4 is out of range for a table of 4 rows "
+                                         r"\(weight shape \(4, 2\), ids shape \(2, 2\)\)"):
+        F.embedding(np.array([[0, 1], [4, 2]]), w)
+    with pytest.raises(IndexError, match=r"embedding: id -1 is out of range"):
+        nn.Embedding(4, 2)(tg.tensor([-1, 0]))
+    with pytest.raises(IndexError, match=r"cross_entropy: target -2 is out of range for 3 classes "
+                                         r"\(input shape \(2, 3\)\)"):
+        F.cross_entropy(x, np.array([-2, -100]))                 # -100 is ignore_index: not out of range
+    with pytest.raises(ValueError, match=r"cross_entropy: label_smoothing must be a probability in \[0, 1\]"):
+        F.cross_entropy(x, np.array([0, 1]), label_smoothing=2.0)
+    for fn in (lambda r: F.cross_entropy(x, tg.tensor(np.full((2, 3), 1 / 3)), reduction=r),   # probabilities
+               lambda r: F.mse_loss(x, x, reduction=r), lambda r: F.nll_loss(x, np.array([0, 1]), reduction=r)):
+        with pytest.raises(ValueError, match=r"(cross_entropy|mse_loss|nll_loss): reduction must be "
+                                             r"'mean', 'sum' or 'none', got 'avg'"):
+            fn("avg")

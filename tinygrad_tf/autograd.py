@@ -217,15 +217,19 @@ class Function:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError) as e:       # e.g. shapes that do not broadcast: name the op and shapes
             raise OpError(f"{cls.__name__}: {e} (inputs: {_signature(args)})") from None
+        out_device = "cpu"
         if type(out) is not np.ndarray:
             if not hasattr(out, "ndim") or isinstance(out, np.generic):
                 out = ctx.xp.asarray(out)
             elif isinstance(out, Tensor):
                 raise OpError(f"{cls.__name__}.forward returned a Tensor; forward works on arrays and must return "
                               "an array (return t.data, or compute with ctx.xp on the arrays it was given)")
-        t = Tensor._wrap(out, device)
+            out_device = backend.device_of(out)
+        t = Tensor._wrap(out, out_device)
         if not any_grad:
             return t
+        if out_device != device:    # an op that copies to another device (ToDevice): the gradient will come from
+            ctx.device, ctx.xp = out_device, backend.xp_for(out_device)   # there, so hooks and .grad live there
         ctx.next = tuple(nxt)
         ctx.in_meta = tuple(meta)
         ctx.out_shape, ctx.out_dtype = out.shape, out.dtype

@@ -8,7 +8,8 @@ import numpy as np
 from . import backend
 from . import ops as O
 from . import shape_ops as S
-from .tensor import Tensor, _operand
+from .tensor import Tensor
+from .tensor_args import _operand
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -5,6 +5,10 @@ fused cross-entropy, and fused layer / RMS normalisation.
 chain of small ops: fewer temporaries, and the numerically stable form. The
 plain composite versions (built from Tensor ops) are in the tests, which check
 that both agree.
+
+Like every op, these are pure math: the arguments were checked where the user
+passed them (nn.functional), e.g. that ids and targets are in range, which
+CuPy would not catch (it wraps an out-of-range index around silently).
 """
 
 import numpy as np
@@ -18,10 +22,6 @@ class Embedding(Function):
 
     @staticmethod
     def forward(ctx, weight, ids):
-        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= weight.shape[0]):   # CuPy would wrap silently
-            bad = int(ids.min()) if int(ids.min()) < 0 else int(ids.max())
-            raise IndexError(f"Embedding: id {bad} is out of range for a table of {weight.shape[0]} rows "
-                             f"(weight shape {tuple(weight.shape)}, ids shape {tuple(ids.shape)})")
         ctx.ids, ctx.shape = ids, weight.shape
         return weight[ids]
 
@@ -38,8 +38,6 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, p):
-        if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability must be in [0, 1], got {p}")
         keep = backend.rng(ctx.device).random(x.shape, dtype=np.float32) >= p
         ctx.scale = keep * x.dtype.type(1 / (1 - p) if p < 1 else 0)   # p = 1 drops everything
         return x * ctx.scale
@@ -59,15 +57,7 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
         xp = ctx.xp
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        n, c = logits.shape
-        if target.shape != (n,):
-            raise ValueError(f"target of shape {tuple(target.shape)} for logits of shape {(n, c)}: expected ({n},)")
-        bad = (target != ignore_index) & ((target < 0) | (target >= c))
-        if bool(bad.any()):                    # checked here: CuPy would wrap an out-of-range class silently
-            raise IndexError(f"CrossEntropy: target {int(target[bad][0])} is out of range for {c} classes "
-                             f"(logits shape {(n, c)})")
+        n = logits.shape[0]
         z = logits - logits.max(axis=1, keepdims=True)
         p = xp.exp(z)
         sum_e = p.sum(axis=1, keepdims=True)

@@ -4,7 +4,9 @@ Read each class as its formula: ``forward`` computes y = f(x) on arrays,
 ``backward`` gets dL/dy and returns dL/dx by the chain rule. ``ctx.xp`` is numpy
 or cupy, so each op is written once for both backends. Broadcasting is undone by
 the engine (autograd._fit), so a binary op returns gradients of the *output's*
-shape and never sums by hand.
+shape and never sums by hand. Arguments arrive already checked (the Tensor methods,
+tg.* and nn.functional check what users pass and name the op when it is wrong), so
+an op is only its math.
 
 Reductions, softmax and friends live in reduce_ops.py; reshaping and indexing in
 shape_ops.py; embedding, dropout and cross-entropy in nn_ops.py.
@@ -175,14 +177,17 @@ class Tanh(Function):         # dy/dx = 1 - y^2
         return g * (1 - y * y)
 
 
+def stable_sigmoid(xp, x):
+    """1 / (1 + e^-x), never exponentiating a large positive number (which overflows to inf):
+    with e = exp(-|x|) <= 1, sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
 class Sigmoid(Function):      # y = 1 / (1 + e^-x)   dy/dx = y (1 - y)
     @staticmethod
     def forward(ctx, x):
-        # Never exponentiate a large positive number: with e = exp(-|x|) <= 1,
-        # sigmoid(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0.
-        xp = ctx.xp
-        e = xp.exp(-xp.abs(x))
-        y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        y = stable_sigmoid(ctx.xp, x)
         ctx.save_for_backward(y)
         return y
 
@@ -239,9 +244,7 @@ class GELU(Function):
 class SiLU(Function):         # y = x sigmoid(x)   dy/dx = s (1 + x (1 - s))
     @staticmethod
     def forward(ctx, x):
-        xp = ctx.xp
-        e = xp.exp(-xp.abs(x))
-        s = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        s = stable_sigmoid(ctx.xp, x)
         ctx.save_for_backward(x, s)
         return x * s
 
@@ -270,30 +273,26 @@ class Clamp(Function):        # dy/dx = 1 inside [lo, hi], 0 outside
         return g * ctx.saved_tensors[0]
 
 
-class Maximum(Function):      # ties split the gradient evenly, as PyTorch
+class Maximum(Function):
+    """y = max(a, b).   dL/da = g wa, dL/db = g (1 - wa), wa = 1 where a won, 1/2 on a tie (as PyTorch), else 0."""
+
+    largest = True
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return ctx.xp.maximum(a, b)
+        y = ctx.xp.maximum(a, b) if ctx.largest else ctx.xp.minimum(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        wa = (a > b) + 0.5 * (a == b)
+        a, b, y = ctx.saved_tensors
+        wa = (a == y) - 0.5 * (a == b)
         return g * wa, g * (1 - wa)
 
 
-class Minimum(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return ctx.xp.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        wa = (a < b) + 0.5 * (a == b)
-        return g * wa, g * (1 - wa)
+class Minimum(Maximum):       # y = min(a, b): the same gradient, with the smaller value winning
+    largest = False
 
 
 class Where(Function):        # y = cond ? a : b   (cond is an array, not differentiable)

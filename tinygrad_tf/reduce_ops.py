@@ -1,27 +1,14 @@
 """Reductions and normalised exponentials: sum mean max min var logsumexp softmax log_softmax.
 
-``dim`` is an int, a tuple of ints, or None (all axes); ``keepdim`` keeps the
-reduced axes with size 1. The backward of a reduction spreads the gradient back
-over the reduced axes: ``_unreduce`` re-inserts them so it broadcasts.
+A reduction gets ``axes``, a sorted tuple of non-negative axes (the Tensor
+methods turn the user's ``dim`` into it and check its range); ``keepdim`` keeps
+the reduced axes with size 1. The backward of a reduction spreads the gradient
+back over the reduced axes: ``_unreduce`` re-inserts them so it broadcasts.
 """
 
 import numpy as np
 
 from .autograd import Function
-
-
-def _axes(dim, ndim):
-    """Normalise ``dim`` to a sorted tuple of non-negative axes."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    out = []
-    for d in dims:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions "
-                             f"(expected -{max(ndim, 1)} <= dim < {max(ndim, 1)})")
-        out.append(d % max(ndim, 1))
-    return tuple(sorted(set(out))) if ndim else ()
 
 
 def _unreduce(xp, g, axes, keepdim):
@@ -38,8 +25,8 @@ def _count(shape, axes):
 
 class Sum(Function):          # y = sum_i x_i      dy/dx_i = 1
     @staticmethod
-    def forward(ctx, x, dim=None, keepdim=False):
-        ctx.axes, ctx.keepdim, ctx.shape = _axes(dim, x.ndim), keepdim, x.shape
+    def forward(ctx, x, axes, keepdim=False):
+        ctx.axes, ctx.keepdim, ctx.shape = axes, keepdim, x.shape
         return x.sum(axis=ctx.axes, keepdims=keepdim)
 
     @staticmethod
@@ -49,9 +36,9 @@ class Sum(Function):          # y = sum_i x_i      dy/dx_i = 1
 
 class Mean(Function):         # y = sum_i x_i / n   dy/dx_i = 1/n
     @staticmethod
-    def forward(ctx, x, dim=None, keepdim=False):
-        ctx.axes, ctx.keepdim, ctx.shape = _axes(dim, x.ndim), keepdim, x.shape
-        ctx.n = _count(x.shape, ctx.axes)
+    def forward(ctx, x, axes, keepdim=False):
+        ctx.axes, ctx.keepdim, ctx.shape = axes, keepdim, x.shape
+        ctx.n = _count(x.shape, axes)
         return x.mean(axis=ctx.axes, keepdims=keepdim)
 
     @staticmethod
@@ -64,8 +51,7 @@ class Max(Function):
     """y = max_i x_i. The gradient goes to the maximal elements, split evenly over ties."""
 
     @staticmethod
-    def forward(ctx, x, dim=None, keepdim=False, largest=True):
-        axes = _axes(dim, x.ndim)
+    def forward(ctx, x, axes, keepdim=False, largest=True):
         y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
         winners = x == y
         ctx.save_for_backward(winners, winners.sum(axis=axes, keepdims=True))
@@ -85,8 +71,7 @@ class Var(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, dim=None, keepdim=False, correction=1):
-        axes = _axes(dim, x.ndim)
+    def forward(ctx, x, axes, keepdim=False, correction=1):
         d = x - x.mean(axis=axes, keepdims=True)
         denom = max(_count(x.shape, axes) - correction, 0)
         ctx.save_for_backward(d)
@@ -114,9 +99,8 @@ class LogSumExp(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, dim=None, keepdim=False):
+    def forward(ctx, x, axes, keepdim=False):
         xp = ctx.xp
-        axes = _axes(dim, x.ndim)
         m = _stable_max(xp, x, axes)
         with np.errstate(divide="ignore"):
             y = m + xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True))

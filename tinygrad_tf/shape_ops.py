@@ -1,6 +1,6 @@
 """Ops that move values around without changing them: reshape, permute, expand,
-indexing, concatenation and stacking. Each backward puts the gradient back where
-the value came from.
+indexing, concatenation, stacking and copies between devices. Each backward puts
+the gradient back where the value came from.
 """
 
 from . import backend
@@ -32,14 +32,24 @@ class Permute(Function):      # y = x.transpose(axes): undo it with the inverse 
         return g.transpose(inverse)
 
 
-class Expand(Function):       # broadcast to a bigger shape; the engine sums the gradient back
+class Expand(Function):
+    """y = x broadcast to ``shape``: each element of x is copied along the broadcast axes
+    (the new leading axes, and the axes where x has size 1). A copy's gradient flows back
+    to its original, so the gradient of a broadcast is the sum over the broadcast axes:
+
+        x (3, 1) -> y (2, 3, 4):   dL/dx[i, 0] = sum over a, j of g[a, i, j]
+
+    That sum is the one every broadcasting op needs (a + b with b of shape (1, 4) is the same
+    story), so the engine does it in one place, autograd._fit: backward hands g over whole.
+    """
+
     @staticmethod
     def forward(ctx, x, shape):
         return ctx.xp.broadcast_to(x, shape)
 
     @staticmethod
     def backward(ctx, g):
-        return g
+        return g            # of y's shape; autograd._fit sums it over the broadcast axes to x's shape
 
 
 def _picks_once(index) -> bool:
@@ -95,3 +105,14 @@ class Stack(Function):        # y[..., i, ...] = x_i along a new axis dim
     @staticmethod
     def backward(ctx, g):
         return tuple(ctx.xp.take(g, i, axis=ctx.dim) for i in range(ctx.n))
+
+
+class ToDevice(Function):     # y = x copied to another device ("cpu" or "cuda"): the gradient is copied back
+    @staticmethod
+    def forward(ctx, x, device):
+        ctx.source = ctx.device
+        return backend.to_device(x, device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return backend.to_device(g, ctx.source)

@@ -1,8 +1,10 @@
 """Tensor: an array (NumPy or CuPy), its gradient, and the op that made it.
 
-Every method here is a thin call into a Function (ops.py, reduce_ops.py,
-shape_ops.py, nn_ops.py) — read those for the math. ``backward()`` is in
-autograd.py.
+This file is the tensor itself: its data, attributes, conversions and autograd
+entry points. Its ops (operators, math, reductions, shapes, indexing) are thin
+calls into Functions, inherited from ``TensorOps`` in tensor_ops.py; read the
+Functions (ops.py, reduce_ops.py, shape_ops.py, nn_ops.py) for the math.
+``backward()`` runs autograd.py's backward pass.
 """
 
 from __future__ import annotations
@@ -11,13 +13,12 @@ import numpy as np
 
 from . import autograd, backend
 from . import ops as O
-from . import reduce_ops as R
 from . import shape_ops as S
-from .tensor_args import (_arith, _check_broadcast, _index_arg, _infer_array, _operand, _shape_arg,  # noqa: F401
-                          _short)
+from .tensor_args import _infer_array
+from .tensor_ops import TensorOps
 
 
-class Tensor:
+class Tensor(TensorOps):
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "_device", "name", "__weakref__")
     __array_priority__ = 1000   # so that ndarray + Tensor calls Tensor.__radd__
 
@@ -91,14 +92,9 @@ class Tensor:
                                "use .any() or .all()")
         return bool(self.data)
 
-    def __float__(self):
-        return float(self.item())
-
-    def __int__(self):
-        return int(self.item())
-
-    def __index__(self):
-        return int(self.item())
+    def __float__(self): return float(self.item())   # noqa: E704
+    def __int__(self): return int(self.item())       # noqa: E704
+    def __index__(self): return int(self.item())     # noqa: E704
 
     # ------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
@@ -134,7 +130,7 @@ class Tensor:
         if device is not None:
             device = backend.check_device(device)
             if device != out._device:
-                out = _ToDevice.apply(out, device)
+                out = S.ToDevice.apply(out, device)
         return out
 
     def cpu(self):
@@ -151,23 +147,12 @@ class Tensor:
             return O.Cast.apply(self, dtype)
         return Tensor._wrap(self.data.astype(dtype), self._device)
 
-    def float(self):
-        return self.type(backend.float32)
-
-    def double(self):
-        return self.type(backend.float64)
-
-    def half(self):
-        return self.type(backend.float16)
-
-    def long(self):
-        return self.type(backend.int64)
-
-    def bool(self):
-        return self.type(backend.bool_)
-
-    def contiguous(self):
-        return self
+    def float(self): return self.type(backend.float32)    # noqa: E704
+    def double(self): return self.type(backend.float64)   # noqa: E704
+    def half(self): return self.type(backend.float16)     # noqa: E704
+    def long(self): return self.type(backend.int64)       # noqa: E704
+    def bool(self): return self.type(backend.bool_)       # noqa: E704
+    def contiguous(self): return self                     # noqa: E704
 
     def clone(self):
         return self * 1 if self.requires_grad else Tensor._wrap(self.data.copy(), self._device)
@@ -236,344 +221,6 @@ class Tensor:
 
     def _xp(self):
         return np if self._device == "cpu" else backend.xp_for(self._device)
-
-    # ------------------------------------------------------------ operators
-    def __add__(self, other):
-        return O.Add.apply(*_arith(self, other))
-
-    def __radd__(self, other):
-        return O.Add.apply(*_arith(self, other, reflected=True))
-
-    def __sub__(self, other):
-        return O.Sub.apply(*_arith(self, other))
-
-    def __rsub__(self, other):
-        return O.Sub.apply(*_arith(self, other, reflected=True))
-
-    def __mul__(self, other):
-        return O.Mul.apply(*_arith(self, other))
-
-    def __rmul__(self, other):
-        return O.Mul.apply(*_arith(self, other, reflected=True))
-
-    def __truediv__(self, other):
-        return O.Div.apply(*_arith(self, other, division=True))
-
-    def __rtruediv__(self, other):
-        return O.Div.apply(*_arith(self, other, reflected=True, division=True))
-
-    def __pow__(self, other):
-        return O.Pow.apply(*_arith(self, other))
-
-    def __rpow__(self, other):
-        return O.Pow.apply(*_arith(self, other, reflected=True))
-
-    def __matmul__(self, other):
-        return O.MatMul.apply(self, _operand(other, self))
-
-    def __rmatmul__(self, other):
-        return O.MatMul.apply(_operand(other, self), self)
-
-    # in-place arithmetic (``w -= lr * w.grad`` under no_grad): changes .data, records nothing
-    def _inplace(self, other, op):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError(f"in-place {op} on a tensor that requires grad (shape {self.shape}) would corrupt "
-                               "its gradient; do parameter updates inside `with tg.no_grad():`")
-        other = _operand(other, self)
-        if isinstance(other, Tensor):
-            if other._device != self._device:
-                raise backend.DeviceError(f"in-place {op}: tensors on {self._device} and {other._device}")
-            other = other.data
-        _check_broadcast(f"in-place {op}", getattr(other, "shape", ()), self.shape)
-        arr = self.data
-        if op == "+=":
-            arr += other
-        elif op == "-=":
-            arr -= other
-        elif op == "*=":
-            arr *= other
-        else:
-            arr /= other
-        return self
-
-    def __iadd__(self, other):
-        return self._inplace(other, "+=")
-
-    def __isub__(self, other):
-        return self._inplace(other, "-=")
-
-    def __imul__(self, other):
-        return self._inplace(other, "*=")
-
-    def __itruediv__(self, other):
-        return self._inplace(other, "/=")
-
-    def __neg__(self):
-        return O.Neg.apply(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return self.abs()
-
-    # comparisons: plain boolean tensors, never on the graph
-    def _compare(self, other, fn):
-        other = _operand(other, self)
-        if isinstance(other, Tensor) and other._device != self._device:
-            raise backend.DeviceError(f"comparing tensors on two devices: {self._device} {self.shape} and "
-                                      f"{other._device} {other.shape}")
-        return Tensor._wrap(fn(self.data, other.data if isinstance(other, Tensor) else other), self._device)
-
-    def __lt__(self, o): return self._compare(o, lambda a, b: a < b)    # noqa: E704
-    def __le__(self, o): return self._compare(o, lambda a, b: a <= b)   # noqa: E704
-    def __gt__(self, o): return self._compare(o, lambda a, b: a > b)    # noqa: E704
-    def __ge__(self, o): return self._compare(o, lambda a, b: a >= b)   # noqa: E704
-    def __eq__(self, o): return self._compare(o, lambda a, b: a == b)   # noqa: E704
-    def __ne__(self, o): return self._compare(o, lambda a, b: a != b)   # noqa: E704
-    def __invert__(self): return Tensor._wrap(~self.data, self._device)  # noqa: E704
-    def __and__(self, o): return self._compare(o, lambda a, b: a & b)   # noqa: E704
-    def __or__(self, o): return self._compare(o, lambda a, b: a | b)    # noqa: E704
-
-    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
-
-    def any(self, dim=None, keepdim=False):
-        return Tensor._wrap(self.data.any(axis=dim, keepdims=keepdim), self._device)
-
-    def all(self, dim=None, keepdim=False):
-        return Tensor._wrap(self.data.all(axis=dim, keepdims=keepdim), self._device)
-
-    # ------------------------------------------------------------ elementwise
-    def exp(self): return O.Exp.apply(self)            # noqa: E704
-    def log(self): return O.Log.apply(self)            # noqa: E704
-    def sqrt(self): return O.Sqrt.apply(self)          # noqa: E704
-    def abs(self): return O.Abs.apply(self)            # noqa: E704
-    def tanh(self): return O.Tanh.apply(self)          # noqa: E704
-    def sigmoid(self): return O.Sigmoid.apply(self)    # noqa: E704
-    def relu(self): return O.ReLU.apply(self)          # noqa: E704
-    def sin(self): return O.Sin.apply(self)            # noqa: E704
-    def cos(self): return O.Cos.apply(self)            # noqa: E704
-    def neg(self): return O.Neg.apply(self)            # noqa: E704
-    def rsqrt(self): return self.sqrt() ** -1          # noqa: E704
-    def square(self): return self * self               # noqa: E704
-
-    def gelu(self, approximate="none"):
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return O.GELU.apply(self, approximate)
-
-    def silu(self):
-        return O.SiLU.apply(self)
-
-    def pow(self, exponent):
-        return self ** exponent
-
-    def clamp(self, min=None, max=None):  # noqa: A002  (PyTorch's argument names)
-        if min is None and max is None:
-            raise ValueError("clamp: at least one of min and max must be given")
-        return O.Clamp.apply(self, min, max)
-
-    clip = clamp
-
-    def maximum(self, other):
-        return O.Maximum.apply(self, _operand(other, self))
-
-    def minimum(self, other):
-        return O.Minimum.apply(self, _operand(other, self))
-
-    def masked_fill(self, mask, value):
-        if isinstance(mask, Tensor) and mask.device != self._device:
-            raise backend.DeviceError(f"masked_fill: the tensor is on {self._device} but the mask on {mask.device}")
-        m = mask.data if isinstance(mask, Tensor) else self._xp().asarray(mask)
-        if m.dtype != np.bool_:
-            raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype} of shape {tuple(m.shape)} "
-                            f"(for a tensor of shape {self.shape}); compare to make one, e.g. mask == 0")
-        _check_broadcast("masked_fill", m.shape, self.shape)
-        return O.MaskedFill.apply(self, m, value)
-
-    def matmul(self, other):
-        return self @ other
-
-    # ------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim=False):
-        return R.Sum.apply(self, dim, keepdim)
-
-    def mean(self, dim=None, keepdim=False):
-        return R.Mean.apply(self, dim, keepdim)
-
-    def max(self, dim=None, keepdim=False):
-        """Values only (``argmax`` gives the indices); ties share the gradient evenly."""
-        return R.Max.apply(self, dim, keepdim, True)
-
-    def min(self, dim=None, keepdim=False):
-        return R.Max.apply(self, dim, keepdim, False)
-
-    def var(self, dim=None, keepdim=False, correction=1, unbiased=None):
-        if unbiased is not None:
-            correction = int(unbiased)
-        return R.Var.apply(self, dim, keepdim, correction)
-
-    def std(self, dim=None, keepdim=False, correction=1, unbiased=None):
-        return self.var(dim, keepdim, correction, unbiased).sqrt()
-
-    def logsumexp(self, dim=None, keepdim=False):
-        return R.LogSumExp.apply(self, dim, keepdim)
-
-    def softmax(self, dim=-1):
-        R._axes(dim, self.ndim)
-        return R.Softmax.apply(self, dim)
-
-    def log_softmax(self, dim=-1):
-        R._axes(dim, self.ndim)
-        return R.LogSoftmax.apply(self, dim)
-
-    def argmax(self, dim=None, keepdim=False):
-        return self._arg(self.data.argmax, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False):
-        return self._arg(self.data.argmin, dim, keepdim)
-
-    def _arg(self, fn, dim, keepdim):
-        if dim is None:
-            out = fn()
-            return Tensor._wrap(self._xp().asarray(out, dtype=np.int64).reshape((1,) * self.ndim if keepdim else ()),
-                                self._device)
-        return Tensor._wrap(fn(axis=dim, keepdims=keepdim).astype(np.int64), self._device)
-
-    # ------------------------------------------------------------ shapes
-    def reshape(self, *shape):
-        shape = list(_shape_arg(shape))
-        if shape.count(-1) == 1:                      # infer the one -1 from the element count
-            known = 1
-            for s in shape:
-                known *= s if s != -1 else 1
-            if known and self.data.size % known == 0:
-                shape[shape.index(-1)] = self.data.size // known
-        n = 1
-        for s in shape:
-            n *= s
-        if n != self.data.size or any(s < 0 for s in shape):
-            raise RuntimeError(f"reshape: shape {tuple(_shape_arg(shape))} is invalid for a tensor of shape "
-                               f"{self.shape} ({self.data.size} elements)")
-        return S.Reshape.apply(self, tuple(shape))
-
-    view = reshape
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        if self.ndim == 0:
-            return self.reshape(1)
-        s, e = start_dim % self.ndim, end_dim % self.ndim
-        shape = self.shape
-        n = 1
-        for d in shape[s:e + 1]:
-            n *= d
-        return self.reshape(shape[:s] + (n,) + shape[e + 1:])
-
-    def unflatten(self, dim, sizes):
-        dim %= self.ndim
-        return self.reshape(self.shape[:dim] + tuple(sizes) + self.shape[dim + 1:])
-
-    def squeeze(self, dim=None):
-        if dim is None:
-            return self.reshape(tuple(s for s in self.shape if s != 1))
-        dims = set(R._axes(dim, self.ndim))          # range-checked, negative dims allowed
-        return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1)))
-
-    def unsqueeze(self, dim):
-        if not -self.ndim - 1 <= dim <= self.ndim:
-            raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor with {self.ndim} dimensions")
-        dim = dim % (self.ndim + 1)
-        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
-
-    def permute(self, *dims):
-        dims = _shape_arg(dims)
-        if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
-            raise ValueError(f"permute: dims {tuple(dims)} are not a permutation of the {self.ndim} axes of {self.shape}")
-        return S.Permute.apply(self, tuple(d % self.ndim for d in dims))
-
-    def transpose(self, dim0, dim1):
-        axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return S.Permute.apply(self, tuple(axes))
-
-    def expand(self, *sizes):
-        sizes = _shape_arg(sizes)
-        lead = len(sizes) - self.ndim
-        if lead < 0:
-            raise RuntimeError(f"expand: target {tuple(sizes)} has fewer dimensions than the tensor {self.shape}")
-        if any(s == -1 for s in sizes[:lead]):
-            raise RuntimeError(f"expand: -1 is not allowed for a new leading dimension (target {tuple(sizes)}, "
-                               f"tensor {self.shape})")
-        shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-        _check_broadcast("expand", self.shape, shape, exact=True)
-        return S.Expand.apply(self, shape)
-
-    def expand_as(self, other):
-        return self.expand(*other.shape)
-
-    def broadcast_to(self, shape):
-        return self.expand(*shape)
-
-    def split(self, split_size_or_sections, dim=0):
-        n = self.shape[dim]
-        if isinstance(split_size_or_sections, int):
-            sizes = [min(split_size_or_sections, n - i) for i in range(0, n, split_size_or_sections)]
-        else:
-            sizes = list(split_size_or_sections)
-            if sum(sizes) != n:
-                raise ValueError(f"split: sections {sizes} do not add up to the size {n} of dim {dim}")
-        out, start = [], 0
-        lead = (slice(None),) * (dim % self.ndim)
-        for s in sizes:
-            out.append(self[lead + (slice(start, start + s),)])
-            start += s
-        return tuple(out)
-
-    def chunk(self, chunks, dim=0):
-        n = self.shape[dim]
-        return self.split(-(-n // chunks), dim)
-
-    def __getitem__(self, index):
-        index = _index_arg(index, self)
-        try:
-            return S.GetItem.apply(self, index)
-        except IndexError as e:
-            raise IndexError(f"index {_short(index)} is invalid for a tensor of shape {self.shape}: {e}") from None
-
-    def __setitem__(self, index, value):
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError("in-place assignment into a tensor that requires grad would corrupt its gradient; "
-                               "build a new tensor (tg.where, masked_fill, cat) or wrap it in tg.no_grad()")
-        self.data[_index_arg(index, self)] = value.data if isinstance(value, Tensor) else value
-
-
-def is_grad_enabled():
-    return autograd.is_grad_enabled()
-
-
-class _ToDevice(autograd.Function):
-    """Copy between CPU and GPU; the gradient is copied back."""
-
-    @staticmethod
-    def forward(ctx, x, device):
-        ctx.src = backend.device_of(x)
-        return backend.to_device(x, device)
-
-    @staticmethod
-    def backward(ctx, g):
-        return backend.to_device(g, ctx.src)
-
-    @classmethod
-    def apply(cls, x, device):   # the output lives on the *target* device
-        ctx = cls.__new__(cls)
-        out = cls.forward(ctx, x.data, device)
-        t = Tensor._wrap(out, device)
-        if x.requires_grad and is_grad_enabled():
-            ctx.xp, ctx.device, ctx.needs_input_grad = backend.xp_for(device), device, (True, False)
-            ctx.next, ctx.in_meta = (x.grad_fn or x, None), ((x.shape, x.dtype), None)
-            ctx.out_shape, ctx.out_dtype, ctx._hooks, ctx._retain, ctx.released = out.shape, out.dtype, None, None, False
-            t.grad_fn, t.requires_grad = ctx, True
-        return t
 
 
 class _HookHandle:

@@ -10,6 +10,10 @@ import numpy as np
 from . import backend
 
 
+def _is_tensor(x) -> bool:      # (this module comes before tensor.py, so it cannot name the class)
+    return hasattr(x, "grad_fn")
+
+
 def _infer_array(data, dtype, device):
     """Turn Python numbers, lists, NumPy/CuPy arrays into a backend array.
 
@@ -17,7 +21,7 @@ def _infer_array(data, dtype, device):
     a NumPy array keeps its dtype.
     """
     dtype = backend.as_dtype(dtype)
-    if hasattr(data, "grad_fn"):   # a Tensor
+    if _is_tensor(data):
         data = data.data
     if hasattr(data, "__cuda_array_interface__") or isinstance(data, np.ndarray):
         arr = data if dtype is None else data.astype(dtype, copy=False)
@@ -39,7 +43,7 @@ def _infer_array(data, dtype, device):
 def _operand(other, like):
     """Python numbers pass through untouched (so they never upcast float32);
     arrays and lists become tensors on ``like``'s device."""
-    if hasattr(other, "grad_fn"):   # a Tensor
+    if _is_tensor(other):
         return other
     if isinstance(other, np.generic) and other.dtype.kind in "biuf":
         other = other.item()     # np.float64(2.5) acts like 2.5: a NumPy scalar does not upcast float32 either
@@ -58,17 +62,16 @@ def _arith(t, other, reflected=False, division=False):
     (NumPy would make ``int64 * 2.5`` and ``int64 / 2`` float64). Floats with floats are left to NumPy."""
     other = _operand(other, t)
     a, b = (other, t) if reflected else (t, other)
-    other_is_tensor = hasattr(other, "grad_fn")
-    if t.dtype.kind == "f" and (not other_is_tensor or other.dtype.kind == "f"):
+    if t.dtype.kind == "f" and (not _is_tensor(other) or other.dtype.kind == "f"):
         return a, b                                       # the common case: floats only
-    floats = [x.dtype for x in (t, other) if hasattr(x, "grad_fn") and x.dtype.kind == "f"]
+    floats = [x.dtype for x in (t, other) if _is_tensor(x) and x.dtype.kind == "f"]
     if floats:                                            # one integer tensor, one float tensor
         target = floats[0]
     elif division or isinstance(other, float):
         target = backend.DEFAULT_FLOAT
     else:
         return a, b
-    return tuple(x.to(target) if hasattr(x, "grad_fn") and x.dtype.kind in "biu" else x for x in (a, b))
+    return tuple(x.to(target) if _is_tensor(x) and x.dtype.kind in "biu" else x for x in (a, b))
 
 
 def _shape_arg(shape):
@@ -84,7 +87,7 @@ def _index_arg(index, t):
     xp = t._xp()
     out = []
     for p in parts:
-        if hasattr(p, "grad_fn"):   # a Tensor
+        if _is_tensor(p):
             if p.device != t.device:
                 raise backend.DeviceError(f"indexing a tensor on {t.device} with an index tensor on {p.device}")
             p = p.data
@@ -133,3 +136,30 @@ def _check_broadcast(op, src, dst, exact=False):
     ok = len(src) <= len(dst) and all(a == b or a == 1 for a, b in zip(reversed(src), reversed(dst)))
     if not ok:
         raise RuntimeError(f"{op}: shape {tuple(src)} cannot be broadcast to {tuple(dst)}")
+
+
+def _axes(op, dim, ndim):
+    """``dim`` (an int, a tuple of ints or None for all axes) as the sorted tuple of non-negative axes
+    that the reductions take; a dim out of range names the op."""
+    if dim is None:
+        return tuple(range(ndim))
+    n = max(ndim, 1)              # a 0-d tensor takes dim 0 or -1, as PyTorch
+    out = []
+    for d in ((dim,) if isinstance(dim, int) else tuple(dim)):
+        if not -n <= d < n:
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dimensions "
+                             f"(expected -{n} <= dim < {n})")
+        out.append(d % n)
+    return tuple(sorted(set(out))) if ndim else ()
+
+
+def _check_choice(op, name, value, choices):
+    """``value`` must be one of ``choices``, or a ValueError names the op, the argument and the choices."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}"
+        raise ValueError(f"{op}: {name} must be {listed}, got {value!r}")
+
+
+def _check_probability(op, name, p):
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: {name} must be a probability in [0, 1], got {p}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..tensor_args import _check_choice
 from . import functional as F
 from .module import Module
 
@@ -18,8 +19,7 @@ class GELU(Module):
 
     def __init__(self, approximate="none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        _check_choice("GELU", "approximate", approximate, ("none", "tanh"))
         self.approximate = approximate
 
     def forward(self, x):

@@ -9,7 +9,21 @@ from __future__ import annotations
 from .module import Module
 
 
-class Sequential(Module):
+class _Numbered(Module):
+    """Children registered as "0", "1", ...: what Sequential and ModuleList share."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_Numbered):
     """``Sequential(a, b, c)(x) == c(b(a(x)))``."""
 
     def __init__(self, *modules):
@@ -30,18 +44,8 @@ class Sequential(Module):
         mods = list(self._modules.values())
         return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
 
-    def __len__(self):
-        return len(self._modules)
 
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-
-class ModuleList(Module):
+class ModuleList(_Numbered):
     """A list of modules, registered as "0", "1", ... (no forward: iterate it yourself)."""
 
     def __init__(self, modules=()):
@@ -54,16 +58,6 @@ class ModuleList(Module):
 
     def __setitem__(self, i, module):
         self.add_module(str(range(len(self))[i]), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules):
         for m in modules:

@@ -13,7 +13,10 @@ import numpy as np
 from .. import backend
 from .. import nn_ops as N
 from ..tensor import Tensor
+from ..tensor_args import _check_choice, _check_probability
 from . import amp
+
+_REDUCTIONS = ("mean", "sum", "none")
 
 
 # ---------------------------------------------------------------- activations
@@ -60,13 +63,24 @@ def embedding(ids, weight):
     ids = ids if isinstance(ids, Tensor) else Tensor(np.asarray(ids), device=weight.device)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be integers, got {ids.dtype}")
+    _check_in_range("embedding", "id", ids.data, weight.shape[0],
+                    f"a table of {weight.shape[0]} rows (weight shape {weight.shape}, ids shape {ids.shape})")
     return N.Embedding.apply(weight, ids)
+
+
+def _check_in_range(op, what, ids, n, of, ignore=None):
+    """Every id (but ``ignore``) must lie in [0, n). Checked here, once for both backends: NumPy would
+    raise deep inside the op, and CuPy would silently wrap an out-of-range id around to another row."""
+    bad = (ids < 0) | (ids >= n)
+    if ignore is not None:
+        bad &= ids != ignore
+    if bool(bad.any()):
+        raise IndexError(f"{op}: {what} {int(ids[bad][0])} is out of range for {of}")
 
 
 def dropout(x, p=0.5, training=True):
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+    _check_probability("dropout", "p", p)
     if not training or p == 0:
         return x
     if p == 1:
@@ -129,10 +143,8 @@ def cross_entropy(input, target, ignore_index=-100, label_smoothing=0.0, reducti
     target (N, d1, ...) (the class axis is dim 1). A float target of input's shape is read as probabilities.
     Targets equal to ``ignore_index`` count for nothing; "mean" averages over the rest.
     """
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if not 0 <= label_smoothing <= 1:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    _check_choice("cross_entropy", "reduction", reduction, _REDUCTIONS)
+    _check_probability("cross_entropy", "label_smoothing", label_smoothing)
     input = amp.full(input)                                 # noqa: A001  (float32 inside autocast)
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target), device=input.device)
     if input.ndim == 1:                                     # one sample: (C,) with a scalar target
@@ -147,21 +159,19 @@ def cross_entropy(input, target, ignore_index=-100, label_smoothing=0.0, reducti
             raise ValueError(f"cross_entropy: probability targets must have the input's shape {input.shape}, "
                              f"got {target.shape}")
         q = target * (1 - label_smoothing) + label_smoothing / c
-        loss = -(q * input.log_softmax(-1)).sum(-1)
-        return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+        return _reduce(-(q * input.log_softmax(-1)).sum(-1), reduction)
     lead = target.shape
     if target.numel() != input.shape[0]:
         raise ValueError(f"cross_entropy: target shape {tuple(lead)} does not match input (N={input.shape[0]} rows)")
     t = target.data.reshape(-1)
-    bad = (t != ignore_index) & ((t < 0) | (t >= c))
-    if bool(bad.any()):
-        raise IndexError(f"cross_entropy: target {int(t[bad][0])} is out of range for {c} classes")
+    _check_in_range("cross_entropy", "target", t, c, f"{c} classes (input shape {input.shape})", ignore_index)
     loss = N.CrossEntropy.apply(input, t, ignore_index, label_smoothing, reduction)
     return loss.reshape(lead) if reduction == "none" else loss
 
 
 def nll_loss(input, target, ignore_index=-100, reduction="mean"):  # noqa: A002
     """Negative log-likelihood of log-probabilities ``input`` (N, C) at ``target`` (N,)."""
+    _check_choice("nll_loss", "reduction", reduction, _REDUCTIONS)
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
     valid = t != ignore_index
     picked = -input[np.arange(len(t)), np.where(valid, t, 0)] * Tensor(valid.astype(input.dtype))
@@ -171,8 +181,12 @@ def nll_loss(input, target, ignore_index=-100, reduction="mean"):  # noqa: A002
 
 
 def mse_loss(input, target, reduction="mean"):  # noqa: A002
-    d = (input - target) ** 2
-    return d.mean() if reduction == "mean" else d.sum() if reduction == "sum" else d
+    _check_choice("mse_loss", "reduction", reduction, _REDUCTIONS)
+    return _reduce((input - target) ** 2, reduction)
+
+
+def _reduce(loss, reduction):
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
 
 
 # ---------------------------------------------------------------- attention

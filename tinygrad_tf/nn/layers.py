@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..factory import empty
+from ..tensor_args import _check_probability
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -50,8 +51,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        _check_probability("Dropout", "p", p)
         self.p = p
 
     def forward(self, x):

@@ -1,0 +1,306 @@
+"""Tensor's ops: the Python operators, elementwise math, reductions, shapes and indexing.
+
+``Tensor`` (tensor.py) inherits these from ``TensorOps``. Each method checks what
+the user passed, naming the op and the shapes when it is wrong, then calls one
+Function (ops.py, reduce_ops.py, shape_ops.py) -- read those for the math.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from . import autograd, backend
+from . import ops as O
+from . import reduce_ops as R
+from . import shape_ops as S
+from .tensor_args import (_arith, _axes, _check_broadcast, _check_choice, _index_arg, _is_tensor, _operand,
+                          _shape_arg, _short)
+
+
+def _binary(op, division=False):
+    """``t (op) other`` and the reflected ``other (op) t`` (which Python calls when ``other`` is no Tensor)."""
+    def forward(self, other):
+        return op.apply(*_arith(self, other, division=division))
+
+    def reflected(self, other):
+        return op.apply(*_arith(self, other, reflected=True, division=division))
+    return forward, reflected
+
+
+def _inplace(symbol, update):
+    """``t += other`` and friends (``w -= lr * w.grad`` under no_grad): change .data, record nothing."""
+    def method(self, other):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(f"in-place {symbol} on a tensor that requires grad (shape {self.shape}) would corrupt "
+                               "its gradient; do parameter updates inside `with tg.no_grad():`")
+        other = _operand(other, self)
+        if _is_tensor(other):
+            if other._device != self._device:
+                raise backend.DeviceError(f"in-place {symbol}: tensors on {self._device} and {other._device}")
+            other = other.data
+        _check_broadcast(f"in-place {symbol}", getattr(other, "shape", ()), self.shape)
+        update(self.data, other)          # operator.iadd(arr, other) is arr += other: in place
+        return self
+    return method
+
+
+def _comparison(compare):
+    """A comparison: a plain boolean tensor, never on the graph."""
+    def method(self, other):
+        other = _operand(other, self)
+        if _is_tensor(other) and other._device != self._device:
+            raise backend.DeviceError(f"comparing tensors on two devices: {self._device} {self.shape} and "
+                                      f"{other._device} {other.shape}")
+        return self._wrap(compare(self.data, other.data if _is_tensor(other) else other), self._device)
+    return method
+
+
+class TensorOps:
+    __slots__ = ()
+
+    # ------------------------------------------------------------ operators
+    __add__, __radd__ = _binary(O.Add)
+    __sub__, __rsub__ = _binary(O.Sub)
+    __mul__, __rmul__ = _binary(O.Mul)
+    __truediv__, __rtruediv__ = _binary(O.Div, division=True)
+    __pow__, __rpow__ = _binary(O.Pow)
+
+    def __matmul__(self, other):
+        return O.MatMul.apply(self, _operand(other, self))
+
+    def __rmatmul__(self, other):
+        return O.MatMul.apply(_operand(other, self), self)
+
+    __iadd__ = _inplace("+=", operator.iadd)
+    __isub__ = _inplace("-=", operator.isub)
+    __imul__ = _inplace("*=", operator.imul)
+    __itruediv__ = _inplace("/=", operator.itruediv)
+
+    def __neg__(self):
+        return O.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    __eq__, __ne__ = _comparison(operator.eq), _comparison(operator.ne)
+    __lt__, __le__ = _comparison(operator.lt), _comparison(operator.le)
+    __gt__, __ge__ = _comparison(operator.gt), _comparison(operator.ge)
+    __and__, __or__ = _comparison(operator.and_), _comparison(operator.or_)
+
+    def __invert__(self):
+        return self._wrap(~self.data, self._device)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def any(self, dim=None, keepdim=False):
+        return self._wrap(self.data.any(axis=dim, keepdims=keepdim), self._device)
+
+    def all(self, dim=None, keepdim=False):
+        return self._wrap(self.data.all(axis=dim, keepdims=keepdim), self._device)
+
+    # ------------------------------------------------------------ elementwise
+    def exp(self): return O.Exp.apply(self)            # noqa: E704
+    def log(self): return O.Log.apply(self)            # noqa: E704
+    def sqrt(self): return O.Sqrt.apply(self)          # noqa: E704
+    def abs(self): return O.Abs.apply(self)            # noqa: E704
+    def tanh(self): return O.Tanh.apply(self)          # noqa: E704
+    def sigmoid(self): return O.Sigmoid.apply(self)    # noqa: E704
+    def relu(self): return O.ReLU.apply(self)          # noqa: E704
+    def sin(self): return O.Sin.apply(self)            # noqa: E704
+    def cos(self): return O.Cos.apply(self)            # noqa: E704
+    def neg(self): return O.Neg.apply(self)            # noqa: E704
+    def rsqrt(self): return self.sqrt() ** -1          # noqa: E704
+    def square(self): return self * self               # noqa: E704
+
+    def gelu(self, approximate="none"):
+        _check_choice("gelu", "approximate", approximate, ("none", "tanh"))
+        return O.GELU.apply(self, approximate)
+
+    def silu(self):
+        return O.SiLU.apply(self)
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def clamp(self, min=None, max=None):  # noqa: A002  (PyTorch's argument names)
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        return O.Clamp.apply(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return O.Maximum.apply(self, _operand(other, self))
+
+    def minimum(self, other):
+        return O.Minimum.apply(self, _operand(other, self))
+
+    def masked_fill(self, mask, value):
+        if _is_tensor(mask) and mask.device != self._device:
+            raise backend.DeviceError(f"masked_fill: the tensor is on {self._device} but the mask on {mask.device}")
+        m = mask.data if _is_tensor(mask) else self._xp().asarray(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype} of shape {tuple(m.shape)} "
+                            f"(for a tensor of shape {self.shape}); compare to make one, e.g. mask == 0")
+        _check_broadcast("masked_fill", m.shape, self.shape)
+        return O.MaskedFill.apply(self, m, value)
+
+    def matmul(self, other):
+        return self @ other
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, dim=None, keepdim=False):
+        return R.Sum.apply(self, _axes("sum", dim, self.ndim), keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return R.Mean.apply(self, _axes("mean", dim, self.ndim), keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        """Values only (``argmax`` gives the indices); ties share the gradient evenly."""
+        return R.Max.apply(self, _axes("max", dim, self.ndim), keepdim, True)
+
+    def min(self, dim=None, keepdim=False):
+        return R.Max.apply(self, _axes("min", dim, self.ndim), keepdim, False)
+
+    def var(self, dim=None, keepdim=False, correction=1, unbiased=None):
+        if unbiased is not None:
+            correction = int(unbiased)
+        return R.Var.apply(self, _axes("var", dim, self.ndim), keepdim, correction)
+
+    def std(self, dim=None, keepdim=False, correction=1, unbiased=None):
+        return self.var(dim, keepdim, correction, unbiased).sqrt()
+
+    def logsumexp(self, dim=None, keepdim=False):
+        return R.LogSumExp.apply(self, _axes("logsumexp", dim, self.ndim), keepdim)
+
+    def softmax(self, dim=-1):
+        _axes("softmax", dim, self.ndim)
+        return R.Softmax.apply(self, dim)
+
+    def log_softmax(self, dim=-1):
+        _axes("log_softmax", dim, self.ndim)
+        return R.LogSoftmax.apply(self, dim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return self._arg(self.data.argmax, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return self._arg(self.data.argmin, dim, keepdim)
+
+    def _arg(self, fn, dim, keepdim):
+        if dim is None:
+            out = fn()
+            return self._wrap(self._xp().asarray(out, dtype=np.int64).reshape((1,) * self.ndim if keepdim else ()),
+                              self._device)
+        return self._wrap(fn(axis=dim, keepdims=keepdim).astype(np.int64), self._device)
+
+    # ------------------------------------------------------------ shapes
+    def reshape(self, *shape):
+        shape = list(_shape_arg(shape))
+        if shape.count(-1) == 1:                      # infer the one -1 from the element count
+            known = 1
+            for s in shape:
+                known *= s if s != -1 else 1
+            if known and self.data.size % known == 0:
+                shape[shape.index(-1)] = self.data.size // known
+        n = 1
+        for s in shape:
+            n *= s
+        if n != self.data.size or any(s < 0 for s in shape):
+            raise RuntimeError(f"reshape: shape {tuple(_shape_arg(shape))} is invalid for a tensor of shape "
+                               f"{self.shape} ({self.data.size} elements)")
+        return S.Reshape.apply(self, tuple(shape))
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = start_dim % self.ndim, end_dim % self.ndim
+        shape = self.shape
+        n = 1
+        for d in shape[s:e + 1]:
+            n *= d
+        return self.reshape(shape[:s] + (n,) + shape[e + 1:])
+
+    def unflatten(self, dim, sizes):
+        dim %= self.ndim
+        return self.reshape(self.shape[:dim] + tuple(sizes) + self.shape[dim + 1:])
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return self.reshape(tuple(s for s in self.shape if s != 1))
+        dims = set(_axes("squeeze", dim, self.ndim))   # range-checked, negative dims allowed
+        return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1)))
+
+    def unsqueeze(self, dim):
+        if not -self.ndim - 1 <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor with {self.ndim} dimensions")
+        dim = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def permute(self, *dims):
+        dims = _shape_arg(dims)
+        if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
+            raise ValueError(f"permute: dims {tuple(dims)} are not a permutation of the {self.ndim} axes of {self.shape}")
+        return S.Permute.apply(self, tuple(d % self.ndim for d in dims))
+
+    def transpose(self, dim0, dim1):
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return S.Permute.apply(self, tuple(axes))
+
+    def expand(self, *sizes):
+        sizes = _shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: target {tuple(sizes)} has fewer dimensions than the tensor {self.shape}")
+        if any(s == -1 for s in sizes[:lead]):
+            raise RuntimeError(f"expand: -1 is not allowed for a new leading dimension (target {tuple(sizes)}, "
+                               f"tensor {self.shape})")
+        shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+        _check_broadcast("expand", self.shape, shape, exact=True)
+        return S.Expand.apply(self, shape)
+
+    def expand_as(self, other):
+        return self.expand(*other.shape)
+
+    def broadcast_to(self, shape):
+        return self.expand(*shape)
+
+    def split(self, split_size_or_sections, dim=0):
+        n = self.shape[dim]
+        if isinstance(split_size_or_sections, int):
+            sizes = [min(split_size_or_sections, n - i) for i in range(0, n, split_size_or_sections)]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n:
+                raise ValueError(f"split: sections {sizes} do not add up to the size {n} of dim {dim}")
+        out, start = [], 0
+        lead = (slice(None),) * (dim % self.ndim)
+        for s in sizes:
+            out.append(self[lead + (slice(start, start + s),)])
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        n = self.shape[dim]
+        return self.split(-(-n // chunks), dim)
+
+    def __getitem__(self, index):
+        index = _index_arg(index, self)
+        try:
+            return S.GetItem.apply(self, index)
+        except IndexError as e:
+            raise IndexError(f"index {_short(index)} is invalid for a tensor of shape {self.shape}: {e}") from None
+
+    def __setitem__(self, index, value):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError("in-place assignment into a tensor that requires grad would corrupt its gradient; "
+                               "build a new tensor (tg.where, masked_fill, cat) or wrap it in tg.no_grad()")
+        self.data[_index_arg(index, self)] = value.data if _is_tensor(value) else value
