@@ -341,7 +341,7 @@ def cmd_params(args) -> int:
     """Count the parameters of a preset or of a model given by flags (without allocating it), by component
     (embeddings, attention, FFN, norms, heads), with fp32 / fp16 sizes and forward FLOPs per token."""
     from ..nn.models import BertConfig, GPTConfig, T5Config, count_parameters
-    from ..nn.models.breakdown import model_stats
+    from ..nn.models import model_stats
     from . import TRAIN_PRESETS, TrainConfig
 
     name = getattr(args, "preset_name", None)

@@ -176,7 +176,7 @@ def preset_stats(vocab: int) -> list[dict]:
     """One JSON-ready dict per preset (training sizes with vocabulary ``vocab``, then published ones):
     name, family, kind, and ``model_stats`` (shape, parameters by component, sizes, FLOPs per token)."""
     from ..nn.models import GPTConfig
-    from ..nn.models.breakdown import model_stats
+    from ..nn.models import model_stats
     from . import TRAIN_PRESETS
     rows = []
     for name, fields in TRAIN_PRESETS.items():
@@ -217,7 +217,7 @@ TRAINING_ROWS = (("step", "steps trained", "{:,}"), ("train_loss", "train loss (
 
 def comparison(entries: list[Entry]) -> dict:
     """The JSON form: {"models": [...], "fields": [...], "differing": [...]}."""
-    from ..nn.models.breakdown import model_stats
+    from ..nn.models import model_stats
     dicts = [e.config.to_dict() for e in entries]
     fields: list[str] = []
     for d in dicts:
