@@ -1,5 +1,5 @@
 """Hypothesis strategies for the engine tests: shapes, broadcastable pairs, bounded domains,
-non-contiguous inputs, reduction dims and indices.
+non-contiguous inputs, reduction dims and indices; and tiny model configs of every family.
 
 Values come from a NumPy generator seeded by a hypothesis-drawn integer, then mapped into the
 op's domain, so hypothesis explores *shapes, layouts and seeds* (and shrinks them), while the
@@ -19,6 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import strategies as st
+
+from tinygrad_tf.nn.blocks import ACTIVATION_CHOICES, RESIDUALS
+from tinygrad_tf.nn.models import BertConfig, GPTConfig, T5Config
+from tinygrad_tf.nn.models.config import BERT_ACTIVATIONS, T5_FEED_FORWARDS
+from tinygrad_tf.nn.norm import NORMS
+from tinygrad_tf.nn.positional import POSITIONS
 
 MAX_DIMS, MAX_SIDE = 4, 4
 DOMAINS = ("any", "positive", "away0", "distinct", "grid0", "grid1", "clamp", "logits")
@@ -138,3 +144,49 @@ def repeated_int_indices(draw, n, max_len=6):
     (and may use negative indices)."""
     idx = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=max_len - 1))
     return np.array(idx + [idx[0]], dtype=np.int64)
+
+
+# ---------------------------------------------------------------- model configs
+# Tiny sizes (a few hundred parameters: a model builds in milliseconds), every option of every family.
+@st.composite
+def gpt_configs(draw):
+    """A GPTConfig over every component choice: norm, residual, position, activation, bias, tie_embeddings,
+    grouped-query n_kv_head (any divisor of n_head)."""
+    n_head = draw(st.sampled_from([1, 2, 4]))
+    return GPTConfig(vocab_size=draw(st.integers(2, 13)), context_length=draw(st.integers(1, 6)),
+                     d_model=n_head * draw(st.sampled_from([2, 4])), n_layer=draw(st.integers(1, 2)), n_head=n_head,
+                     n_kv_head=draw(st.sampled_from([k for k in (1, 2, 4) if n_head % k == 0])),
+                     d_ff=draw(st.integers(1, 10)), norm=draw(st.sampled_from(NORMS)),
+                     residual=draw(st.sampled_from(RESIDUALS)), position=draw(st.sampled_from(POSITIONS)),
+                     activation=draw(st.sampled_from(ACTIVATION_CHOICES)), bias=draw(st.booleans()),
+                     tie_embeddings=draw(st.booleans()))
+
+
+@st.composite
+def bert_configs(draw):
+    """A BertConfig with or without the pooler, masked-LM head, NSP head and classifier (the last two need the
+    pooler), any activation, any number of token types."""
+    pooler = draw(st.booleans())
+    return BertConfig(vocab_size=draw(st.integers(2, 13)), context_length=draw(st.integers(1, 6)),
+                      d_model=draw(st.sampled_from([4, 8])), n_layer=draw(st.integers(1, 2)),
+                      n_head=draw(st.sampled_from([1, 2])), d_ff=draw(st.integers(1, 10)),
+                      type_vocab_size=draw(st.integers(1, 3)), activation=draw(st.sampled_from(BERT_ACTIVATIONS)),
+                      pooler=pooler, mlm_head=draw(st.booleans()), nsp_head=pooler and draw(st.booleans()),
+                      num_labels=draw(st.integers(0, 3)) if pooler else 0)
+
+
+@st.composite
+def t5_configs(draw):
+    """A T5Config: v1.0 (ReLU) or gated (v1.1), tied or untied, any encoder / decoder depths, d_kv apart from
+    d_model / n_head, any number of relative-position buckets."""
+    return T5Config(vocab_size=draw(st.integers(2, 13)), context_length=draw(st.integers(1, 6)),
+                    d_model=draw(st.sampled_from([4, 8])), n_layer=draw(st.integers(1, 2)),
+                    n_decoder_layer=draw(st.integers(1, 3)), n_head=draw(st.sampled_from([1, 2])),
+                    d_kv=draw(st.integers(1, 5)), d_ff=draw(st.integers(1, 10)),
+                    relative_attention_num_buckets=draw(st.integers(4, 9)),
+                    feed_forward_proj=draw(st.sampled_from(T5_FEED_FORWARDS)), tie_embeddings=draw(st.booleans()))
+
+
+def model_configs():
+    """A config of any family."""
+    return st.one_of(gpt_configs(), bert_configs(), t5_configs())

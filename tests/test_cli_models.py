@@ -232,8 +232,8 @@ def _json_of(capsys, *args):
 
 
 def test_presets_params_compare_json(capsys):
-    from tinygrad_tf.nn.models import BertConfig, GPTConfig, T5Config, count_parameters
-    from tinygrad_tf.nn.models.breakdown import flops_per_token, parameter_breakdown
+    from tinygrad_tf.nn.models import (BertConfig, GPTConfig, T5Config, count_parameters, flops_per_token,
+                                       parameter_breakdown)
     rows = {r["name"]: r for r in _json_of(capsys, "presets", "--json")}
     assert {"tiny", "gpt2", "llama-7b", "bert-base", "t5-small"} <= set(rows)
     gpt2 = rows["gpt2"]

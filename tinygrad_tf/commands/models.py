@@ -31,7 +31,7 @@ from rich.table import Table
 from ..fileio import read_json
 from ..lab.runs import read_jsonl
 from ..nn.models import MODEL_CLASSES, ConfigError, GPTConfig, count_parameters
-from ..nn.models.breakdown import model_stats
+from ..nn.models import model_stats
 from ..train import TRAIN_PRESETS, TrainConfig
 from ..train.seq2seq import VOCAB_SIZE
 from ..train.tasks import TASK_CLASSES

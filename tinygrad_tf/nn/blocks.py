@@ -60,11 +60,6 @@ def make_feedforward(activation, d_model, d_ff, bias=True):
     return FeedForward(d_model, d_ff, activation, bias)
 
 
-def feedforward_parameters(activation, d_model, d_ff, bias=True) -> int:
-    n_in = 2 if activation in GATED else 1               # gate and up, or just up
-    return n_in * (d_model * d_ff + (d_ff if bias else 0)) + d_ff * d_model + (d_model if bias else 0)
-
-
 class Block(Module):
     """One transformer layer: self-attention, optional cross-attention (an encoder-decoder's decoder),
     feed-forward; each a residual sub-layer in the chosen layout. Returns (x, self_weights, cross_weights).

@@ -9,8 +9,15 @@ from __future__ import annotations
 from .module import Module
 
 
-class _Numbered(Module):
-    """Children registered as "0", "1", ...: what Sequential and ModuleList share."""
+class _Ordered(Module):
+    """What Sequential and ModuleList share: children kept in order, registered as "0", "1", ..."""
+
+    def _of(self, modules):            # what a slice gives: a container of the same kind
+        raise NotImplementedError
+
+    def __getitem__(self, i):
+        mods = list(self._modules.values())
+        return self._of(mods[i]) if isinstance(i, slice) else mods[i]
 
     def __len__(self):
         return len(self._modules)
@@ -23,8 +30,8 @@ class _Numbered(Module):
         return self
 
 
-class Sequential(_Numbered):
-    """``Sequential(a, b, c)(x) == c(b(a(x)))``."""
+class Sequential(_Ordered):
+    """``Sequential(a, b, c)(x) == c(b(a(x)))``; indexed, sliced, iterated and ``append``-ed as a list."""
 
     def __init__(self, *modules):
         super().__init__()
@@ -35,26 +42,25 @@ class Sequential(_Numbered):
             for i, m in enumerate(modules):
                 self.add_module(str(i), m)
 
+    def _of(self, modules):
+        return Sequential(*modules)
+
     def forward(self, x):
         for m in self._modules.values():
             x = m(x)
         return x
 
-    def __getitem__(self, i):
-        mods = list(self._modules.values())
-        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
 
-
-class ModuleList(_Numbered):
-    """A list of modules, registered as "0", "1", ... (no forward: iterate it yourself)."""
+class ModuleList(_Ordered):
+    """A list of modules, registered as "0", "1", ... (no forward: iterate it yourself); indexed, sliced,
+    ``append``-ed as a list."""
 
     def __init__(self, modules=()):
         super().__init__()
         self.extend(modules)
 
-    def __getitem__(self, i):
-        mods = list(self._modules.values())
-        return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
+    def _of(self, modules):
+        return ModuleList(modules)
 
     def __setitem__(self, i, module):
         self.add_module(str(range(len(self))[i]), module)

@@ -95,8 +95,3 @@ def make_norm(kind, d_model, eps=1e-5, bias=True, groups=1):
         return Identity()
     raise ValueError(f"unknown norm {kind!r}; valid: {', '.join(NORMS)}")
 
-
-def norm_parameters(kind, d_model, bias=True) -> int:
-    """How many parameters ``make_norm`` creates (for counting from a config)."""
-    return {"layernorm": d_model * (2 if bias else 1), "rmsnorm": d_model,
-            "groupnorm": d_model * (2 if bias else 1), "none": 0}[kind]

@@ -400,7 +400,7 @@ class ConfigSummary(Readout):
     def _by_kind(self) -> dict:
         """The explicit breakdown of nn/models/breakdown.py (embeddings, attention, ffn, norms, heads) and the
         forward FLOPs per token, for GPT, BERT and T5 configs (empty for any other model type)."""
-        from ..nn.models import breakdown
+        from ..nn.models import architecture as breakdown
         try:
             return {"by_kind": breakdown.parameter_breakdown(self.config),
                     "flops_per_token": breakdown.flops_per_token(self.config)}

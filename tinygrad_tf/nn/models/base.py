@@ -1,4 +1,5 @@
-"""What every model shares: the output record, native checkpoints (save / load), and token sampling.
+"""What every model shares: the output record, native checkpoints (save / load), token ids, the parameter count
+(from architecture.py), and generation (the sampling loop and token sampling).
 
 A native checkpoint is a folder:
     config.json          the config's fields plus "model_type" ("gpt", ...), which picks the class on load
@@ -10,6 +11,7 @@ error half-way never leaves a damaged checkpoint behind (an existing one stays a
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from ... import backend
+from ...autograd import no_grad
 from ...fileio import CheckpointError, atomic_folder, read_json, resolve_folder, verify_manifest
+from ...tensor import Tensor
 from .. import init
 from ..module import Module
+from .architecture import count_parameters
 from .config import ConfigError
 
 WEIGHTS_NAME, CONFIG_NAME = "model.safetensors", "config.json"
@@ -41,7 +46,7 @@ class ModelOutput:
 
 
 class PretrainedModel(Module):
-    """A Module with a config, a native checkpoint format and a parameter count."""
+    """A Module with a config, a native checkpoint format, a parameter count and the generation loop."""
 
     config_class = None
 
@@ -65,7 +70,34 @@ class PretrainedModel(Module):
 
     @classmethod
     def count_parameters(cls, config) -> int:
-        raise NotImplementedError
+        """The number of parameters ``cls(config)`` has, from the config alone (tied weights once)."""
+        return count_parameters(config)
+
+    def _as_ids(self, ids):
+        """Token ids as an integer Tensor on the model's device; one (T,) sequence becomes a batch (1, T)."""
+        ids = ids if isinstance(ids, Tensor) else Tensor(np.asarray(ids, dtype=np.int64))
+        if ids.dtype.kind not in "iu":
+            raise TypeError(f"{type(self).__name__}: token ids must be integers, got {ids.dtype}")
+        ids = ids.to(self.device) if ids.device != self.device else ids
+        return ids.unsqueeze(0) if ids.ndim == 1 else ids
+
+    def _sample_tokens(self, ids, next_logits, prompt, max_new_tokens, temperature, top_k, top_p, eos_token_id):
+        """The loop of every ``generate``: ``next_logits(ids)`` scores the next token (B, V) after the ids so far
+        (a backend array (B, T)); one token per row is sampled and appended, ``max_new_tokens`` times. Rows that
+        produced ``eos_token_id`` are padded with it; the loop stops early when every row has. Returns the ids
+        as a Tensor: (B, T') for (B, T) prompts, one (T',) sequence if the ``prompt`` given was one (T,)."""
+        xp = backend.xp_for(self.device)
+        done = xp.zeros(ids.shape[0], dtype=bool)
+        for _ in range(max_new_tokens):
+            nxt = sample_next_token(next_logits(ids), temperature, top_k, top_p, self.device)
+            if eos_token_id is not None:
+                nxt = xp.where(done, eos_token_id, nxt)
+                done |= nxt == eos_token_id
+            ids = xp.concatenate([ids, nxt[:, None]], axis=1)
+            if eos_token_id is not None and bool(done.all()):
+                break
+        out = Tensor._wrap(ids, self.device)
+        return out[0] if np.ndim(prompt.data if isinstance(prompt, Tensor) else prompt) == 1 else out
 
 
 # ---------------------------------------------------------------- writing
@@ -156,20 +188,20 @@ def load_checkpoint(path, cls=None, device=None, config=None, verify=True):
     return model.to(device) if device is not None else model
 
 
-# ---------------------------------------------------------------- sampling
-def append_token(xp, ids, nxt, done, eos_token_id):
-    """Append one new token per row (B,) to ``ids`` (B, T). Rows that already produced ``eos_token_id`` keep
-    emitting it. Returns the longer ids and whether every row is done (never, without an eos token)."""
-    if eos_token_id is not None:
-        nxt = xp.where(done, eos_token_id, nxt)
-        done |= nxt == eos_token_id
-    ids = xp.concatenate([ids, nxt[:, None]], axis=1)
-    return ids, eos_token_id is not None and bool(done.all())
-
-
-def shaped_like_input(out, input_ids):
-    """``generate`` given one (T,) prompt returns one sequence; given (B, T) prompts, (B, T') ids."""
-    return out[0] if np.ndim(input_ids.data if hasattr(input_ids, "grad_fn") else input_ids) == 1 else out
+# ---------------------------------------------------------------- generation
+def generation(generate):
+    """Decorate a ``generate`` method: no graph is recorded, and the model is in eval mode (no dropout) for
+    the call, then back in the mode it was in."""
+    @functools.wraps(generate)
+    @no_grad()
+    def run(self, *args, **kwargs):
+        was_training = self.training
+        self.eval()
+        try:
+            return generate(self, *args, **kwargs)
+        finally:
+            self.train(was_training)
+    return run
 
 
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, device="cpu"):

@@ -23,7 +23,7 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..activations import get_activation
-from ..blocks import Block, feedforward_parameters
+from ..blocks import Block
 from ..containers import ModuleList
 from ..layers import Dropout, Embedding, Linear
 from ..norm import LayerNorm
@@ -162,31 +162,3 @@ class BERT(PretrainedModel):
             y = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=logits.dtype))
             return F.mse_loss(logits.reshape(-1), y.to(logits.device).reshape(-1).to(dtype=logits.dtype))
         return F.cross_entropy(logits, self._as_ids(target).reshape(-1))
-
-    def _as_ids(self, ids):
-        ids = ids if isinstance(ids, Tensor) else Tensor(np.asarray(ids, dtype=np.int64))
-        if ids.dtype.kind not in "iu":
-            raise TypeError(f"BERT: token ids must be integers, got {ids.dtype}")
-        ids = ids.to(self.device) if ids.device != self.device else ids
-        return ids.unsqueeze(0) if ids.ndim == 1 else ids
-
-    @classmethod
-    def count_parameters(cls, config: BertConfig) -> int:
-        """The number of parameters BERT(config) has, computed from the config alone (tied weights once)."""
-        return count_parameters(config)
-
-
-def count_parameters(c: BertConfig) -> int:
-    d = c.d_model
-    n = (c.vocab_size + c.context_length + c.type_vocab_size) * d + 2 * d      # embeddings + their LayerNorm
-    attn = 4 * d * d + 4 * d                                                    # q, k, v, o with biases
-    n += c.n_layer * (attn + feedforward_parameters(c.activation, d, c.d_ff) + 2 * 2 * d)   # + two LayerNorms
-    if c.pooler:
-        n += d * d + d
-    if c.mlm_head:
-        n += d * d + d + 2 * d + c.vocab_size                                 # dense, LayerNorm, output bias
-    if c.nsp_head:
-        n += 2 * d + 2
-    if c.num_labels:
-        n += c.num_labels * d + c.num_labels
-    return n

@@ -50,11 +50,14 @@ class TransformerConfig:
         if value not in valid:
             self._fail(f"{name}={value!r} is not valid; choose one of: {', '.join(repr(v) for v in valid)}")
 
-    def validate(self):
-        for name in ("vocab_size", "context_length", "d_model", "n_layer", "n_head", "d_ff"):
+    def _positive_ints(self, *names):
+        for name in names:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 self._fail(f"{name} must be a positive integer, got {v!r}")
+
+    def validate(self):
+        self._positive_ints("vocab_size", "context_length", "d_model", "n_layer", "n_head", "d_ff")
         self._check_heads()
         if not 0 <= self.dropout < 1:
             self._fail(f"dropout must be in [0, 1), got {self.dropout}")
@@ -141,8 +144,7 @@ class GPTConfig(TransformerConfig):
         self._choice("residual", RESIDUALS)
         self._choice("position", POSITIONS)
         self._choice("activation", ACTIVATION_CHOICES)
-        if isinstance(self.n_kv_head, bool) or not isinstance(self.n_kv_head, int) or self.n_kv_head <= 0:
-            self._fail(f"n_kv_head must be a positive integer, got {self.n_kv_head!r}")
+        self._positive_ints("n_kv_head")
         if self.n_head % self.n_kv_head:
             self._fail(f"n_head={self.n_head} is not divisible by n_kv_head={self.n_kv_head} "
                        "(each key/value head serves an equal group of query heads)")
@@ -171,11 +173,7 @@ class BertConfig(TransformerConfig):
 
     vocab_size: int = 30522
     context_length: int = 512       # max_position_embeddings: BERT's position table has this many rows
-    d_model: int = 768
-    n_layer: int = 12
-    n_head: int = 12
-    d_ff: int | None = None         # None: 4 * d_model (3072 for BERT-Base)
-    dropout: float = 0.1
+    dropout: float = 0.1            # (d_model 768, n_layer 12, n_head 12, d_ff 3072: TransformerConfig's defaults)
     norm_eps: float = 1e-12
     type_vocab_size: int = 2
     activation: str = "gelu"
@@ -196,10 +194,7 @@ class BertConfig(TransformerConfig):
     def validate(self):
         super().validate()
         self._choice("activation", BERT_ACTIVATIONS)
-        for name in ("type_vocab_size",):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                self._fail(f"{name} must be a positive integer, got {v!r}")
+        self._positive_ints("type_vocab_size")
         if isinstance(self.num_labels, bool) or not isinstance(self.num_labels, int) or self.num_labels < 0:
             self._fail(f"num_labels must be an integer >= 0 (0: no classification head), got {self.num_labels!r}")
         if (self.nsp_head or self.num_labels) and not self.pooler:
@@ -271,10 +266,8 @@ class T5Config(TransformerConfig):
 
     def validate(self):
         super().validate()
-        for name in ("n_decoder_layer", "d_kv", "relative_attention_num_buckets", "relative_attention_max_distance"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                self._fail(f"{name} must be a positive integer, got {v!r}")
+        self._positive_ints("n_decoder_layer", "d_kv", "relative_attention_num_buckets",
+                            "relative_attention_max_distance")
         if self.relative_attention_num_buckets < 4:
             self._fail("relative_attention_num_buckets must be at least 4 (half exact, half log-spaced distances, "
                        f"split by direction in the encoder), got {self.relative_attention_num_buckets}")

@@ -16,22 +16,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from ... import backend
-from ...autograd import no_grad
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..activations import Identity
 from ..attention import KVCache
-from ..blocks import Block, feedforward_parameters
+from ..blocks import Block
 from ..containers import ModuleList
 from ..layers import Dropout, Embedding, Linear
-from ..norm import make_norm, norm_parameters
+from ..norm import make_norm
 from ..positional import ALiBi, RotaryEmbedding, SinusoidalPositionalEncoding, positions
-from .base import (ModelOutput, PretrainedModel, append_token, register_model, sample_next_token,
-                   shaped_like_input)
+from .base import ModelOutput, PretrainedModel, generation, register_model
 from .config import GPTConfig
 
 
@@ -123,14 +118,7 @@ class GPT(PretrainedModel):
             loss = F.cross_entropy(logits[:, :-1].reshape(-1, c.vocab_size), labels[:, 1:].reshape(-1))
         return GPTOutput(logits, x, loss, tuple(attentions) if output_attentions else None, cache)
 
-    def _as_ids(self, ids):
-        ids = ids if isinstance(ids, Tensor) else Tensor(np.asarray(ids, dtype=np.int64))
-        if ids.dtype.kind not in "iu":
-            raise TypeError(f"GPT: token ids must be integers, got {ids.dtype}")
-        ids = ids.to(self.device) if ids.device != self.device else ids
-        return ids.unsqueeze(0) if ids.ndim == 1 else ids
-
-    @no_grad()
+    @generation
     def generate(self, input_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None, eos_token_id=None,
                  use_cache=True):
         """Append ``max_new_tokens`` sampled tokens to each prompt; returns the ids, prompt included.
@@ -142,46 +130,18 @@ class GPT(PretrainedModel):
         on the cropped window (a cache cannot drop its oldest entry: every key carries its absolute position).
         RoPE / ALiBi / no positions are relative and keep the whole sequence.
         """
-        ids = self._as_ids(input_ids).data
-        was_training = self.training
-        self.eval()
         c = self.config
         window = c.context_length if c.position in ("learned", "sinusoidal") else None
-        xp = backend.xp_for(self.device)
-        done = xp.zeros(ids.shape[0], dtype=bool)
         cache = None
-        try:
-            for _ in range(max_new_tokens):
-                if use_cache and cache is not None and (window is None or len(cache[0]) < window):
-                    step = ids[:, -1:]                                     # the cache holds everything before it
-                else:
-                    step = ids if window is None else ids[:, -window:]     # the whole (cropped) sequence
-                    cache = self.new_cache() if use_cache else None
-                logits = self(Tensor._wrap(step, self.device), past_key_values=cache).logits.data[:, -1]
-                nxt = sample_next_token(logits, temperature, top_k, top_p, self.device)
-                ids, finished = append_token(xp, ids, nxt, done, eos_token_id)
-                if finished:
-                    break
-        finally:
-            self.train(was_training)
-        return shaped_like_input(Tensor._wrap(ids, self.device), input_ids)
 
-    @classmethod
-    def count_parameters(cls, config: GPTConfig) -> int:
-        """The number of parameters GPT(config) has, computed from the config alone (tied weights once)."""
-        return count_parameters(config)
+        def next_logits(ids):                                              # scores (B, V) of the token after ids
+            nonlocal cache
+            if use_cache and cache is not None and (window is None or len(cache[0]) < window):
+                step = ids[:, -1:]                                         # the cache holds everything before it
+            else:
+                step = ids if window is None else ids[:, -window:]         # the whole (cropped) sequence
+                cache = self.new_cache() if use_cache else None
+            return self(Tensor._wrap(step, self.device), past_key_values=cache).logits.data[:, -1]
 
-
-def count_parameters(c: GPTConfig) -> int:
-    d, kv = c.d_model, c.n_kv_head * c.head_dim
-    n = c.vocab_size * d                                                  # wte
-    if c.position == "learned":
-        n += c.context_length * d                                         # wpe
-    attn = 2 * d * d + 2 * d * kv + ((2 * d + 2 * kv) if c.bias else 0)  # q, o: d x d; k, v: d x kv
-    norms = norm_parameters(c.norm, d, c.bias) * (4 if c.residual == "sandwich" else 2)
-    n += c.n_layer * (attn + feedforward_parameters(c.activation, d, c.d_ff, c.bias) + norms)
-    if c.residual != "post":
-        n += norm_parameters(c.norm, d, c.bias)                           # ln_f
-    if not c.tie_embeddings:
-        n += c.vocab_size * d                                             # lm_head
-    return n
+        return self._sample_tokens(self._as_ids(input_ids).data, next_logits, input_ids, max_new_tokens, temperature,
+                                   top_k, top_p, eos_token_id)

@@ -29,7 +29,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ... import backend
-from ...autograd import no_grad
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -39,8 +38,7 @@ from ..containers import ModuleList
 from ..layers import Dropout, Embedding, Linear
 from ..norm import RMSNorm
 from ..positional import RelativePositionBias, positions
-from .base import (ModelOutput, PretrainedModel, append_token, register_model, sample_next_token,
-                   shaped_like_input)
+from .base import ModelOutput, PretrainedModel, generation, register_model
 from .config import T5Config
 
 
@@ -226,15 +224,8 @@ class T5(PretrainedModel):
         return T5Output(logits=logits, last_hidden_state=hidden, loss=loss, attentions=attentions,
                         past_key_values=cache, encoder_last_hidden_state=memory)
 
-    def _as_ids(self, ids):
-        ids = ids if isinstance(ids, Tensor) else Tensor(np.asarray(ids, dtype=np.int64))
-        if ids.dtype.kind not in "iu":
-            raise TypeError(f"T5: token ids must be integers, got {ids.dtype}")
-        ids = ids.to(self.device) if ids.device != self.device else ids
-        return ids.unsqueeze(0) if ids.ndim == 1 else ids
-
     # ------------------------------------------------------------ generation
-    @no_grad()
+    @generation
     def generate(self, input_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None, eos_token_id=None,
                  use_cache=True, attention_mask=None, decoder_start_token_id=None):
         """Translate: encode ``input_ids`` once, then decode ``max_new_tokens`` tokens one at a time.
@@ -245,42 +236,16 @@ class T5(PretrainedModel):
         With ``use_cache`` each step feeds only the newest token: the self-attention keys/values of the
         earlier ones, and the cross-attention keys/values of the memory, come from the cache.
         """
-        c = self.config
         ids = self._as_ids(input_ids)
-        was_training = self.training
-        self.eval()
-        xp = backend.xp_for(self.device)
-        start = c.decoder_start_token_id if decoder_start_token_id is None else decoder_start_token_id
-        try:
-            memory, _ = self.encode(ids, attention_mask)
-            out = xp.full((ids.shape[0], 1), start, dtype=np.int64)
-            done = xp.zeros(ids.shape[0], dtype=bool)
-            cache = self.new_cache() if use_cache else None
-            for _ in range(max_new_tokens):
-                step = out[:, -1:] if use_cache else out                # the cache holds everything before it
-                logits, *_ = self.decode(Tensor._wrap(step, self.device), memory, attention_mask, cache=cache)
-                nxt = sample_next_token(logits.data[:, -1], temperature, top_k, top_p, self.device)
-                out, finished = append_token(xp, out, nxt, done, eos_token_id)
-                if finished:
-                    break
-        finally:
-            self.train(was_training)
-        return shaped_like_input(Tensor._wrap(out, self.device), input_ids)
+        memory, _ = self.encode(ids, attention_mask)
+        cache = self.new_cache() if use_cache else None
 
-    @classmethod
-    def count_parameters(cls, config: T5Config) -> int:
-        """The number of parameters T5(config) has, computed from the config alone (tied weights once)."""
-        return count_parameters(config)
+        def next_logits(out):                                           # scores (B, V) of the token after out
+            step = out[:, -1:] if use_cache else out                    # the cache holds everything before it
+            logits, *_ = self.decode(Tensor._wrap(step, self.device), memory, attention_mask, cache=cache)
+            return logits.data[:, -1]
 
-
-def count_parameters(c: T5Config) -> int:
-    d, inner = c.d_model, c.n_head * c.d_kv
-    attn = 4 * d * inner                                                 # q, k, v: d -> inner; o: inner -> d
-    ff = (3 if c.gated else 2) * d * c.d_ff
-    n = c.vocab_size * d                                                 # shared embeddings
-    n += c.n_layer * (attn + ff + 2 * d)                                 # encoder layers: 2 RMS norms each
-    n += c.n_decoder_layer * (2 * attn + ff + 3 * d)                     # decoder: self + cross, 3 norms
-    n += 2 * c.relative_attention_num_buckets * c.n_head + 2 * d         # two bias tables, two final norms
-    if not c.tie_embeddings:
-        n += c.vocab_size * d                                            # lm_head
-    return n
+        start = self.config.decoder_start_token_id if decoder_start_token_id is None else decoder_start_token_id
+        out = backend.xp_for(self.device).full((ids.shape[0], 1), start, dtype=np.int64)
+        return self._sample_tokens(out, next_logits, input_ids, max_new_tokens, temperature, top_k, top_p,
+                                   eos_token_id)
