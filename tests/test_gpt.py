@@ -354,7 +354,7 @@ def test_bad_checkpoints_give_one_line_errors(tmp_path):
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
         load(path, verify=False)
     (path / "config.json").write_text("{not json")
-    with pytest.raises(CheckpointError, match="corrupt or truncated \\(model config"):
+    with pytest.raises(CheckpointError, match="corrupt or truncated, not a valid model config"):
         load(path, verify=False)
     (path / "config.json").unlink()
     with pytest.raises(CheckpointError, match="config.json is missing"):

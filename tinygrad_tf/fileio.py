@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_write_json", "read_json", "atomic_folder", "deferred_sigint", "CheckpointError",
+__all__ = ["atomic_write", "atomic_write_json", "read_text", "read_json", "atomic_folder", "deferred_sigint", "CheckpointError",
            "IntegrityError", "MANIFEST_FILE", "WEIGHT_PATTERNS", "sha256_file", "write_manifest", "read_manifest",
            "verify_manifest"]
 
@@ -82,20 +82,33 @@ def atomic_write_json(path, obj, **dump_kwargs) -> Path:
     return atomic_write(path, json.dumps(obj, **dump_kwargs) + "\n")
 
 
-def read_json(path, what: str = "JSON file", error: type[Exception] = ValueError) -> dict:
-    """The JSON object in ``path``; every way that can fail (missing, a folder, unreadable, not UTF-8, not
-    JSON, truncated, not an object) raises ``error`` with one line naming the file and ``what`` it should be."""
+def read_text(path, what: str = "text file", error: type[Exception] = ValueError) -> str:
+    """The UTF-8 text of ``path``; every way that can fail (missing, a folder, unreadable, not UTF-8) raises
+    ``error`` with one line naming the file and ``what`` it should be."""
     path = Path(path)
     if not path.exists():
-        raise error(f"{path} not found ({what})")
+        raise error(f"{what} not found: {path}")
     if path.is_dir():
-        raise error(f"{path} is a folder; expected a JSON file ({what})")
+        raise error(f"{path} is a directory; expected a {what}")
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as e:
-        raise error(f"cannot read {path} ({what}): {e.strerror or e}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise error(f"{path} is corrupt or truncated ({what}; {type(e).__name__}: {e})") from None
+        raise error(f"cannot read {what} {path}: {e.strerror or e}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise error(f"{path} is not valid UTF-8 (bad byte 0x{raw[e.start]:02x} at byte offset {e.start}); "
+                    f"a {what} must be UTF-8 text") from None
+
+
+def read_json(path, what: str = "JSON file", error: type[Exception] = ValueError) -> dict:
+    """The JSON object in ``path``; every way that can fail (also: not JSON, truncated, not an object) raises
+    ``error`` with one line naming the file and ``what`` it should be."""
+    text = read_text(path, what, error)
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise error(f"{path} is corrupt or truncated, not a valid {what} ({e})") from None
     if not isinstance(d, dict):
         raise error(f"{path} is not a valid {what} (expected a JSON object)")
     return d

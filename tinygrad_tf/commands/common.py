@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -22,7 +23,7 @@ from ..lab.codeview import UnknownComponent
 from ..nn.models import BertConfig, ConfigError, GPTConfig, T5Config
 from ..text import DataError, TokenizerError
 
-__all__ = ["UserError", "USER_ERRORS", "console", "THREADS_HELP", "limit_blas_threads", "apply_threads",
+__all__ = ["UserError", "USER_ERRORS", "console", "command", "output_flags", "THREADS_HELP", "limit_blas_threads", "apply_threads",
            "parse_set_args", "parse_ids", "encode_text", "write_or_print", "check_fresh_out", "all_presets",
            "char_vocab", "preset_config"]
 
@@ -36,6 +37,24 @@ class UserError(ValueError):
 # every exception type that means "the input is wrong", not "the program is wrong"
 USER_ERRORS = (UserError, DeviceError, DataError, TokenizerError, ConfigError, CheckpointError, SpecError, RunsError,
                UnknownComponent, UnknownExercise)
+
+
+def command(sub, name: str, fn, help: str, **kwargs):
+    """Register the subcommand ``name`` that runs ``fn(args)``: ``help`` is its line in ``tinygrad-tf --help``,
+    ``fn``'s docstring its description (one place says what a command does)."""
+    kwargs.setdefault("description", inspect.cleandoc(fn.__doc__ or help))
+    p = sub.add_parser(name, help=help, **kwargs)
+    p.set_defaults(fn=fn)
+    return p
+
+
+def output_flags(p, width: int, device=True) -> None:
+    """The flags of a readout: --json [FILE], --svg FILE (a slide) at --width columns, --device."""
+    p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write JSON (to FILE, or stdout)")
+    p.add_argument("--svg", metavar="FILE", help="also save what is shown as an SVG (for slides)")
+    p.add_argument("--width", type=int, default=width, help=f"SVG width in columns (default {width})")
+    if device:
+        p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
 
 
 # ---------------------------------------------------------------- BLAS threads
@@ -87,17 +106,20 @@ def apply_threads(args) -> None:
 
 
 # ---------------------------------------------------------------- small parsers
-def parse_set_args(pairs) -> dict:
-    """``--set position=rope --set bias=false`` -> {"position": "rope", "bias": False} (JSON values)."""
+def parse_set_args(pairs, flag="--set", example="a config field, e.g. --set position=rope", strict=False) -> dict:
+    """``--set position=rope --set bias=false`` -> {"position": "rope", "bias": False}: values are JSON where they
+    parse as JSON, else strings (``strict``: a value that is not JSON is an error)."""
     out = {}
     for pair in pairs or ():
         if "=" not in pair:
-            raise UserError(f"--set expects KEY=VALUE (a config field, e.g. --set position=rope), got {pair!r}")
-        k, v = pair.split("=", 1)
+            raise UserError(f"{flag} expects KEY=VALUE ({example}), got {pair!r}")
+        k, v = (part.strip() for part in pair.split("=", 1))
         try:
-            out[k.strip()] = json.loads(v)
+            out[k] = json.loads(v)
         except json.JSONDecodeError:
-            out[k.strip()] = v
+            if strict:
+                raise UserError(f"{flag} {k}: {v!r} is not a number or a JSON list") from None
+            out[k] = v
     return out
 
 

@@ -9,7 +9,7 @@ import time
 from rich.table import Table
 
 from ..train import TrainConfig, Trainer
-from .common import THREADS_HELP, UserError, apply_threads, check_fresh_out, console
+from .common import THREADS_HELP, UserError, apply_threads, check_fresh_out, command, console
 from .train import run_training
 
 DEMO_PROMPTS = ("The ", "def ", "class ")
@@ -23,7 +23,8 @@ DEMO_CONFIG = dict(preset="demo", batch_size=8, steps=3000, lr=2e-3, min_lr=2e-4
 
 
 def cmd_demo(args) -> int:
-    """The main job: a small character-level GPT trained on the embedded corpus, then samples."""
+    """Train a small character-level GPT on the Python Language Reference (shipped with Python) for a few
+    minutes on the CPU, then print samples. --engine runs the bare-engine XOR demo instead."""
     if args.engine:
         return _xor_demo(args)
     apply_threads(args)
@@ -131,10 +132,7 @@ def _xor_demo(args) -> int:
 
 
 def add_parsers(sub) -> dict:
-    d = sub.add_parser("demo", help="the main job: train a small GPT on the embedded corpus and show its writing",
-                       description="Train a small character-level GPT on the Python Language Reference (shipped "
-                                   "with Python) for a few minutes on the CPU, then print samples. "
-                                   "--engine runs the bare-engine XOR demo instead.")
+    d = command(sub, "demo", cmd_demo, "the main job: train a small GPT on the embedded corpus and show its writing")
     d.add_argument("--steps", type=int, help="training steps (default: as many as fit in --minutes; 500 with --engine)")
     d.add_argument("--minutes", type=float, default=3.5, help="training time to aim for when --steps is not given "
                    "(default 3.5)")
@@ -146,5 +144,4 @@ def add_parsers(sub) -> dict:
     d.add_argument("--sample-chars", type=int, default=300, help="length of each final sample (default 300)")
     d.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
     d.add_argument("--engine", action="store_true", help="the XOR demo: a 2-8-1 MLP on the bare engine")
-    d.set_defaults(fn=cmd_demo)
     return {"demo": d}

@@ -6,7 +6,6 @@ exercise, a missing file, a file that exists), reported as one ``error: ...`` li
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from rich.table import Table
@@ -14,15 +13,10 @@ from rich.text import Text
 
 from ..exercises import EXERCISES, check_file, get_exercise
 from ..fileio import atomic_write
-from .common import UserError, console
+from .common import UserError, command, console
 
-DESCRIPTION = ("Gradient-checking exercises: write the forward and backward of an op as a tg.Function in a file "
-               "of your own, and let `check` compare it with the real op and with numerical gradients. "
-               "Start with: exercise list, exercise start square, exercise check square square.py")
-
-
-# ---------------------------------------------------------------- the subcommands
 def cmd_list(args) -> int:
+    """List the exercises."""
     table = Table(title="gradient-checking exercises (in order; `exercise show NAME` for one)")
     for col in ("#", "name", "you write", "what it is"):
         table.add_column(col, overflow="fold")
@@ -33,6 +27,8 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
+    """Show what to write for one exercise: statement, formula, signature, the inputs it is tried on, hints, and
+    a starter template."""
     ex = get_exercise(args.name)
 
     console.print(Text(f"exercise {ex.name}: {ex.title}", style="bold"))
@@ -64,6 +60,8 @@ def write_starter(ex, out: Path, force: bool = False) -> Path:
 
 
 def cmd_start(args) -> int:
+    """Write a starter file (default NAME.py in the current folder) with the class skeleton, the statement and
+    the formula. An existing file is never replaced unless --force."""
     ex = get_exercise(args.name)
     out = Path(args.out) if args.out else Path(f"{ex.name}.py")
     try:
@@ -78,6 +76,9 @@ def cmd_start(args) -> int:
 
 
 def cmd_check(args) -> int:
+    """Load FILE, find the exercise's class in it, compare its forward with the real op and gradcheck its
+    backward on several seeded float64 inputs; explain any mismatch. Exit code 0: pass, 1: a mistake found,
+    2: the file cannot be used."""
     result = check_file(get_exercise(args.name), args.file, seed=args.seed)
     if result.error is not None:
         raise UserError(result.error)
@@ -86,37 +87,27 @@ def cmd_check(args) -> int:
 
 
 # ---------------------------------------------------------------- wiring
-def add_subcommands(parser: argparse.ArgumentParser) -> None:
-    """Add list / show / start / check to ``parser`` (the ``exercise`` parser, or a standalone one)."""
-    parser.set_defaults(fn=lambda args: parser.print_help() or 0)
-    sub = parser.add_subparsers(dest="exercise_command", metavar="SUBCOMMAND")
-    p = sub.add_parser("list", help="the exercises, in order", description="List the exercises.")
-    p.set_defaults(fn=cmd_list)
-    p = sub.add_parser("show", help="an exercise's statement, formula and starter template",
-                       description="Show what to write for one exercise: statement, formula, signature, the "
-                                   "inputs it is tried on, hints, and a starter template.")
-    p.add_argument("name", help="the exercise (see `list`)")
-    p.set_defaults(fn=cmd_show)
-    p = sub.add_parser("start", help="write a starter file with the class skeleton",
-                       description="Write a starter file (default NAME.py in the current folder) with the class "
-                                   "skeleton, the statement and the formula. An existing file is never replaced "
-                                   "unless --force.")
-    p.add_argument("name", help="the exercise (see `list`)")
-    p.add_argument("--out", metavar="FILE", help="where to write it (default NAME.py)")
-    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    p.set_defaults(fn=cmd_start)
-    p = sub.add_parser("check", help="check your op: forward vs the real op, backward vs numerical gradients",
-                       description="Load FILE, find the exercise's class in it, compare its forward with the real "
-                                   "op and gradcheck its backward on several seeded float64 inputs; explain any "
-                                   "mismatch. Exit code 0: pass, 1: a mistake found, 2: the file cannot be used.")
-    p.add_argument("name", help="the exercise (see `list`)")
-    p.add_argument("file", help="your Python file")
-    p.add_argument("--seed", type=int, default=0, help="seed for the inputs (default 0)")
-    p.set_defaults(fn=cmd_check)
+def cmd_exercise(args) -> int:
+    """Gradient-checking exercises: write the forward and backward of an op as a tg.Function in a file of your
+    own, and let `check` compare it with the real op and with numerical gradients. Start with: exercise list,
+    exercise start square, exercise check square square.py"""
+    args.exercise_parser.print_help()
+    return 0
 
 
 def add_parsers(subparsers) -> dict:
-    p = subparsers.add_parser("exercise", help="gradient-checking exercises: write an op, get it checked",
-                              description=DESCRIPTION)
-    add_subcommands(p)
-    return {"exercise": p}
+    parser = command(subparsers, "exercise", cmd_exercise, "gradient-checking exercises: write an op, get it checked")
+    parser.set_defaults(exercise_parser=parser)
+    sub = parser.add_subparsers(dest="exercise_command", metavar="SUBCOMMAND")
+    command(sub, "list", cmd_list, "the exercises, in order")
+    command(sub, "show", cmd_show, "an exercise's statement, formula and starter template").add_argument(
+        "name", help="the exercise (see `list`)")
+    p = command(sub, "start", cmd_start, "write a starter file with the class skeleton")
+    p.add_argument("name", help="the exercise (see `list`)")
+    p.add_argument("--out", metavar="FILE", help="where to write it (default NAME.py)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p = command(sub, "check", cmd_check, "check your op: forward vs the real op, backward vs numerical gradients")
+    p.add_argument("name", help="the exercise (see `list`)")
+    p.add_argument("file", help="your Python file")
+    p.add_argument("--seed", type=int, default=0, help="seed for the inputs (default 0)")
+    return {"exercise": parser}

@@ -16,13 +16,16 @@ from ..train import load_checkpoint
 from ..train.checkpoint import STATE_FILE
 from ..train.mlm import fill_mask
 from ..train.seq2seq import TASKS, VOCAB_SIZE, decode_digits, encode_digits
-from .common import UserError, encode_text
+from .common import UserError, command, encode_text
 
 __all__ = ["add_parsers", "cmd_generate"]
 
 
 def cmd_generate(args) -> int:
-    """GPT: continue --prompt. BERT: fill each [MASK] in --prompt. T5: answer --prompt (seq2seq)."""
+    """Run a trained checkpoint on --prompt; what that means follows the model in it. GPT continues the prompt
+    (one longer than the model's context is cropped to its last context-length tokens, a sliding window, with a
+    note on stderr). BERT lists its top guesses for each [MASK] in the prompt. T5 writes the output sequence for
+    the prompt as input (for a `train --model t5` checkpoint: a digit string, e.g. --prompt 31415)."""
     if args.max_new_tokens is not None and args.max_new_tokens < 0:
         raise UserError(f"--max-new-tokens must be >= 0, got {args.max_new_tokens}")
     if args.temperature is not None and args.temperature < 0:
@@ -115,13 +118,7 @@ def _t5(c, args) -> str:
 
 
 def add_parsers(sub) -> dict:
-    g = sub.add_parser("generate", help="GPT: continue a prompt; BERT: fill in [MASK]; T5: answer an input",
-                       description="Run a trained checkpoint on --prompt; what that means follows the model in it. "
-                                   "GPT continues the prompt (one longer than the model's context is cropped to "
-                                   "its last context-length tokens, a sliding window, with a note on stderr). "
-                                   "BERT lists its top guesses for each [MASK] in the prompt. T5 writes the output "
-                                   "sequence for the prompt as input (for a `train --model t5` checkpoint: a digit "
-                                   "string, e.g. --prompt 31415).")
+    g = command(sub, "generate", cmd_generate, "GPT: continue a prompt; BERT: fill in [MASK]; T5: answer an input")
     g.add_argument("--checkpoint", required=True, metavar="DIR", help="a checkpoint folder (from train or demo)")
     g.add_argument("--prompt", default=None, help="GPT: text to continue (default: a newline); BERT: text with "
                                                   "[MASK] in it; T5: the input")
@@ -136,5 +133,4 @@ def add_parsers(sub) -> dict:
     g.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     g.add_argument("--no-verify", action="store_true",
                    help="skip the SHA-256 check of the weights files (after editing them on purpose)")
-    g.set_defaults(fn=cmd_generate)
     return {"generate": g}

@@ -21,14 +21,17 @@ from rich.table import Table
 from ..lab import RunsError, RunStore, compare, runs_dir
 from ..lab.codeview import COMPONENTS, catalogue, component_view, find_component
 from ..lab.runs import _fmt
-from .common import apply_threads, console
+from .common import apply_threads, command, console
 
 __all__ = ["add_parsers", "cmd_lab", "cmd_runs_list", "cmd_runs_compare", "cmd_show"]
 
 
 # ---------------------------------------------------------------- lab
 def cmd_lab(args) -> int:
-    """Start the lab app (or, with --screenshot, render one screen headless to an SVG and exit)."""
+    """A terminal app (works over SSH, from 80x24 up): choose a model and its components, train it in the
+    background with live curves, gradient norms, attention and samples; every run is saved (and resumes with
+    `tinygrad-tf train --resume RUN/checkpoint`); compare runs; read any component's source beside its math.
+    Press ? inside for the keys. --screenshot renders the opening screen headless to an SVG and exits."""
     from ..lab.app import LabApp                    # textual, only when the app is asked for
     apply_threads(args)
     app = LabApp(runs_dir(args.runs), tab=args.tab)
@@ -49,7 +52,8 @@ def _store(args):
 
 
 def cmd_runs_list(args) -> int:
-    """List the runs (oldest first): status, model, steps, final losses."""
+    """List every run in the runs folder (oldest first) with its status (done, stopped, running, interrupted,
+    failed), steps and final losses."""
     store = _store(args)
     runs = store.list()
     if args.json:
@@ -78,7 +82,8 @@ def cmd_runs_list(args) -> int:
 
 
 def cmd_runs_compare(args) -> int:
-    """Overlay the loss curves of two or more runs and diff their configs."""
+    """Compare runs: training and validation loss curves overlaid, the settings that differ, final numbers. Runs
+    are named by full name, a unique part of the name, or their number in `runs list` (-1 = newest)."""
     if len(args.names) < 2:
         raise RunsError("compare needs two or more runs (names, unique parts of names, or numbers from `runs list`)")
     store = _store(args)
@@ -92,7 +97,8 @@ def cmd_runs_compare(args) -> int:
 
 # ---------------------------------------------------------------- show
 def cmd_show(args) -> int:
-    """Print a component's source (syntax-highlighted) beside the math it implements."""
+    """Print the source of an op, layer, model, positional encoding or attention, syntax-highlighted, beside the
+    formulas it implements. `show --list` lists them."""
     if args.list or not args.name:
         if args.json:
             print(json.dumps([c.to_dict() for c in COMPONENTS], indent=1))
@@ -111,59 +117,32 @@ def cmd_show(args) -> int:
 RUNS_HELP = "the runs folder (default: $TINYGRAD_TF_RUNS, else ./runs)"
 
 
-def _lab_args(p):
-    p.add_argument("--runs", metavar="DIR", help=RUNS_HELP)
-    p.add_argument("--tab", choices=["train", "inspect", "runs", "code"], default="train", help="the tab to open on")
-    p.add_argument("--screenshot", metavar="FILE.svg", help="render the opening screen headless to an SVG and exit")
-    p.add_argument("--width", type=int, default=100, help="--screenshot terminal width (default 100)")
-    p.add_argument("--height", type=int, default=30, help="--screenshot terminal height (default 30)")
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads for training (default 1: fastest for small "
-                   "models beside the app's own thread; 0 = the library's default; OMP_NUM_THREADS wins when set)")
-    p.set_defaults(fn=cmd_lab)
+def add_parsers(sub) -> dict:
+    lab = command(sub, "lab", cmd_lab, "the interactive lab: build a model, train it live, compare runs, read the code")
+    lab.add_argument("--runs", metavar="DIR", help=RUNS_HELP)
+    lab.add_argument("--tab", choices=["train", "inspect", "runs", "code"], default="train", help="the tab to open on")
+    lab.add_argument("--screenshot", metavar="FILE.svg", help="render the opening screen headless to an SVG and exit")
+    lab.add_argument("--width", type=int, default=100, help="--screenshot terminal width (default 100)")
+    lab.add_argument("--height", type=int, default=30, help="--screenshot terminal height (default 30)")
+    lab.add_argument("--threads", type=int, default=1, help="BLAS threads for training (default 1: fastest for small "
+                     "models beside the app's own thread; 0 = the library's default; OMP_NUM_THREADS wins when set)")
 
-
-def _runs_args(p):
-    p.add_argument("--runs", metavar="DIR", help=RUNS_HELP)
-    sub = p.add_subparsers(dest="runs_command", metavar="list|compare")
-    lst = sub.add_parser("list", help="list the runs, partial and interrupted ones included",
-                         description="List every run in the runs folder (oldest first) with its status "
-                                     "(done, stopped, running, interrupted, failed), steps and final losses.")
+    runs = command(sub, "runs", cmd_runs_list, "list and compare saved runs (list | compare A B ...)",
+                   description="The runs the lab saved: `runs list`, `runs compare A B [C ...]`, --json for both.")
+    runs.add_argument("--runs", metavar="DIR", help=RUNS_HELP)
+    runs.set_defaults(json=False)
+    below = runs.add_subparsers(dest="runs_command", metavar="list|compare")
+    lst = command(below, "list", cmd_runs_list, "list the runs, partial and interrupted ones included")
     lst.add_argument("--runs", metavar="DIR", default=argparse.SUPPRESS, help=RUNS_HELP)
     lst.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    lst.set_defaults(fn=cmd_runs_list)
-    cmp = sub.add_parser("compare", help="overlay the loss curves of two or more runs and diff their configs",
-                         description="Compare runs: training and validation loss curves overlaid, the settings "
-                                     "that differ, final numbers. Runs are named by full name, a unique part "
-                                     "of the name, or their number in `runs list` (-1 = newest).")
+    cmp = command(below, "compare", cmd_runs_compare, "overlay the loss curves of two or more runs and diff their configs")
     cmp.add_argument("names", nargs="+", metavar="RUN", help="two or more runs")
     cmp.add_argument("--runs", metavar="DIR", default=argparse.SUPPRESS, help=RUNS_HELP)
     cmp.add_argument("--json", action="store_true", help="print JSON (runs, diff, curves) instead")
     cmp.add_argument("--all", action="store_true", help="show every setting, not only those that differ")
-    cmp.set_defaults(fn=cmd_runs_compare)
-    p.set_defaults(fn=cmd_runs_list, json=False)
 
-
-def _show_args(p):
-    p.add_argument("name", nargs="?", metavar="NAME", help="a component: Softmax, LayerNorm, GPT, rope, attention, ...")
-    p.add_argument("--list", action="store_true", help="list every component")
-    p.add_argument("--json", action="store_true", help="print JSON (with the source) instead")
-    p.set_defaults(fn=cmd_show)
-
-
-def add_parsers(sub) -> dict:
-    lab = sub.add_parser("lab", help="the interactive lab: build a model, train it live, compare runs, read the code",
-                         description="A terminal app (works over SSH, from 80x24 up): choose a model and its "
-                                     "components, train it in the background with live curves, gradient norms, "
-                                     "attention and samples; every run is saved; compare runs; read any "
-                                     "component's source beside its math. Press ? inside for the keys.")
-    _lab_args(lab)
-    runs = sub.add_parser("runs", help="list and compare saved runs (list | compare A B ...)",
-                          description="The runs the lab saved: `runs list`, `runs compare A B [C ...]`, "
-                                      "--json for both.")
-    _runs_args(runs)
-    show = sub.add_parser("show", help="print a component's source beside the math it implements",
-                          description="Print the source of an op, layer, model, positional encoding or "
-                                      "attention, syntax-highlighted, beside the formulas it implements. "
-                                      "`show --list` lists them.")
-    _show_args(show)
+    show = command(sub, "show", cmd_show, "print a component's source beside the math it implements")
+    show.add_argument("name", nargs="?", metavar="NAME", help="a component: Softmax, LayerNorm, GPT, rope, attention, ...")
+    show.add_argument("--list", action="store_true", help="list every component")
+    show.add_argument("--json", action="store_true", help="print JSON (with the source) instead")
     return {"lab": lab, "runs": runs, "show": show}

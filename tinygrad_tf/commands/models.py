@@ -35,7 +35,7 @@ from ..nn.models import model_stats
 from ..train import TRAIN_PRESETS, TrainConfig
 from ..train.seq2seq import VOCAB_SIZE
 from ..train.tasks import TASK_CLASSES
-from .common import UserError, all_presets, char_vocab, console
+from .common import UserError, all_presets, char_vocab, command, console
 from .train import add_model_flags, model_family, train_overrides
 
 __all__ = ["add_parsers", "cmd_presets", "cmd_params", "cmd_compare", "resolve", "Entry", "comparison",
@@ -281,7 +281,11 @@ def render(data: dict):
 
 
 def cmd_compare(args) -> int:
-    """Compare presets and checkpoints side by side: config fields, parameter counts, final losses."""
+    """Compare models side by side: each MODEL is a preset name (gpt2, gpt2-medium, llama-7b, bert-base,
+    t5-small, tiny, ...: see `tinygrad-tf presets`) or a checkpoint / run folder (config.json). One row per
+    config field, one column per model, differing rows highlighted; parameter counts from the configs (nothing
+    allocated) by component, fp32 / fp16 sizes and forward FLOPs per token; for trained folders the steps,
+    final train loss and validation numbers."""
     entries = [resolve(a) for a in args.models]
     data = comparison(entries)
     if args.json:
@@ -300,8 +304,8 @@ def cmd_compare(args) -> int:
 
 # ---------------------------------------------------------------- presets, params
 def cmd_presets(args) -> int:
-    """List model presets: shape, parameters, fp32 / fp16 weights and forward GFLOPs per token, all counted
-    from the config (nothing is allocated); ``--json`` prints the same as a list of objects."""
+    """List the model presets with parameter counts computed from the config (nothing is allocated): shape,
+    parameters, fp32 / fp16 MiB of weights and forward GFLOPs per token; --json prints them as a list."""
     vocab = char_vocab()
     rows = preset_stats(vocab)
     if getattr(args, "json", False):
@@ -366,8 +370,10 @@ def params_config(args):
 
 
 def cmd_params(args) -> int:
-    """Count the parameters of a preset or of a model given by flags (without allocating it), by component
-    (embeddings, attention, FFN, norms, heads), with fp32 / fp16 sizes and forward FLOPs per token."""
+    """Count parameters from a config alone, by component (embeddings, attention, FFN, norms, heads), with
+    fp32 / fp16 sizes and forward FLOPs per token, e.g. `params gpt2`, `params --preset bert-base` or
+    `params --n-layer 6 --d-model 192 --n-head 6 --context 128`; --model bert|t5 counts the sizes
+    `train --model` builds."""
     cfg = params_config(args)
     n, stats = count_parameters(cfg), model_stats(cfg)
     if getattr(args, "json", False):
@@ -396,33 +402,15 @@ def cmd_params(args) -> int:
 
 # ---------------------------------------------------------------- wiring
 def add_parsers(sub) -> dict:
-    ps = sub.add_parser("presets", help="list model presets and their parameter counts",
-                        description="List the model presets with parameter counts computed from the config "
-                                    "(nothing is allocated): shape, parameters, fp32 / fp16 MiB of weights and "
-                                    "forward GFLOPs per token.")
+    ps = command(sub, "presets", cmd_presets, "list model presets and their parameter counts")
     ps.add_argument("--json", action="store_true", help="print the presets as a JSON list instead of a table")
-    ps.set_defaults(fn=cmd_presets)
-
-    pc = sub.add_parser("params", help="count the parameters of a preset or of a model given by flags",
-                        description="Count parameters from a config alone, by component (embeddings, attention, "
-                                    "FFN, norms, heads), with fp32 / fp16 sizes and forward FLOPs per token, e.g. "
-                                    "`params gpt2`, `params --preset gpt2`, `params --preset bert-base` or "
-                                    "`params --n-layer 6 --d-model 192 --n-head 6 --context 128`; --model bert|t5 "
-                                    "counts the sizes `train --model` builds.")
+    pc = command(sub, "params", cmd_params, "count the parameters of a preset or of a model given by flags")
     add_model_flags(pc)
     pc.add_argument("preset_name", nargs="?", metavar="PRESET",
                     help="a preset (gpt2, llama-7b, bert-base, t5-small, tiny, ...): the same as --preset PRESET")
     pc.add_argument("--json", action="store_true", help="print the counts as JSON instead of tables")
-    pc.set_defaults(fn=cmd_params)
-    c = sub.add_parser("compare", help="compare presets and checkpoints side by side (config, parameters, sizes, FLOPs, losses)",
-                       description="Compare models side by side: each MODEL is a preset name (gpt2, gpt2-medium, "
-                                   "llama-7b, bert-base, t5-small, tiny, ...: see `tinygrad-tf presets`) or a "
-                                   "checkpoint / run folder (config.json). One row per config field, one column "
-                                   "per model, differing rows highlighted; parameter counts from the configs "
-                                   "(nothing allocated) by component, fp32 / fp16 sizes and forward FLOPs per "
-                                   "token; for trained folders the steps, final train loss and "
-                                   "validation numbers.")
+    c = command(sub, "compare", cmd_compare,
+                "compare presets and checkpoints side by side (config, parameters, sizes, FLOPs, losses)")
     c.add_argument("models", nargs="+", metavar="MODEL", help="a preset name or a checkpoint / run folder")
     c.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
-    c.set_defaults(fn=cmd_compare)
     return {"presets": ps, "params": pc, "compare": c}

@@ -24,7 +24,7 @@ from ..train.mlm import fill_mask, held_out_sentence
 from ..train.seq2seq import TASKS as DIGIT_TASKS
 from ..train.seq2seq import answer
 from ..viz.dashboard import dashboard_callbacks, save_loss_curve
-from .common import THREADS_HELP, UserError, apply_threads, check_fresh_out, console, parse_set_args
+from .common import THREADS_HELP, UserError, apply_threads, check_fresh_out, command, console, parse_set_args
 
 __all__ = ["add_parsers", "cmd_train", "model_family", "train_overrides", "run_training"]
 
@@ -81,7 +81,10 @@ def run_training(trainer, args, live=True) -> list:
 
 
 def cmd_train(args) -> int:
-    """Train a GPT, a BERT (--model bert) or a T5 (--model t5); see TrainConfig for every option."""
+    """Train a model with the one Trainer: a GPT language model on a text file or the embedded corpus (default);
+    --model bert: masked-LM (or --task classify) with a WordPiece tokenizer; --model t5: a generated digit task
+    (--task). The checkpoint folder (--out) holds weights, config, tokenizer and the training state: Ctrl-C
+    saves it, --resume continues bit for bit. Flags override --config, which overrides the family's defaults."""
     apply_threads(args)
     overrides = train_overrides(args)
     if args.resume:
@@ -190,13 +193,7 @@ def add_model_flags(p, train=True) -> None:
 
 
 def add_parsers(sub) -> dict:
-    t = sub.add_parser("train", help="train a GPT, BERT (--model bert) or T5 (--model t5)",
-                       description="Train a model with the one Trainer: a GPT language model on a text file or the "
-                                   "embedded corpus (default); --model bert: masked-LM (or --task classify) with a "
-                                   "WordPiece tokenizer; --model t5: a generated digit task (--task). The "
-                                   "checkpoint folder (--out) holds weights, config, tokenizer and the training "
-                                   "state: Ctrl-C saves it, --resume continues bit for bit. Flags override "
-                                   "--config, which overrides the family's defaults.")
+    t = command(sub, "train", cmd_train, "train a GPT, BERT (--model bert) or T5 (--model t5)")
     t.add_argument("--task", help="gpt: lm; bert: mlm (default) | classify; t5: " + " | ".join(DIGIT_TASKS) +
                                   " (default reverse)")
     t.add_argument("--config", metavar="JSON", help="a JSON file of TrainConfig fields")
@@ -240,5 +237,4 @@ def add_parsers(sub) -> dict:
     r.add_argument("--quiet", action="store_true", help="no progress output")
     r.add_argument("--grad-table", action="store_true",
                    help="per-layer gradient norms and update sizes in the live dashboard")
-    t.set_defaults(fn=cmd_train)
     return {"train": t}

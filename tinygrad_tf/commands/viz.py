@@ -13,6 +13,7 @@ and exit code 2, as everywhere in the CLI.
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -28,7 +29,8 @@ from ..train import TRAIN_PRESETS, load_checkpoint
 from ..viz import attention_maps, config_summary, draw_graph, model_summary, render, save_svg, token_labels
 from ..viz.graph_presets import GRAPH_PRESETS, gpt_model_presets, graph_preset
 from ..viz.readout import json_safe
-from .common import UserError, console, encode_text, parse_ids, preset_config, write_or_print
+from .common import (UserError, command, console, encode_text, output_flags, parse_ids, parse_set_args,
+                     preset_config, write_or_print)
 
 __all__ = ["add_parsers", "cmd_attention", "cmd_summary", "cmd_graph"]
 
@@ -62,8 +64,9 @@ def _untrained(name, device):
 
 
 def cmd_attention(args) -> int:
-    """Attention of a checkpoint (or of an untrained preset) on some text: all heads + analysis, or one head's
-    heatmap, or JSON."""
+    """Run a checkpoint (or an untrained --preset) on --text and show its attention: every layer x head at a
+    glance with pattern tags, a per-head analysis table and attention rollout; --layer/--head for one head's
+    heatmap; --json for the data (web records, or --layout bertviz); --svg for a slide."""
 
     if bool(args.checkpoint) == bool(args.preset):
         raise UserError("give either --checkpoint DIR (a trained model) or --preset NAME (an untrained model "
@@ -146,7 +149,9 @@ def cmd_attention(args) -> int:
 
 # ---------------------------------------------------------------- summary
 def cmd_summary(args) -> int:
-    """A checkpoint's modules (with output shapes), or a preset's parameters by component (nothing allocated)."""
+    """--checkpoint: every module with its type, output shape (one forward pass on --text or a few tokens) and
+    parameter count, tied weights once, memory. --preset: the parameter count by component, computed from the
+    config (nothing allocated; --modules builds it)."""
 
     if bool(args.checkpoint) == bool(args.preset):
         raise UserError("give either --checkpoint DIR (a trained model) or --preset NAME (counted from its config)")
@@ -195,15 +200,7 @@ def _expr_graph(tg, expr, var_specs):
                 (isinstance(node, ast.Attribute) and node.attr.startswith("_")):
             raise UserError(f"--expr may use arithmetic, names, numbers and tensor methods only "
                                f"(found {type(node).__name__})")
-    values = {}
-    for spec in var_specs or ():
-        if "=" not in spec:
-            raise UserError(f"--var expects NAME=VALUE, got {spec!r}")
-        k, v = spec.split("=", 1)
-        try:
-            values[k.strip()] = json.loads(v)
-        except json.JSONDecodeError:
-            raise UserError(f"--var {k.strip()}: {v!r} is not a number or a JSON list") from None
+    values = parse_set_args(var_specs, "--var", "a number or a JSON list for a name, e.g. --var a=2", strict=True)
     funcs = {name: getattr(tg, name) for name in _EXPR_FUNCS if hasattr(tg, name)}
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(funcs) - {"tg"} - called)
@@ -236,7 +233,8 @@ def _expr_graph(tg, expr, var_specs):
 
 
 def cmd_graph(args) -> int:
-    """Draw a computation graph (an expression or a preset) to SVG/PNG/PDF (DOT without Graphviz)."""
+    """Build a small graph, run backward, and draw it with Graphviz (values, gradients, shapes). --expr names
+    become scalar tensors (random, or --var NAME=VALUE). Without Graphviz's `dot` the DOT source is written."""
 
     if bool(args.expr) == bool(args.preset):
         raise UserError("give either --expr \"...\" or --preset NAME (" + ", ".join(GRAPH_PRESETS) + ")")
@@ -265,14 +263,8 @@ def cmd_graph(args) -> int:
 
 
 # ---------------------------------------------------------------- argparse wiring
-def add_parsers(subparsers) -> None:
-    """Register ``attention``, ``summary`` and ``graph`` on the CLI's subparsers (``set_defaults(fn=...)``)."""
-    a = subparsers.add_parser(
-        "attention", help="attention heatmaps and per-head analysis of a checkpoint on some text",
-        description="Run a checkpoint (or an untrained --preset) on --text and show its attention: every "
-                    "layer x head at a glance with pattern tags, a per-head analysis table and attention rollout; "
-                    "--layer/--head for one head's heatmap; --json for the data (web records, or --layout "
-                    "bertviz); --svg for a slide.")
+def add_parsers(sub) -> dict:
+    a = command(sub, "attention", cmd_attention, "attention heatmaps and per-head analysis of a checkpoint on some text")
     a.add_argument("--checkpoint", metavar="DIR", help="a checkpoint folder (train, demo, save)")
     a.add_argument("--preset", help="instead of --checkpoint: an untrained model of this preset (random weights, "
                                     "seed 0; gpt2, bert-base, t5-small, tiny, demo …; text as bytes for the "
@@ -288,19 +280,12 @@ def add_parsers(subparsers) -> None:
     a.add_argument("--first", action="store_true", help="window to the first tokens (default: the last)")
     a.add_argument("--rollout", action="store_true", help="also show attention rollout (default on overviews)")
     a.add_argument("--no-rollout", action="store_true", help="no rollout on the overview")
-    a.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write JSON (to FILE, or stdout)")
     a.add_argument("--layout", choices=["web", "bertviz", "full"], default="web",
                    help="JSON shape: per-head records (web), bertviz's, or full (default web)")
-    a.add_argument("--svg", metavar="FILE", help="also save what is shown as an SVG (for slides)")
-    a.add_argument("--width", type=int, default=120, help="SVG width in columns (default 120)")
-    a.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    a.set_defaults(fn=cmd_attention)
+    output_flags(a, width=120)
 
-    s = subparsers.add_parser(
-        "summary", help="a model's modules, output shapes and parameters (or a preset's, without allocating)",
-        description="--checkpoint: every module with its type, output shape (one forward pass on --text or a "
-                    "few tokens) and parameter count, tied weights once, memory. --preset: the parameter count "
-                    "by component, computed from the config (nothing allocated; --modules builds it).")
+    s = command(sub, "summary", cmd_summary,
+                "a model's modules, output shapes and parameters (or a preset's, without allocating)")
     s.add_argument("--checkpoint", metavar="DIR", help="a checkpoint folder")
     s.add_argument("--preset", help="a preset: tiny, demo, small, gpt2, gpt2-medium, llama-7b, bert-base, t5-small …")
     s.add_argument("--vocab-size", type=int, help="--preset: override the vocabulary size")
@@ -309,17 +294,10 @@ def add_parsers(subparsers) -> None:
     s.add_argument("--ids", help="token ids instead of --text")
     s.add_argument("--no-shapes", action="store_true", help="--checkpoint: do not run the model")
     s.add_argument("--depth", type=int, help="module levels to list (default all)")
-    s.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write JSON (to FILE, or stdout)")
-    s.add_argument("--svg", metavar="FILE", help="also save the table as an SVG")
-    s.add_argument("--width", type=int, default=110, help="SVG width in columns (default 110)")
-    s.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    s.set_defaults(fn=cmd_summary)
+    output_flags(s, width=110)
 
-    g = subparsers.add_parser(
-        "graph", help="draw a computation graph (an expression or a preset) to SVG/PNG/PDF",
-        description="Build a small graph, run backward, and draw it with Graphviz (values, gradients, shapes). "
-                    "--expr names become scalar tensors (random, or --var NAME=VALUE); presets: "
-                    + ", ".join(GRAPH_PRESETS) + ". Without Graphviz's `dot` the DOT source is written.")
+    g = command(sub, "graph", cmd_graph, "draw a computation graph (an expression or a preset) to SVG/PNG/PDF",
+                description=inspect.cleandoc(cmd_graph.__doc__) + " Presets: " + ", ".join(GRAPH_PRESETS) + ".")
     g.add_argument("--expr", help="e.g. \"(a * b + c).tanh()\" or \"exp(x) / (1 + exp(x))\"")
     g.add_argument("--var", action="append", metavar="NAME=VALUE", help="a value for a name (number or JSON list)")
     g.add_argument("--preset", help="one of: " + ", ".join(GRAPH_PRESETS) + ", or a GPT model preset (gpt2, ...)")
@@ -331,4 +309,4 @@ def add_parsers(subparsers) -> None:
     g.add_argument("--rankdir", choices=["TB", "LR"], default="TB")
     g.add_argument("--title", help="a line on top of the drawing")
     g.add_argument("--no-backward", action="store_true", help="do not run backward (no gradients drawn)")
-    g.set_defaults(fn=cmd_graph)
+    return {"attention": a, "summary": s, "graph": g}

@@ -8,12 +8,11 @@ JSON file and rebuilt later by :func:`tinygrad_tf.text.load_tokenizer`.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
-
-from ..fileio import atomic_write_json
 from typing import Any, ClassVar
+
+from .. import fileio
+from ..fileio import atomic_write_json
 
 FORMAT_VERSION = 1
 
@@ -36,19 +35,7 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
 
 def read_json(path: str | os.PathLike) -> dict:
     """Read a tokenizer JSON file, turning every failure into one clear line."""
-    path = Path(path)
-    if not path.exists():
-        raise TokenizerError(f"tokenizer file not found: {path}")
-    if path.is_dir():
-        raise TokenizerError(f"tokenizer path is a directory, expected a JSON file: {path}")
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise TokenizerError(f"{path} is not a valid tokenizer JSON file ({e})") from None
-    if not isinstance(data, dict):
-        raise TokenizerError(f"{path} does not hold a tokenizer (expected a JSON object)")
-    return data
+    return fileio.read_json(path, "tokenizer JSON file", TokenizerError)
 
 
 class Tokenizer:

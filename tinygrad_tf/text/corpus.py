@@ -13,6 +13,8 @@ import functools
 import os
 from pathlib import Path
 
+from ..fileio import read_text
+
 
 class DataError(ValueError):
     """Raised with a one-line explanation when training data cannot be used."""
@@ -41,22 +43,7 @@ def read_text_file(path: str | os.PathLike) -> str:
     A leading UTF-8 byte-order mark (written by some Windows editors) is dropped.
     """
     p = Path(path)
-    if not p.exists():
-        raise DataError(f"data file not found: {p}")
-    if p.is_dir():
-        raise DataError(f"{p} is a directory; expected a UTF-8 text file")
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise DataError(f"cannot read data file {p}: {e.strerror or e}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DataError(
-            f"{p} is not valid UTF-8 (bad byte 0x{raw[e.start]:02x} at byte offset {e.start}); "
-            f"the file must be UTF-8 text"
-        ) from None
-    text = text.removeprefix("\ufeff")
+    text = read_text(p, "data file", DataError).removeprefix("\ufeff")
     if not text.strip():
         raise DataError(f"data file {p} is empty" + (" (only whitespace)" if text else ""))
     return text
