@@ -117,35 +117,35 @@ def eval_batches(data: np.ndarray, batch_size: int, block_size: int, n_batches: 
 
 
 # ---------------------------------------------------------------- classification
-def labelled_texts(path=None, n_builtin=4000) -> tuple[list[str], list[str], str]:
-    """(texts, labels, the raw data) from a file of ``LABEL<tab>TEXT`` lines; without a file, sentences of the
-    default corpus (8-40 words), every other one with its words shuffled: labels "real" and "shuffled"."""
+def labelled_texts(path=None, n_builtin=3000) -> tuple[list[str], list[str], str]:
+    """(texts, labels, the raw data), in a fixed random order (so a split is not by file order), from a file
+    of ``LABEL<tab>TEXT`` lines. Without a file: sentences of the default corpus (8-40 words), each twice, as it
+    is ("real") and with its words shuffled ("shuffled"), the pair side by side, so only word order tells them
+    apart and a split at an even index keeps both forms of a sentence on the same side."""
+    rng = np.random.default_rng(0)
     if path is None:
-        rng = np.random.default_rng(0)
         sentences = [" ".join(s.split()) for s in re.split(r"(?<=[.!?])\s+", default_corpus())
-                     if 8 <= len(s.split()) <= 40][:n_builtin]
+                     if 8 <= len(s.split()) <= 40]
         texts, labels = [], []
-        for i, s in enumerate(sentences):
-            words = s.split()
-            if i % 2:
-                words = [words[j] for j in rng.permutation(len(words))]
-            texts.append(" ".join(words))
-            labels.append("shuffled" if i % 2 else "real")
+        for i in rng.permutation(len(sentences))[:n_builtin]:
+            words = sentences[i].split()
+            texts += [sentences[i], " ".join(words[j] for j in rng.permutation(len(words)))]
+            labels += ["real", "shuffled"]
         return texts, labels, "\n".join(f"{y}\t{t}" for y, t in zip(labels, texts))
     raw = read_text_file(path)
-    texts, labels = [], []
+    pairs = []
     for n, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
         label, tab, text = line.partition("\t")
         if not tab or not label.strip() or not text.strip():
             raise DataError(f"{path}, line {n}: expected LABEL<tab>TEXT, got {line[:60]!r}")
-        labels.append(label.strip())
-        texts.append(text.strip())
-    if len(set(labels)) < 2 or len(texts) < 4:
-        raise DataError(f"{path}: classification needs at least 4 texts and 2 different labels, got {len(texts)} "
-                        f"texts with labels {sorted(set(labels))}")
-    return texts, labels, raw
+        pairs.append((text.strip(), label.strip()))
+    if len({y for _, y in pairs}) < 2 or len(pairs) < 4:
+        raise DataError(f"{path}: classification needs at least 4 texts and 2 different labels, got {len(pairs)} "
+                        f"texts with labels {sorted({y for _, y in pairs})}")
+    pairs = [pairs[i] for i in rng.permutation(len(pairs))]
+    return [t for t, _ in pairs], [y for _, y in pairs], raw
 
 
 def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -214,10 +214,8 @@ class Classification(Task):
         self.fingerprint = _sha256(raw)
         self.label_names = sorted(set(names))
         y = np.array([self.label_names.index(n) for n in names], dtype=np.int64)
-        order = np.random.default_rng(0).permutation(len(texts))             # a fixed split, not by file order
-        texts, y = [texts[i] for i in order], y[order]
         self.tokenizer = tokenizer or WordPieceTokenizer.train("\n".join(texts), config.vocab_size)
-        n_train = len(texts) - max(1, int(len(texts) * config.val_fraction + 0.5))
+        n_train = len(texts) - 2 * max(1, int(len(texts) * config.val_fraction / 2 + 0.5))      # an even split
         self.train, self.val = (texts[:n_train], y[:n_train]), (texts[n_train:], y[n_train:])
         self.rng = np.random.default_rng(config.seed)
 
