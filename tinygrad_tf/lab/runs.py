@@ -94,11 +94,11 @@ def read_jsonl(path) -> tuple[list[dict], int]:
 
 
 def _read_json(path) -> dict | None:
+    """A run's JSON file, or None when it is missing or torn (a run that died is listed, not an error)."""
     try:
-        d = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return fileio.read_json(path, "run file", RunsError)
+    except RunsError:
         return None
-    return d if isinstance(d, dict) else None
 
 
 def _pid_alive(pid) -> bool:

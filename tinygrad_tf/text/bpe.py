@@ -22,14 +22,13 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
-import json
 import re
 import sys
 import unicodedata
 from collections import Counter, defaultdict
-from pathlib import Path
 from typing import Callable, Hashable, Iterator
 
+from .. import fileio
 from .base import Tokenizer, TokenizerError
 
 # GPT-2 splits text with the pattern
@@ -376,14 +375,13 @@ class ByteBPETokenizer(Tokenizer):
         special token.
         """
         byte_encoder = bytes_to_unicode()
-        with open(vocab_json_path, encoding="utf-8") as f:
-            vocab = json.load(f)
+        vocab = fileio.read_json(vocab_json_path, "GPT-2 vocab.json", TokenizerError)
         missing = [b for b in range(256) if byte_encoder[b] not in vocab]
         if missing:
             raise TokenizerError(f"{vocab_json_path} lacks tokens for {len(missing)} byte values, e.g. {missing[:5]}")
         byte_to_id = [vocab[byte_encoder[b]] for b in range(256)]
         merges = []
-        lines = Path(merges_txt_path).read_text(encoding="utf-8").splitlines()
+        lines = fileio.read_text(merges_txt_path, "GPT-2 merges.txt", TokenizerError).splitlines()
         for lineno, line in enumerate(lines, 1):
             if line.startswith("#version") or not line.strip():
                 continue

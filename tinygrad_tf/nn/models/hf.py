@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...fileio import read_json
 from .base import CONFIG_NAME, MODEL_CLASSES, WEIGHTS_NAME, CheckpointError, write_model_folder
 from .config import ConfigError
 from .hf_families import BASE_PREFIX, FAMILIES, IGNORED, READERS, hf_writer
@@ -70,16 +71,10 @@ def read_safetensors(path) -> dict:
 
 
 def _read_json(path) -> dict:
-    try:
-        d = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not Path(path).exists():
         raise CheckpointError(f"{path} is missing (a Hugging Face folder needs config.json next to the weights; "
-                              "or pass config=...)") from None
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path} is not valid JSON: {' '.join(str(e).split())}") from None
-    if not isinstance(d, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
-    return d
+                              "or pass config=...)")
+    return read_json(path, "Hugging Face JSON file", CheckpointError)
 
 
 def read_hf_folder(path, config=None):
