@@ -157,7 +157,7 @@ def test_resume_can_extend_but_not_change_the_model(text_file, tmp_path):
         Trainer.from_checkpoint(tmp_path / "r", {"n_layer": 3})
     other = tmp_path / "other.txt"
     other.write_text(TEXT + "more", encoding="utf-8")
-    with pytest.raises(DataError, match="not the text"):
+    with pytest.raises(DataError, match="not the data"):
         Trainer.from_checkpoint(tmp_path / "r", {"data": str(other)})
 
 

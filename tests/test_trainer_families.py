@@ -169,3 +169,109 @@ def test_a_lab_run_with_sgd_resumes_from_the_cli(tmp_path):
     c = load_checkpoint(stopped.path / "checkpoint")
     assert c.trainer_state["step"] == 8 and c.trainer_state["config"]["optimizer"] == "sgd"
     assert same_weights(done.path / "checkpoint", stopped.path / "checkpoint")
+
+
+# ---------------------------------------------------------------- what review found
+def test_ctrl_c_during_an_evaluation_is_finished_by_the_resumed_run(tmp_path):
+    size = dict(family="t5", n_layer=1, d_model=16, n_head=2, batch_size=8, max_len=5, eval_size=8, steps=6,
+                eval_interval=2, warmup_steps=2)
+    straight = train(TrainConfig(**size), show_progress=False)
+    t = Trainer(TrainConfig(**size, out_dir=str(tmp_path / "b")), show_progress=False)
+    real = t.task.evaluate
+
+    def interrupted_at_4(model):
+        if t.step == 4:
+            raise KeyboardInterrupt                  # Ctrl-C while step 4's held-out strings are decoded
+        return real(model)
+    t.task.evaluate = interrupted_at_4
+    t.run()
+    assert t.interrupted and t.step == 4 and "accuracy" not in t.history[-1]
+    resumed = train(resume=str(tmp_path / "b"), show_progress=False)
+    assert [(r["step"], r.get("accuracy")) for r in resumed] == [(r["step"], r.get("accuracy")) for r in straight]
+    assert [r["loss"] for r in resumed] == [r["loss"] for r in straight]
+
+
+def test_ctrl_c_during_the_final_save_still_leaves_a_checkpoint(data, tmp_path, monkeypatch):
+    import tinygrad_tf.train.trainer as trainer_module
+    real, calls = trainer_module.ckpt.save_checkpoint, []
+
+    def save(*a, **k):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt                  # the first save (the final one) is cut short
+        return real(*a, **k)
+    monkeypatch.setattr(trainer_module.ckpt, "save_checkpoint", save)
+    t = Trainer(TrainConfig(preset="tiny", data=str(data), steps=3, batch_size=2, eval_interval=3, eval_iters=1,
+                            out_dir=str(tmp_path / "c")), show_progress=False)
+    t.run()
+    assert t.interrupted and load_checkpoint(tmp_path / "c").trainer_state["step"] == 3
+
+
+def test_resume_refuses_what_would_change_the_run(data, tmp_path, capsys):
+    base = ["train", "--preset", "tiny", "--data", str(data), "--batch-size", "2", "--eval-iters", "1", "--quiet"]
+    assert main([*base, "--steps", "4", "--out", str(tmp_path / "a")]) == 0
+    assert main([*base, "--steps", "2", "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    for flags, words in ((["--seed", "3"], "seed=3"), (["--batch-size", "3"], "batch_size"),
+                         (["--steps", "1"], "already at step 4"),
+                         (["--out", str(tmp_path / "b")], "already holds a checkpoint")):
+        assert main(["train", "--resume", str(tmp_path / "a"), *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, err
+    other = tmp_path / "other.txt"
+    other.write_text("entirely different characters: 12345 {}[]<>", encoding="utf-8")
+    assert main(["train", "--resume", str(tmp_path / "a"), "--data", str(other), "--steps", "6"]) == 2
+    assert "not the data this run was trained on" in capsys.readouterr().err
+    assert load_checkpoint(tmp_path / "b").trainer_state["step"] == 2        # b was not replaced
+
+
+def test_config_file_options_are_resolved_with_the_flags(data, tmp_path):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"preset": "tiny", "data": str(data), "steps": 20, "batch_size": 2, "eval_iters": 1}))
+    assert main(["train", "--config", str(cfg), "--steps", "30", "--eval-interval", "30", "--out",
+                 str(tmp_path / "r"), "--quiet"]) == 0
+    saved = load_checkpoint(tmp_path / "r").trainer_state["config"]
+    assert saved["steps"] == 30 and saved["warmup_steps"] == 3                 # a tenth of 30, not of 20
+
+
+def test_options_that_a_run_does_not_read_are_errors(capsys):
+    for flags, words in ((["--model", "t5", "--context", "32"], "context_length"),
+                         (["--model", "t5", "--eval-iters", "2"], "eval_iters"),
+                         (["--vocab-size", "300"], "vocab_size"),                      # the char tokenizer
+                         (["--optimizer", "sgd", "--weight-decay", "0.1"], "weight_decay"),
+                         (["--model", "bert", "--task", "classify", "--eval-iters", "2"], "eval_iters"),
+                         (["--beta1", "2"], "beta1"), (["--model", "bert", "--context", "1", "--steps", "1"], "at least 3"),
+                         (["--set", "dropout=x", "--steps", "1"], "wrong type")):
+        assert main(["train", *flags, "--out", "/nonexistent/never-written"]) == 2, flags
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, (flags, err)
+    assert main(["params", "gpt2", "--model", "bert"]) == 2
+    assert "gpt preset" in capsys.readouterr().err
+    assert TrainConfig(family="t5", min_len=8, max_len=12).max_len == 12          # long strings are plenty
+
+
+def test_a_classifier_checkpoint_labels_a_prompt_and_samples_are_deterministic(tmp_path, capsys):
+    path = tmp_path / "l.tsv"
+    path.write_text("\n".join(f"{'pos' if i % 2 else 'neg'}\tword{i % 7} {'good' if i % 2 else 'bad'}"
+                              for i in range(40)), encoding="utf-8")
+    assert main(["train", "--model", "bert", "--task", "classify", "--data", str(path), "--n-layer", "1",
+                 "--d-model", "16", "--n-head", "2", "--context", "8", "--vocab-size", "60", "--steps", "3",
+                 "--dropout", "0.3", "--out", str(tmp_path / "cls"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "cls" / "trainer_state.json").read_text())["labels"] == ["neg", "pos"]
+    capsys.readouterr()
+    assert main(["generate", "--checkpoint", str(tmp_path / "cls"), "--prompt", "word3 good"]) == 0
+    lines = capsys.readouterr().out.split("\n")
+    assert {ln.split()[0] for ln in lines if ln} == {"neg", "pos"}
+    t = Trainer.from_checkpoint(tmp_path / "cls", show_progress=False)
+    assert t.model.training and t.sample("word3 good") == t.sample("word3 good")   # dropout off in a readout
+
+
+def test_a_model_that_does_not_fit_the_task_is_named():
+    from tinygrad_tf.nn.models import BERT, BertConfig, ConfigError
+    from tinygrad_tf.train import train_mlm
+    from tinygrad_tf.text import WordPieceTokenizer
+    tok = WordPieceTokenizer.train(TEXT, 80)
+    headless = BERT(BertConfig(vocab_size=tok.vocab_size, context_length=16, d_model=16, n_layer=1, n_head=2,
+                               mlm_head=False))
+    with pytest.raises(ConfigError, match="masked-LM head"):
+        train_mlm(tokenizer=tok, model=headless, steps=1, log=None)

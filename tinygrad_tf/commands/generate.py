@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 from .. import backend
 from ..tensor import Tensor
 from ..fileio import read_json
@@ -61,11 +63,20 @@ def _gpt(c, args) -> str:
     return prompt + (full[len(head):] if full.startswith(head) else c.tokenizer.decode(new))   # may end mid-char
 
 
+def _saved_state(c) -> dict:
+    """The checkpoint's trainer_state.json (what the run knew: its task, a classifier's labels), or {}."""
+    state = c.path / STATE_FILE
+    return read_json(state, "training state", UserError) if state.is_file() else {}
+
+
 def _bert(c, args) -> str:
-    """The top guesses for each [MASK] with their probabilities, then the text filled in."""
+    """The top guesses for each [MASK] with their probabilities, then the text filled in; for a classifier, the
+    likeliest labels of --prompt."""
     tok = c.tokenizer
     if tok is None or not hasattr(tok, "mask_token_id"):
         raise UserError(f"{c.path} is a BERT checkpoint without a WordPiece tokenizer.json, so it cannot read text")
+    if c.config.num_labels and not c.config.mlm_head:
+        return _classify(c, args)
     if not c.config.mlm_head:
         raise UserError(f"{c.path} holds a BERT without a masked-LM head (mlm_head=false), so it cannot fill in [MASK]")
     example = 'e.g. --prompt "the [MASK] statement leaves the function"'
@@ -84,11 +95,23 @@ def _bert(c, args) -> str:
     return "\n".join(lines + [filled])
 
 
+def _classify(c, args) -> str:
+    """A BERT classifier's labels for --prompt, likeliest first, with their probabilities."""
+    if args.prompt is None:
+        raise UserError("a BERT classifier labels a text: give it as --prompt")
+    names = _saved_state(c).get("labels") or [str(i) for i in range(c.config.num_labels)]
+    ids = encode_text(c.tokenizer, args.prompt, "the prompt", str(c.path))[:c.config.context_length]
+    logits = c.model.eval()(Tensor([ids], device=c.model.device)).class_logits.numpy()[0].astype(np.float64)
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    return "\n".join(f"{names[j]} {p[j]:.3f}" for j in np.argsort(-p)[:args.top_k or len(names)])
+
+
 def _t5(c, args) -> str:
     """The output sequence for --prompt (greedy unless --temperature); a digit-task checkpoint reads digits."""
     cfg = c.config
-    state = c.path / STATE_FILE
-    task = (read_json(state, "training state", UserError).get("config") or {}).get("task") if state.is_file() else None
+    state = _saved_state(c)
+    task = (state.get("config") or {}).get("task") or state.get("task")          # older checkpoints: state["task"]
     digits = c.tokenizer is None and cfg.vocab_size == VOCAB_SIZE
     if args.prompt is None:
         raise UserError("a T5 checkpoint needs --prompt: the input sequence"

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from ..lab import RunsError, RunStore, compare, runs_dir
 from ..lab.codeview import COMPONENTS, catalogue, component_view, find_component
-from ..lab.runs import _fmt
+from ..lab.runs import fmt_cell
 from .common import apply_threads, command, console
 
 __all__ = ["add_parsers", "cmd_lab", "cmd_runs_list", "cmd_runs_compare", "cmd_show"]
@@ -74,8 +74,8 @@ def cmd_runs_list(args) -> int:
     for i, r in enumerate(runs, 1):
         s = r.summary()
         steps = f"{s['step']}/{s['steps']}" if s.get("steps") else str(s["step"])
-        t.add_row(str(i), r.name, f"[{style.get(s['status'], '')}]{s['status']}[/]", steps, _fmt(s["loss"]),
-                  _fmt(s["val_loss"]))
+        t.add_row(str(i), r.name, f"[{style.get(s['status'], '')}]{s['status']}[/]", steps, fmt_cell(s["loss"]),
+                  fmt_cell(s["val_loss"]))
     console.print(t)
     console.print("[dim]compare: tinygrad-tf runs compare A B (names, unique parts of names, or numbers)[/]")
     return 0

@@ -97,7 +97,7 @@ def training_summary(history: list, state: dict) -> dict | None:
         vals = [v for v in vals if v is not None]
         if vals:
             out[key] = vals[-1]
-    task = (state.get("config") or {}).get("task")
+    task = (state.get("config") or {}).get("task") or state.get("task")        # older BERT/T5 checkpoints
     if task not in (None, "lm"):
         out["task"] = task
     return out
@@ -191,7 +191,7 @@ def breakdown_table(stats: dict):
 
 # ---------------------------------------------------------------- the comparison
 TRAINING_ROWS = (("step", "steps trained", "{:,}"), ("train_loss", "train loss (last 10 steps)", "{:.4f}"),
-                 ("val_loss", "val loss", "{:.4f}"), ("val_accuracy", "masked-token accuracy", "{:.1%}"),
+                 ("val_loss", "val loss", "{:.4f}"), ("val_accuracy", "val accuracy", "{:.1%}"),
                  ("accuracy", "held-out exact match", "{:.1%}"), ("task", "task", "{}"))
 
 
@@ -357,6 +357,9 @@ def params_config(args):
     published = {n: fam for n, fam, _ in all_presets()}
     if args.preset is not None and args.preset not in TRAIN_PRESETS and args.preset not in published:
         raise UserError(f"unknown preset {args.preset!r}; valid: {', '.join([*TRAIN_PRESETS, *published])}")
+    if family is not None and args.preset in published and published[args.preset] != family:
+        raise UserError(f"{args.preset} is a {published[args.preset]} preset, not a {family} one; leave out --model "
+                        f"or give a {family} preset")
     family = family or published.get(args.preset, "gpt")
     overrides = {**train_overrides(args), "family": family}
     vocab = overrides.pop("vocab_size", None)

@@ -19,7 +19,9 @@ import time
 
 from rich.table import Table
 
-from ..train import TrainConfig, Trainer
+from ..fileio import read_json
+from ..nn.models import ConfigError
+from ..train import FAMILIES, TrainConfig, Trainer
 from ..train.mlm import fill_mask, held_out_sentence
 from ..train.seq2seq import TASKS as DIGIT_TASKS
 from ..train.seq2seq import answer
@@ -28,10 +30,8 @@ from .common import THREADS_HELP, UserError, apply_threads, check_fresh_out, com
 
 __all__ = ["add_parsers", "cmd_train", "model_family", "train_overrides", "run_training"]
 
-FAMILIES = ("gpt", "bert", "t5")
 # flag (argparse dest) -> TrainConfig field, where the names differ; every other flag has its field's name
-RENAMED = {"model": "family", "context": "context_length", "warmup": "warmup_steps", "out": "out_dir",
-           "bpe_vocab_size": "vocab_size"}
+RENAMED = {"model": "family", "context": "context_length", "warmup": "warmup_steps", "out": "out_dir"}
 FIELDS = {f.name for f in TrainConfig.__dataclass_fields__.values()} - {"model"}
 
 
@@ -91,12 +91,16 @@ def cmd_train(args) -> int:
         if args.config:
             raise UserError("--config starts a new run; with --resume the checkpoint's own config is used "
                             "(flags like --steps may still change it)")
+        if args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
+            check_fresh_out(args.out, overwrite=args.overwrite)       # never replace another run by accident
         trainer = Trainer.from_checkpoint(args.resume, overrides, verify=not args.no_verify, console=console,
                                           show_progress=not args.quiet)
         if not args.quiet:
             console.print(f"resuming {args.resume} at step {trainer.step}/{trainer.config.steps}", soft_wrap=True)
     else:
-        base = TrainConfig.from_json(args.config).to_dict() if args.config else {}
+        # the file's options as written, then the flags over them, then the family's defaults for the rest
+        base = read_json(args.config, "training config (--config: a JSON object of TrainConfig fields)",
+                         ConfigError) if args.config else {}
         config = TrainConfig.from_dict({**base, **overrides})
         if config.out_dir is None:
             config.out_dir = time.strftime(f"runs/{config.family}-%Y%m%d-%H%M%S")
@@ -124,6 +128,7 @@ def _report(trainer, history, seconds) -> None:
     if cfg.task == "mlm":
         prompt = _fill_mask_readout(trainer)
     elif cfg.family == "t5":
+        console.print(f"({len(trainer.task.held_out)} held-out strings, never seen in training)", highlight=False)
         _digit_examples(trainer, trainer.task.held_out[:6])
         prompt = trainer.task.held_out[0]
     elif cfg.task == "classify":
@@ -170,7 +175,7 @@ def _digit_examples(trainer, strings) -> None:
 
 
 # ---------------------------------------------------------------- wiring
-def add_model_flags(p, train=True) -> None:
+def add_model_flags(p) -> None:
     g = p.add_argument_group("model (default: each family's small training size; vocabularies come from the task)")
     g.add_argument("--model", metavar="FAMILY",
                    help="the model family: gpt (default), bert (masked LM / classifier) or t5 (encoder-decoder)")
@@ -180,7 +185,7 @@ def add_model_flags(p, train=True) -> None:
     g.add_argument("--d-model", type=int)
     g.add_argument("--n-head", type=int)
     g.add_argument("--d-ff", type=int, help="feed-forward width (default 4 * d_model)")
-    g.add_argument("--context", type=int, help="context length in tokens (T5: max-len + 8)")
+    g.add_argument("--context", type=int, help="context length in tokens (GPT, BERT)")
     g.add_argument("--dropout", type=float)
     g.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="any other field of the family's config, e.g. --set position=rope --set norm=rmsnorm "
@@ -189,7 +194,8 @@ def add_model_flags(p, train=True) -> None:
     g.add_argument("--tokenizer", choices=["char", "bpe", "wordpiece", "digits"],
                    help="GPT: character-level (default) or byte-level BPE; BERT: wordpiece; T5: digits")
     g.add_argument("--vocab-size", "--bpe-vocab-size", dest="vocab_size", type=int,
-                   help="size of a trained BPE / WordPiece vocabulary (default 512 BPE, 2000 WordPiece)")
+                   help="size of a trained BPE / WordPiece vocabulary (default 512 BPE, 2000 WordPiece); params: "
+                        "the model's vocabulary")
 
 
 def add_parsers(sub) -> dict:

@@ -5,7 +5,7 @@
     tinygrad-tf summary --checkpoint runs/demo        |  summary --preset gpt2   (counted, nothing allocated)
     tinygrad-tf graph --expr "(a * b + c).tanh()" --out g.svg  |  graph --preset neuron --out neuron.svg
 
-``cli.py`` wires them with ``add_parsers(subparsers)``. Each command is ``cmd_NAME(args) -> exit code``;
+Each command is ``cmd_NAME(args) -> exit code``;
 a mistake in the input (an unknown preset, a layer out of range, a bad expression) is one line on stderr
 and exit code 2, as everywhere in the CLI.
 """

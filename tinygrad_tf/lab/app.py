@@ -272,7 +272,7 @@ class LabApp(App):
 
     # ------------------------------------------------------------ runs tab
     def refresh_runs(self) -> None:
-        from .runs import _fmt
+        from .runs import fmt_cell
         sel = self.query_one("#runlist", SelectionList)
         keep = set(sel.selected)
         sel.clear_options()
@@ -282,8 +282,8 @@ class LabApp(App):
             s = r.summary()
             label = Text.assemble((f"{mark.get(s['status'], ' ')} ", "bold"), (r.name, ""),
                                   (f"  {s['status']}", "dim"), (f"  step {s['step']}", "dim"),
-                                  (f"  loss {_fmt(s['loss'])}", "cyan"),
-                                  (f"  val {_fmt(s['val_loss'])}" if s.get("val_loss") is not None else "", "magenta"))
+                                  (f"  loss {fmt_cell(s['loss'])}", "cyan"),
+                                  (f"  val {fmt_cell(s['val_loss'])}" if s.get("val_loss") is not None else "", "magenta"))
             sel.add_option((label, r.name, r.name in keep))
         if runs and sel.highlighted is None:
             sel.highlighted = 0

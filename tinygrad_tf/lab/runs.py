@@ -405,12 +405,12 @@ class Comparison:
         if not keys:
             t.add_row("(settings)", *["identical"] * len(self.runs))
         for k in keys:
-            t.add_row(k, *[_fmt(c.get(k)) for c in self.configs])
+            t.add_row(k, *[fmt_cell(c.get(k)) for c in self.configs])
         t.add_section()
         for label, key in (("status", "status"), ("steps", "step"), ("final loss", "loss"),
                            ("final val loss", "val_loss"), ("best val loss", "best_val_loss"),
                            ("tokens/s", "tokens_per_sec")):
-            t.add_row(label, *[_fmt(s.get(key)) for s in self.summaries])
+            t.add_row(label, *[fmt_cell(s.get(key)) for s in self.summaries])
         return t
 
     def to_dict(self) -> dict:
@@ -444,7 +444,7 @@ def compare(runs: list[RunInfo], show_all: bool = False) -> Comparison:
     return Comparison(list(runs), show_all=show_all)
 
 
-def _fmt(v) -> str:
+def fmt_cell(v) -> str:
     if v is None:
         return "—"
     if isinstance(v, float):

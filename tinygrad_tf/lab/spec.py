@@ -209,7 +209,8 @@ class LabSpec:
                          "activation": self.activation},
                  "bert": {"activation": self.activation},
                  "t5": {"feed_forward_proj": self.activation}}[self.family]
-        task = {"gpt": dict(task="lm"), "bert": dict(task="mlm", vocab_size=1000),
+        task = {"gpt": dict(task="lm", eval_iters=self.eval_iters),
+                "bert": dict(task="mlm", vocab_size=1000, eval_iters=self.eval_iters),
                 "t5": dict(task="reverse", min_len=T5_MIN_LEN, max_len=T5_MAX_LEN, eval_size=64)}[self.family]
         return TrainConfig(family=self.family, n_layer=self.n_layer, d_model=self.d_model, n_head=self.n_head,
                            context_length=self.context_length if self.family != "t5" else None,
@@ -217,7 +218,7 @@ class LabSpec:
                            data=str(Path(self.corpus).expanduser()) if self.corpus and self.family != "t5" else None,
                            optimizer=self.optimizer, batch_size=self.batch_size, steps=self.steps, lr=self.lr,
                            warmup_steps=min(self.warmup_steps, self.steps), eval_interval=self.resolved_eval_interval,
-                           eval_iters=self.eval_iters, checkpoint_interval=self.resolved_checkpoint_every,
+                           checkpoint_interval=self.resolved_checkpoint_every,
                            out_dir=None if out_dir is None else str(out_dir), seed=self.seed, **task)
 
 

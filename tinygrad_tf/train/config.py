@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..fileio import read_json
 from ..nn.models import MODEL_CLASSES, ConfigError
 
-__all__ = ["TrainConfig", "FAMILIES", "TASKS", "TRAIN_PRESETS", "MODEL_FIELDS", "FAMILY_DEFAULTS"]
+__all__ = ["TrainConfig", "FAMILIES", "TASKS", "TRAIN_PRESETS", "MODEL_FIELDS", "FAMILY_DEFAULTS", "SCOPED"]
 
 FAMILIES = ("gpt", "bert", "t5")
 # the tasks each family trains on (train/tasks.py): GPT next-token prediction; BERT masked-LM or sequence
@@ -41,21 +41,42 @@ DEFAULT_MODELS = {
 # TrainConfig fields that describe the model (a resumed run may not change them).
 MODEL_FIELDS = ("n_layer", "d_model", "n_head", "d_ff", "context_length", "dropout")
 
-# What a field left at None becomes, per family. BERT's betas and eps follow Devlin et al.; T5's small toy
-# model likes a higher learning rate. Warmup is at most a tenth of the run.
+# What a field left at None becomes, per family: settings that train each family's small default model well
+# (T5's toy model likes a higher learning rate). Warmup is at most a tenth of the run.
 FAMILY_DEFAULTS = {
-    "gpt": dict(task="lm", tokenizer="char", vocab_size=512, batch_size=16, steps=1000, lr=1e-3, min_lr_ratio=0.1,
-                warmup_steps=100, weight_decay=0.1, beta2=0.99, eps=1e-8, eval_interval=100, eval_iters=10),
-    "bert": dict(task="mlm", tokenizer="wordpiece", vocab_size=2000, batch_size=32, steps=600, lr=1e-3,
-                 min_lr_ratio=0.1, warmup_steps=60, weight_decay=0.01, beta2=0.98, eps=1e-6, eval_interval=100,
-                 eval_iters=4),
-    "t5": dict(task="reverse", tokenizer="digits", vocab_size=None, batch_size=64, steps=1200, lr=3e-3,
-               min_lr_ratio=0.05, warmup_steps=100, weight_decay=0.01, beta2=0.98, eps=1e-8, eval_interval=200,
-               eval_iters=1),
+    "gpt": dict(task="lm", tokenizer="char", batch_size=16, steps=1000, lr=1e-3, warmup_steps=100, eval_interval=100),
+    "bert": dict(task="mlm", tokenizer="wordpiece", batch_size=32, steps=600, lr=1e-3, warmup_steps=60,
+                 eval_interval=100),
+    "t5": dict(task="reverse", tokenizer="digits", batch_size=64, steps=1200, lr=3e-3, warmup_steps=100,
+               eval_interval=200),
 }
-# fields only some tasks read (None elsewhere): field -> (the tasks, its default there)
-TASK_FIELDS = {"mlm_probability": (("mlm",), 0.15), "min_len": (TASKS["t5"], 3), "max_len": (TASKS["t5"], 10),
-               "eval_size": (TASKS["t5"], 256), "target_accuracy": (("mlm", "classify", *TASKS["t5"]), None)}
+MIN_LR_RATIO = {"gpt": 0.1, "bert": 0.1, "t5": 0.05}          # the cosine ends at lr * this, unless min_lr
+# Adam(W)'s settings per family: BERT's betas and eps follow Devlin et al.; 0.99 suits small GPTs and batches
+# (nanoGPT uses 0.95 for GPT-2 sizes).
+ADAM_DEFAULTS = {"gpt": dict(weight_decay=0.1, beta1=0.9, beta2=0.99, eps=1e-8),
+                 "bert": dict(weight_decay=0.01, beta1=0.9, beta2=0.98, eps=1e-6),
+                 "t5": dict(weight_decay=0.01, beta1=0.9, beta2=0.98, eps=1e-8)}
+# Options only some runs read: name -> (does this run read it?, its default there, who reads it). An option a
+# run does not read stays None, and giving one is a mistake worth a message, not something to ignore.
+SCOPED = {
+    "data": (lambda c: c.family != "t5", None, "runs on text (GPT, BERT); T5 trains on a generated digit task"),
+    "context_length": (lambda c: c.family != "t5", None,
+                       "GPT and BERT; a T5 digit task's length comes from min_len / max_len"),
+    "vocab_size": (lambda c: c.tokenizer in ("bpe", "wordpiece"), lambda c: 512 if c.tokenizer == "bpe" else 2000,
+                   "trained vocabularies (GPT with tokenizer='bpe', BERT's WordPiece)"),
+    "val_fraction": (lambda c: c.family != "t5", lambda c: 0.1, "runs on text (GPT, BERT)"),
+    "eval_iters": (lambda c: c.task in ("lm", "mlm"), lambda c: 10 if c.task == "lm" else 4,
+                   "GPT and BERT mlm (classify and T5 evaluate their whole held-out set)"),
+    "mlm_probability": (lambda c: c.task == "mlm", lambda c: 0.15, "BERT's mlm task"),
+    "min_len": (lambda c: c.family == "t5", lambda c: 3, "T5's digit tasks"),
+    "max_len": (lambda c: c.family == "t5", lambda c: 10, "T5's digit tasks"),
+    "eval_size": (lambda c: c.family == "t5", lambda c: 256, "T5's digit tasks"),
+    "target_accuracy": (lambda c: c.task != "lm", None, "tasks measured by accuracy (BERT, T5)"),
+    "weight_decay": (lambda c: c.optimizer == "adamw", lambda c: ADAM_DEFAULTS[c.family]["weight_decay"],
+                     "AdamW (Adam and SGD here run without weight decay)"),
+    **{name: (lambda c: c.optimizer in ("adamw", "adam"), lambda c, name=name: ADAM_DEFAULTS[c.family][name],
+              "Adam and AdamW") for name in ("beta1", "beta2", "eps")},
+}
 
 
 @dataclass
@@ -82,7 +103,7 @@ class TrainConfig:
     data: str | None = None                 # a UTF-8 text file (classify: LABEL<tab>TEXT lines); None = built in
     tokenizer: str | None = None            # gpt: "char" | "bpe"; bert: "wordpiece"; t5: "digits"
     vocab_size: int | None = None           # size of a trained BPE / WordPiece vocabulary
-    val_fraction: float = 0.1
+    val_fraction: float | None = None       # the end of the text kept for validation (0.1)
     mlm_probability: float | None = None    # bert mlm: share of tokens chosen as targets (0.15)
     min_len: int | None = None              # t5: shortest and longest digit string (3, 10)
     max_len: int | None = None
@@ -96,8 +117,8 @@ class TrainConfig:
     min_lr: float | None = None             # the cosine ends here; None = lr * the family's ratio
     warmup_steps: int | None = None
     weight_decay: float | None = None       # AdamW, decoupled; only on matrices (not biases, norms)
-    beta1: float = 0.9
-    beta2: float | None = None              # 0.99 suits small GPTs and batches (nanoGPT: 0.95 for GPT-2 sizes)
+    beta1: float | None = None              # Adam(W); see ADAM_DEFAULTS
+    beta2: float | None = None
     eps: float | None = None
     grad_clip: float = 1.0                  # max global grad norm; 0 = no clipping
     precision: str = "fp32"                 # "fp16": float16 products under autocast + loss scaling (for GPUs)
@@ -113,27 +134,52 @@ class TrainConfig:
     def __post_init__(self):
         if self.family not in FAMILIES:
             raise ConfigError(f"TrainConfig: family must be one of {', '.join(FAMILIES)}, got {self.family!r}")
-        defaults = FAMILY_DEFAULTS[self.family]
         self.data = None if self.data is None else str(self.data)           # paths as strings: they go to JSON
         self.out_dir = None if self.out_dir is None else str(self.out_dir)
+        defaults = FAMILY_DEFAULTS[self.family]
         for name, value in defaults.items():
-            if hasattr(self, name) and getattr(self, name) is None and name != "warmup_steps":
+            if getattr(self, name) is None and name != "warmup_steps":
                 setattr(self, name, value)
-        if self.warmup_steps is None and isinstance(self.steps, int):
+        if self.warmup_steps is None and isinstance(self.steps, int) and not isinstance(self.steps, bool):
             self.warmup_steps = min(defaults["warmup_steps"], max(self.steps // 10, 1))
-        for name, (tasks, default) in TASK_FIELDS.items():
-            if getattr(self, name) is None and self.task in tasks:
-                setattr(self, name, default)
+        self._check_choices()
+        for name, (reads, default, readers) in SCOPED.items():
+            if not reads(self):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"TrainConfig: {name} does not apply to this run (family={self.family!r}, "
+                                      f"task={self.task!r}, tokenizer={self.tokenizer!r}, optimizer="
+                                      f"{self.optimizer!r}); only {readers} use it")
+            elif getattr(self, name) is None and default is not None:
+                setattr(self, name, default(self))
         self.validate()
 
-    def validate(self):
+    def _check_choices(self):
+        """The choices other options depend on: task, tokenizer, optimizer, precision."""
         def bad(msg):
             raise ConfigError(f"TrainConfig: {msg}")
         if self.task not in TASKS[self.family]:
             owner = [f for f, tasks in TASKS.items() if self.task in tasks]
             bad(f"task {self.task!r} is not one of {self.family}'s ({', '.join(TASKS[self.family])})"
                 + (f"; it is a {owner[0]} task (family={owner[0]!r}, --model {owner[0]})" if owner else ""))
-        for name in ("batch_size", "eval_iters", "eval_interval", "steps"):
+        tokenizers = {"gpt": ("char", "bpe"), "bert": ("wordpiece",), "t5": ("digits",)}[self.family]
+        if self.tokenizer not in tokenizers:
+            bad(f"tokenizer {self.tokenizer!r} does not apply to family {self.family!r} (it uses "
+                f"{' or '.join(tokenizers)}; 'char' and 'bpe' are for gpt)")
+        if self.optimizer not in ("adamw", "adam", "sgd"):
+            bad(f"optimizer must be 'adamw', 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.precision not in ("fp32", "fp16"):
+            bad(f"precision must be 'fp32' or 'fp16', got {self.precision!r}")
+
+    def validate(self):
+        def bad(msg):
+            raise ConfigError(f"TrainConfig: {msg}")
+        self._check_choices()
+        for name in ("lr", "min_lr", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "val_fraction",
+                     "mlm_probability", "target_accuracy", "dropout"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                bad(f"{name} must be a number, got {v!r}")
+        for name in ("batch_size", "eval_interval", "steps"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 bad(f"{name} must be a positive integer, got {v!r}")
@@ -141,7 +187,7 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 bad(f"{name} must be a non-negative integer, got {v!r}")
-        for name in ("vocab_size", "min_len", "max_len", "eval_size"):
+        for name in ("vocab_size", "eval_iters", "min_len", "max_len", "eval_size"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
                 bad(f"{name} must be a positive integer, got {v!r}")
@@ -149,25 +195,17 @@ class TrainConfig:
             bad(f"lr must be positive, got {self.lr}")
         if self.min_lr is not None and not 0 <= self.min_lr <= self.lr:
             bad(f"min_lr must be between 0 and lr={self.lr}, got {self.min_lr}")
-        if self.weight_decay < 0 or self.grad_clip < 0:
+        if (self.weight_decay or 0) < 0 or self.grad_clip < 0:
             bad("weight_decay and grad_clip must be >= 0")
-        if self.optimizer not in ("adamw", "adam", "sgd"):
-            bad(f"optimizer must be 'adamw', 'adam' or 'sgd', got {self.optimizer!r}")
-        if self.precision not in ("fp32", "fp16"):
-            bad(f"precision must be 'fp32' or 'fp16', got {self.precision!r}")
-        tokenizers = {"gpt": ("char", "bpe"), "bert": ("wordpiece",), "t5": ("digits",)}[self.family]
-        if self.tokenizer not in tokenizers:
-            bad(f"tokenizer {self.tokenizer!r} does not apply to family {self.family!r} (it uses "
-                f"{' or '.join(tokenizers)}; 'char' and 'bpe' are for gpt)")
+        for name in ("beta1", "beta2"):
+            if getattr(self, name) is not None and not 0 <= getattr(self, name) < 1:
+                bad(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.eps is not None and not self.eps > 0:
+            bad(f"eps must be positive, got {self.eps}")
         if self.tokenizer == "bpe" and self.vocab_size < 257:
             bad(f"vocab_size must be at least 257 for BPE (256 bytes + 1 merge), got {self.vocab_size}")
-        if self.family == "t5" and self.data is not None:
-            bad("data does not apply to family 't5': T5 trains on a generated digit task (task=...)")
-        if not 0 < self.val_fraction < 1:
+        if self.val_fraction is not None and not 0 < self.val_fraction < 1:
             bad(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
-        for name, (tasks, _) in TASK_FIELDS.items():
-            if getattr(self, name) is not None and self.task not in tasks:
-                bad(f"{name} does not apply to task {self.task!r} (only to {', '.join(tasks)})")
         if self.mlm_probability is not None and not 0 < self.mlm_probability < 1:
             bad(f"mlm_probability must be between 0 and 1, got {self.mlm_probability}")
         if self.target_accuracy is not None and not 0 < self.target_accuracy <= 1:
@@ -175,7 +213,7 @@ class TrainConfig:
         if self.min_len is not None and self.min_len > self.max_len:
             bad(f"min_len={self.min_len} is longer than max_len={self.max_len}")
         if self.eval_size is not None:
-            distinct = sum(10 ** n for n in range(self.min_len, min(self.max_len, 7) + 1))
+            distinct = sum(10 ** n for n in range(self.min_len, self.max_len + 1))
             if distinct < 2 * self.eval_size + self.batch_size:
                 bad(f"digit strings of length {self.min_len}-{self.max_len} give only {distinct} different inputs: "
                     f"too few to hold out eval_size={self.eval_size} and still train; allow longer strings or "
@@ -185,7 +223,7 @@ class TrainConfig:
 
     @property
     def min_lr_ratio(self) -> float:
-        return FAMILY_DEFAULTS[self.family]["min_lr_ratio"] if self.min_lr is None else self.min_lr / self.lr
+        return MIN_LR_RATIO[self.family] if self.min_lr is None else self.min_lr / self.lr
 
     # ------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:
@@ -208,7 +246,8 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, path) -> "TrainConfig":
-        return cls.from_dict(read_json(path, "a JSON object of training options (--config)", ConfigError))
+        return cls.from_dict(read_json(path, "training config (--config: a JSON object of TrainConfig fields)",
+                                       ConfigError))
 
     # ------------------------------------------------------------ the model it trains
     def model_config(self, vocab_size: int, **fixed):
@@ -234,4 +273,7 @@ class TrainConfig:
         if taken:
             raise ConfigError(f"model field(s) {', '.join(taken)} cannot be set: the {self.family} {self.task} task "
                               "decides them")
-        return cls.from_dict({**base, **self.model, **fixed, "vocab_size": vocab_size})
+        try:
+            return cls.from_dict({**base, **self.model, **fixed, "vocab_size": vocab_size})
+        except TypeError as e:                  # e.g. --set dropout=x: a string where a number belongs
+            raise ConfigError(f"{cls.__name__}: a field has a value of the wrong type ({e})") from None

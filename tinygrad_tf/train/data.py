@@ -68,12 +68,12 @@ class TokenData:
         train, val = train_val_split(ids, val_fraction)
         return cls(np.ascontiguousarray(train), np.ascontiguousarray(val))
 
-    def check_block(self, block_size: int) -> None:
+    def check_block(self, block_size: int, what: str = "context length + 1") -> None:
         """Raise DataError (one line) when a split is too short for even one window."""
         for name, arr in (("training", self.train), ("validation", self.val)):
             if len(arr) < block_size:
                 raise DataError(f"the {name} split has {len(arr)} tokens, fewer than one window of {block_size} "
-                                f"(context length + 1); use more text or a shorter --context")
+                                f"({what}); use more text or a shorter --context")
 
 
 def windows(data: np.ndarray, starts: np.ndarray, block_size: int) -> np.ndarray:

@@ -21,8 +21,9 @@ import numpy as np
 
 from .. import backend
 from ..nn import functional as F
+from ..nn.models import ConfigError
 from ..tensor import Tensor
-from ..text import WordPieceTokenizer, load_corpus, train_val_split
+from ..text import DataError, WordPieceTokenizer, load_corpus, train_val_split
 from . import mlm, seq2seq
 from .data import BatchSampler, TokenData, build_tokenizer, encode_prompt, eval_batches, labelled_texts, pad_batch
 
@@ -39,7 +40,7 @@ def _ids(model, array) -> Tensor:
 
 class Task:
     """The interface (see the module docstring). ``fingerprint`` is the SHA-256 of the data a resume must see
-    again (None for generated data)."""
+    again (None for generated data); ``expect`` is the one a checkpoint recorded."""
 
     title = "GPT"                                 # how the run describes itself
     accuracy_key: str | None = None
@@ -47,8 +48,24 @@ class Task:
     tokenizer = None
     fingerprint: str | None = None
 
-    def __init__(self, config, tokenizer=None):
-        self.config = config
+    def __init__(self, config, tokenizer=None, expect=None):
+        self.config, self.expect = config, expect
+
+    def _data(self, raw: str) -> str:
+        """Note the data's fingerprint and, when resuming, insist it is the data the run was trained on (checked
+        before anything is tokenized, so the message is about the data, not about a token it lacks)."""
+        self.fingerprint = _sha256(raw)
+        if self.expect is not None and self.expect != self.fingerprint:
+            if self.config.data is None:
+                raise DataError("this run was trained on another version of the default corpus (it ships with "
+                                "Python and changes between Python versions); it cannot be resumed bit for bit here")
+            raise DataError(f"{self.config.data} is not the data this run was trained on; pass the same --data to "
+                            "resume it")
+        return raw
+
+    def info(self) -> dict:
+        """What a checkpoint must keep to use the model later (e.g. a classifier's label names)."""
+        return {}
 
     @staticmethod
     def config_for(config, vocab_size, pad_token_id=0):
@@ -60,10 +77,13 @@ class Task:
         return self.config_for(self.config, self.tokenizer.vocab_size, getattr(self.tokenizer, "pad_token_id", 0))
 
     def setup(self, model) -> None:
-        """Called once the model exists (its context length sets the window sizes)."""
-        if self.tokenizer is not None and model.config.vocab_size != self.tokenizer.vocab_size:
-            from ..nn.models import ConfigError
-            raise ConfigError(f"the model's vocab_size={model.config.vocab_size} does not match the tokenizer's "
+        """Called once the model exists (its context length sets the window sizes); a model given by the user
+        must fit the task."""
+        c = model.config
+        if c.model_type != self.config.family:
+            raise ConfigError(f"a {self.config.family} run cannot train a {c.model_type} model")
+        if self.tokenizer is not None and c.vocab_size != self.tokenizer.vocab_size:
+            raise ConfigError(f"the model's vocab_size={c.vocab_size} does not match the tokenizer's "
                               f"{self.tokenizer.vocab_size}")
 
     def tokens(self, batch) -> int:
@@ -86,10 +106,9 @@ class LanguageModeling(Task):
     positions, sliding-window generation reads exactly that output once the context is full, and the text
     falls apart after T characters."""
 
-    def __init__(self, config, tokenizer=None):
-        super().__init__(config)
-        text = load_corpus(config.data)
-        self.fingerprint = _sha256(text)
+    def __init__(self, config, tokenizer=None, expect=None):
+        super().__init__(config, expect=expect)
+        text = self._data(load_corpus(config.data))
         self.tokenizer = tokenizer or build_tokenizer(text, config.tokenizer, config.vocab_size)
         self.data = TokenData.from_text(text, self.tokenizer, config.val_fraction)
 
@@ -100,7 +119,7 @@ class LanguageModeling(Task):
     def setup(self, model):
         super().setup(model)
         c, block = self.config, model.config.context_length + 1
-        self.data.check_block(block)
+        self.data.check_block(block, "context length + 1")
         self.sampler = BatchSampler(self.data.train, c.batch_size, block, seed=c.seed)
         self.rng = self.sampler.rng
         self.val = eval_batches(self.data.val, c.batch_size, block, c.eval_iters, seed=c.seed)
@@ -139,13 +158,12 @@ class MaskedLM(Task):
     accuracy_key = "val_accuracy"
     labels = {"val_loss": "val loss", "val_accuracy": "masked-token accuracy"}
 
-    def __init__(self, config, tokenizer=None):
-        super().__init__(config)
-        text = load_corpus(config.data)
-        self.fingerprint = _sha256(text)
+    def __init__(self, config, tokenizer=None, expect=None):
+        super().__init__(config, expect=expect)
+        text = self._data(load_corpus(config.data))
         self.tokenizer = tokenizer or WordPieceTokenizer.train(text, config.vocab_size)
         ids = np.asarray(self.tokenizer.encode(text, add_special_tokens=False), dtype=np.int64)
-        self.train_ids, self.val_ids = train_val_split(ids, config.val_fraction)
+        self.data = TokenData(*train_val_split(ids, config.val_fraction))
 
     @staticmethod
     def config_for(config, vocab_size, pad_token_id=0):
@@ -153,13 +171,18 @@ class MaskedLM(Task):
 
     def setup(self, model):
         super().setup(model)
+        if not model.config.mlm_head:
+            raise ConfigError("masked-LM training needs a BERT with its masked-LM head (BertConfig mlm_head=True)")
         c, seq = self.config, model.config.context_length
-        self.batches = mlm.MLMBatches(self.train_ids, self.tokenizer, c.batch_size, seq, c.mlm_probability, c.seed)
+        if seq < 3:
+            raise ConfigError(f"a BERT window is [CLS] + tokens + [SEP]: context_length must be at least 3, got {seq}")
+        self.data.check_block(seq - 2, "context length - 2, for [CLS] and [SEP]")
+        self.batches = mlm.MLMBatches(self.data.train, self.tokenizer, c.batch_size, seq, c.mlm_probability, c.seed)
         self.rng = self.batches.rng
-        val = mlm.MLMBatches(self.val_ids, self.tokenizer, c.batch_size, seq, c.mlm_probability, c.seed)
+        val = mlm.MLMBatches(self.data.val, self.tokenizer, c.batch_size, seq, c.mlm_probability, c.seed)
         val_rng = np.random.default_rng([c.seed, 0xE7A1])                # the same masks at every evaluation
         self.val = [val.mask(val.wrap(w), val_rng)
-                    for w in eval_batches(self.val_ids, c.batch_size, seq - 2, c.eval_iters, c.seed)]
+                    for w in eval_batches(self.data.val, c.batch_size, seq - 2, c.eval_iters, c.seed)]
 
     def batch(self):
         return self.batches.sample()
@@ -178,6 +201,8 @@ class MaskedLM(Task):
         hidden, _ = model.encode(_ids(model, inputs))                      # (B, T, d)
         flat = labels.reshape(-1)
         chosen = np.flatnonzero(flat != -100)
+        if chosen.size == 0:                     # no token drawn as a target (tiny batches): nothing to learn
+            return hidden.sum() * 0.0
         logits = model.mlm_logits(hidden.reshape(-1, hidden.shape[-1])[chosen])      # (n_chosen, vocab)
         return F.cross_entropy(logits, _ids(model, flat[chosen]))
 
@@ -193,7 +218,7 @@ class MaskedLM(Task):
                                   for g, rest in zip(guesses, parts[1:]))
 
     def describe(self, model):
-        return (f"WordPiece tokenizer, {len(self.train_ids):,} train / {len(self.val_ids):,} val tokens, "
+        return (f"WordPiece tokenizer, {len(self.data.train):,} train / {len(self.data.val):,} val tokens, "
                 f"{self.config.mlm_probability:.0%} masked")
 
 
@@ -208,14 +233,16 @@ class Classification(Task):
     accuracy_key = "val_accuracy"
     labels = {"val_loss": "val loss", "val_accuracy": "accuracy"}
 
-    def __init__(self, config, tokenizer=None):
-        super().__init__(config)
+    def __init__(self, config, tokenizer=None, expect=None):
+        super().__init__(config, expect=expect)
         texts, names, raw = labelled_texts(config.data)
-        self.fingerprint = _sha256(raw)
+        self._data(raw)
         self.label_names = sorted(set(names))
         y = np.array([self.label_names.index(n) for n in names], dtype=np.int64)
         self.tokenizer = tokenizer or WordPieceTokenizer.train("\n".join(texts), config.vocab_size)
         n_train = len(texts) - 2 * max(1, int(len(texts) * config.val_fraction / 2 + 0.5))      # an even split
+        if n_train < 1:
+            raise DataError(f"{len(texts)} texts with val_fraction={config.val_fraction} leave none to train on")
         self.train, self.val = (texts[:n_train], y[:n_train]), (texts[n_train:], y[n_train:])
         self.rng = np.random.default_rng(config.seed)
 
@@ -233,7 +260,13 @@ class Classification(Task):
 
     def setup(self, model):
         super().setup(model)
+        if model.config.num_labels != len(self.label_names):
+            raise ConfigError(f"the model has num_labels={model.config.num_labels}; the data has "
+                              f"{len(self.label_names)} labels ({', '.join(self.label_names)})")
         self.context = model.config.context_length
+
+    def info(self):
+        return {"labels": self.label_names}
 
     def batch(self):
         pick = self.rng.integers(0, len(self.train[0]), self.config.batch_size)
@@ -276,8 +309,8 @@ class DigitTask(Task):
     accuracy_key = "accuracy"
     labels = {"accuracy": "held-out exact match"}
 
-    def __init__(self, config, tokenizer=None):
-        super().__init__(config)
+    def __init__(self, config, tokenizer=None, expect=None):
+        super().__init__(config, expect=expect)
         c = config
         self.title = f"T5 on '{c.task}'"
         self.held_out = seq2seq.make_examples(c.eval_size, c.min_len, c.max_len, seed=c.seed + 10_000)
@@ -287,8 +320,8 @@ class DigitTask(Task):
     @staticmethod
     def config_for(config, vocab_size=seq2seq.VOCAB_SIZE, pad_token_id=seq2seq.PAD):
         fixed = dict(pad_token_id=pad_token_id, eos_token_id=seq2seq.EOS, decoder_start_token_id=seq2seq.PAD)
-        if config.preset is None and config.context_length is None and "context_length" not in config.model:
-            fixed["context_length"] = config.max_len + 8         # the longest string, its EOS, and room to spare
+        if config.preset is None and "context_length" not in config.model:
+            fixed["context_length"] = config.max_len + 8    # T5 needs no length (relative positions): for FLOPs only
         return config.model_config(vocab_size, **fixed)
 
     def model_config(self):
@@ -325,6 +358,7 @@ TASK_CLASSES = {"lm": LanguageModeling, "mlm": MaskedLM, "classify": Classificat
                 **{name: DigitTask for name in seq2seq.TASKS}}
 
 
-def make_task(config, tokenizer=None) -> Task:
-    """The task object of ``config.task`` (``tokenizer``: one to use instead of training a new one)."""
-    return TASK_CLASSES[config.task](config, tokenizer)
+def make_task(config, tokenizer=None, fingerprint=None) -> Task:
+    """The task object of ``config.task`` (``tokenizer``: one to use instead of training a new one;
+    ``fingerprint``: the data's SHA-256 a resumed run must see again)."""
+    return TASK_CLASSES[config.task](config, tokenizer, fingerprint)

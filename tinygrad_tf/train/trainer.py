@@ -40,7 +40,6 @@ from ..nn.amp import GradScaler, autocast
 from ..nn.models import MODEL_CLASSES, ConfigError
 from ..nn.utils import clip_grad_norm_, get_total_norm
 from ..optim import SGD, Adam, AdamW, WarmupCosine
-from ..text import DataError
 from . import checkpoint as ckpt
 from .checkpoint import CheckpointError
 from .config import MODEL_FIELDS, TrainConfig
@@ -48,9 +47,10 @@ from .tasks import make_task
 
 __all__ = ["Trainer", "train", "make_optimizer", "train_mlm", "train_seq2seq", "TrainResult"]
 
-# options a resumed run may not change: they decide the data it sees
-DATA_FIELDS = ("family", "task", "tokenizer", "vocab_size", "val_fraction", "mlm_probability", "min_len", "max_len",
-               "eval_size")
+# options a resumed run may not change: they decide the data it sees and how it is evaluated (and the optimizer's
+# state fits only its own kind)
+FIXED_ON_RESUME = ("family", "task", "tokenizer", "vocab_size", "val_fraction", "mlm_probability", "min_len",
+                   "max_len", "eval_size", "seed", "batch_size", "eval_iters", "optimizer")
 
 
 def make_optimizer(config: TrainConfig, model):
@@ -60,14 +60,11 @@ def make_optimizer(config: TrainConfig, model):
     params = list(model.parameters())
     if config.optimizer == "sgd":
         return SGD(params, lr=config.lr, momentum=0.9)
+    if config.optimizer == "adam":
+        return Adam(params, lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps)
     groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
               {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
-    kind = AdamW if config.optimizer == "adamw" else Adam
-    if kind is Adam:
-        for g in groups:
-            g["weight_decay"] = 0.0
-    return kind(groups, lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps)
+    return AdamW([g for g in groups if g["params"]], lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps)
 
 
 def _human(n: float) -> str:
@@ -100,7 +97,8 @@ class Trainer:
             ckpt.check_target(config.out_dir)
 
         resume = _resume_from
-        self.task = make_task(config, resume.tokenizer if resume is not None else tokenizer)
+        self.task = make_task(config, resume.tokenizer if resume is not None else tokenizer,
+                              fingerprint=resume.trainer_state.get("data_sha256") if resume is not None else None)
         self.tokenizer = self.task.tokenizer
         backend.manual_seed(config.seed)
         if resume is not None:
@@ -115,6 +113,7 @@ class Trainer:
         self.scheduler = WarmupCosine(self.optimizer, config.warmup_steps, config.steps, config.min_lr_ratio)
         self.scaler = GradScaler(enabled=config.precision == "fp16")      # a pass-through in fp32
         self.step, self.history = 0, []
+        self._unfinished = False          # the last step's evaluation and callbacks have not run (a Ctrl-C)
         if resume is not None:
             self._restore(resume)
         self._snap = (self.task.state_dict(), backend.get_rng_state())
@@ -128,6 +127,8 @@ class Trainer:
         overrides = dict(overrides or {})
         if overrides.get("device"):
             backend.check_device(overrides["device"])       # a missing GPU is reported before any loading
+        if (Path(path) / "run.json").is_file() and (Path(path) / "checkpoint").is_dir():
+            raise CheckpointError(f"{path} is a lab run; its checkpoint is {Path(path) / 'checkpoint'} (resume that)")
         c = ckpt.load_checkpoint(path, device="cpu", verify=verify)   # Trainer moves it to the run's device
         if c.trainer_state is None or c.optimizer_state is None or "config" not in c.trainer_state:
             raise CheckpointError(f"{c.path} holds a model but no training state, so it cannot be resumed "
@@ -146,23 +147,17 @@ class Trainer:
                 raise CheckpointError(f"checkpoint {c.path} holds a model with {k}={have!r}, but {k}={v!r} was "
                                       "asked for; leave the model options out when resuming, or start a new run "
                                       "with another --out")
-        for k in DATA_FIELDS:
+        for k in FIXED_ON_RESUME:
             if overrides.get(k) is not None and overrides[k] != getattr(saved, k):
                 raise CheckpointError(f"checkpoint {c.path} was trained with {k}={getattr(saved, k)!r}; "
                                       f"it cannot be resumed with {k}={overrides[k]!r}")
+        step = int(c.trainer_state.get("step", 0))
+        if overrides.get("steps") is not None and overrides["steps"] < step:
+            raise CheckpointError(f"checkpoint {c.path} is already at step {step}; --steps {overrides['steps']} would "
+                                  "end the run before it (give a larger --steps to train further)")
         merged = {**saved.to_dict(), **{k: v for k, v in overrides.items() if v is not None and k != "model"}}
         merged["out_dir"] = overrides.get("out_dir") or str(path)   # where it is now, not where it was made
-        config = TrainConfig.from_dict(merged)
-        trainer = cls(config, _resume_from=c, **kwargs)
-        want = c.trainer_state.get("data_sha256")
-        if want is not None and trainer.task.fingerprint != want:
-            if config.data is None:
-                raise DataError(f"checkpoint {c.path} was trained on another version of the default corpus "
-                                "(it ships with Python and changes between Python versions); it cannot be "
-                                "resumed bit for bit here")
-            raise DataError(f"{config.data} is not the text checkpoint {c.path} was trained on; pass the same "
-                            "--data to resume")
-        return trainer
+        return cls(TrainConfig.from_dict(merged), _resume_from=c, **kwargs)
 
     def _restore(self, c: ckpt.Checkpoint) -> None:
         st = c.trainer_state
@@ -175,6 +170,7 @@ class Trainer:
             if "grad_scaler" in st:
                 self.scaler.load_state_dict({**st["grad_scaler"], "enabled": self.config.precision == "fp16"})
             self.step, self.history = int(st["step"]), list(st["history"])
+            self._unfinished = bool(st.get("unfinished", False))
         except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"{c.path / ckpt.STATE_FILE}: corrupt or incompatible training state "
                                   f"({type(e).__name__}: {e})") from None
@@ -184,7 +180,8 @@ class Trainer:
         task_state, rng_state = self._snap
         return {"step": self.step, "config": self.config.to_dict(), "data_sha256": self.task.fingerprint,
                 "scheduler": {"last_epoch": self.scheduler.last_epoch}, "sampler": task_state,
-                "rng": rng_state, "history": self.history, "grad_scaler": self.scaler.state_dict()}
+                "rng": rng_state, "history": self.history, "grad_scaler": self.scaler.state_dict(),
+                "unfinished": self._unfinished, **self.task.info()}
 
     def save(self, path=None) -> Path | None:
         """Write a checkpoint (atomically) to ``path`` or the config's ``out_dir``; returns the folder."""
@@ -243,6 +240,7 @@ class Trainer:
                 rec.update(loss_scale=scale, skipped=not stepped)
             self.history.append(rec)
             self._snap = (self.task.state_dict(), backend.get_rng_state())
+            self._unfinished = True
         return rec
 
     def evaluate(self) -> dict:
@@ -260,6 +258,7 @@ class Trainer:
         ``n=300`` tokens for a GPT), seeded by the run's seed, without touching the run's random state."""
         saved = backend.get_rng_state()
         was_training = self.model.training
+        self.model.eval()                       # no dropout in a readout
         try:
             backend.manual_seed(self.config.seed)
             with no_grad():
@@ -288,50 +287,59 @@ class Trainer:
         key, target = self.task.accuracy_key, self.config.target_accuracy
         return target is not None and key is not None and rec.get(key, -1.0) >= target
 
+    def _finish_step(self, rec: dict, progress, bar) -> None:
+        """After a step: the evaluation when one is due, the progress line, the callbacks, an interval checkpoint.
+        A Ctrl-C in here leaves the step unfinished; the checkpoint says so, and a resumed run finishes it."""
+        cfg = self.config
+        if self.step % cfg.eval_interval == 0 or self.step == cfg.steps:
+            rec.update(self.evaluate())
+            now = time.perf_counter()
+            if self.show_progress:
+                self.console.print(self._line(rec, self._tokens / max(now - self._t_window, 1e-9)), highlight=False,
+                                   soft_wrap=True)
+            self._tokens, self._t_window = 0.0, now
+            if self._reached_target(rec):
+                self._stop = True
+        for cb in self.callbacks:
+            cb(dict(rec))
+        progress.update(bar, completed=self.step, total=cfg.steps,
+                        info=f"loss {rec['loss']:.3f} {_human(rec['tokens_per_sec'])} tok/s "
+                             f"lr {rec['lr']:.1e} |g| {rec['grad_norm']:.2f}")
+        self._unfinished = False
+        if cfg.checkpoint_interval and self.step % cfg.checkpoint_interval == 0 and self.step < cfg.steps:
+            self.save()
+
     def run(self) -> list[dict]:
-        """Train until ``config.steps`` (or ``target_accuracy``); returns the history (one dict per step,
-        resumed steps included)."""
+        """Train until ``config.steps`` (or ``target_accuracy``), then save; returns the history (one dict per
+        step, resumed steps included). Ctrl-C stops after the last whole step, saves, and returns."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         cfg, console = self.config, self.console
         progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             TextColumn("{task.fields[info]}"), console=console, transient=True,
                             disable=not (self.show_progress and console.is_terminal))
-        tokens, t_window = 0.0, time.perf_counter()
+        self._tokens, self._t_window = 0.0, time.perf_counter()
         try:
             with progress:
                 bar = progress.add_task("train", total=cfg.steps, completed=self.step, info="")
+                if self._unfinished and self.history:        # interrupted between its step and its evaluation
+                    self._finish_step(self.history[-1], progress, bar)
                 while self.step < cfg.steps and not self._stop:
                     rec = self.train_step()
-                    tokens += rec["tokens_per_sec"] * rec["time"]
-                    if self.step % cfg.eval_interval == 0 or self.step == cfg.steps:
-                        rec.update(self.evaluate())
-                        now = time.perf_counter()
-                        if self.show_progress:
-                            console.print(self._line(rec, tokens / max(now - t_window, 1e-9)), highlight=False,
-                                          soft_wrap=True)
-                        tokens, t_window = 0.0, now
-                        if self._reached_target(rec):
-                            self._stop = True
-                    for cb in self.callbacks:
-                        cb(dict(rec))
-                    progress.update(bar, completed=self.step, total=cfg.steps,
-                                    info=f"loss {rec['loss']:.3f} {_human(rec['tokens_per_sec'])} tok/s "
-                                         f"lr {rec['lr']:.1e} |g| {rec['grad_norm']:.2f}")
-                    if cfg.checkpoint_interval and self.step % cfg.checkpoint_interval == 0 and self.step < cfg.steps:
-                        self.save()
+                    self._tokens += rec["tokens_per_sec"] * rec["time"]
+                    self._finish_step(rec, progress, bar)
+                self.save()
         except KeyboardInterrupt:
             self.interrupted = True
             task_state, rng_state = self._snap       # the state as of the last completed step
             self.task.load_state_dict(task_state)
             backend.set_rng_state(rng_state)
+            self.scaler.found_inf = self.scaler._unscaled = False    # a step cut short before its update
             where = self.save()
             console.print(f"interrupted at step {self.step}/{cfg.steps}; " +
                           (f"checkpoint saved to {where} (continue with: tinygrad-tf train --resume {where})"
                            if where is not None else "no --out folder, nothing saved"),
                           highlight=False, soft_wrap=True)
-            return self.history
-        self.save()
         return self.history
 
 

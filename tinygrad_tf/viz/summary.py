@@ -398,12 +398,11 @@ class ConfigSummary(Readout):
                 **self._by_kind()}
 
     def _by_kind(self) -> dict:
-        """The explicit breakdown of nn/models/breakdown.py (embeddings, attention, ffn, norms, heads) and the
-        forward FLOPs per token, for GPT, BERT and T5 configs (empty for any other model type)."""
-        from ..nn.models import architecture as breakdown
+        """The breakdown of nn/models/architecture.py (embeddings, attention, ffn, norms, heads) and the forward
+        FLOPs per token, for GPT, BERT and T5 configs (empty for any other model type)."""
+        from ..nn.models import flops_per_token, parameter_breakdown
         try:
-            return {"by_kind": breakdown.parameter_breakdown(self.config),
-                    "flops_per_token": breakdown.flops_per_token(self.config)}
+            return {"by_kind": parameter_breakdown(self.config), "flops_per_token": flops_per_token(self.config)}
         except TypeError:
             return {}
 
