@@ -8,7 +8,7 @@
 from . import backend, optim
 from .autograd import (AnomalyError, Function, GraphReleasedError, OpError, detect_anomaly, enable_grad,
                        is_grad_enabled, no_grad)
-from .backend import (DeviceError, bool_, cuda_available, float16, float32, float64, int32, int64,
+from .backend import (DeviceError, Generator, bool_, cuda_available, float16, float32, float64, int32, int64,
                       manual_seed)
 from .factory import (arange, cat, concatenate, empty, eye, full, full_like, ones, ones_like, rand, rand_like,
                       randint, randn, randn_like, stack, tensor, where, zeros, zeros_like)

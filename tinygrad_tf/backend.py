@@ -147,8 +147,40 @@ def manual_seed(seed: int) -> None:
     _rngs.clear()
 
 
-def rng(device: str = "cpu"):
-    """The random generator for ``device``: numpy.random.Generator or cupy.random.Generator."""
+class Generator:
+    """``torch.Generator``: a random stream of its own, for code that passes ``generator=`` (samplers, data
+    splits, ``randperm``) so that its draws do not depend on — or disturb — the global one.
+
+        g = tg.Generator().manual_seed(42)
+        tg.randperm(10, generator=g)
+    """
+
+    def __init__(self, device="cpu"):
+        self.device = check_device(device)
+        self.manual_seed(67280421310721)          # PyTorch's default seed
+
+    def manual_seed(self, seed: int) -> "Generator":
+        self._seed = int(seed)
+        self.rng = xp_for(self.device).random.default_rng(self._seed)   # numpy / cupy random.Generator
+        return self
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> dict:
+        return {"seed": self._seed, "state": self.rng.bit_generator.state}
+
+    def set_state(self, state: dict) -> "Generator":
+        self.manual_seed(state["seed"])
+        self.rng.bit_generator.state = state["state"]
+        return self
+
+
+def rng(device: str = "cpu", generator: Generator | None = None):
+    """The random generator for ``device`` (numpy.random.Generator or cupy.random.Generator): ``generator``'s
+    own stream when one is given, else the global one that ``manual_seed`` resets."""
+    if generator is not None:
+        return generator.rng
     g = _rngs.get(device)
     if g is None:
         if device == "cpu":
