@@ -19,12 +19,12 @@ from .tensor_ops import TensorOps
 
 
 class Tensor(TensorOps):
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "_device", "name", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_hooks", "_device", "name", "__weakref__")
     __array_priority__ = 1000   # so that ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         arr = _infer_array(data, dtype, device)
-        self.data = arr
+        self._data = arr
         self._device = backend.device_of(arr)
         self.grad = None
         self.grad_fn = None
@@ -41,13 +41,24 @@ class Tensor(TensorOps):
         if type(arr) is not np.ndarray and isinstance(arr, np.generic):
             arr = np.asarray(arr)
         t = cls.__new__(cls)
-        t.data, t._device = arr, device
+        t._data, t._device = arr, device
         t.grad = t.grad_fn = t._hooks = t.name = None
         t.requires_grad = False
         return t
 
     # ------------------------------------------------------------ attributes
-    shape = property(lambda self: tuple(self.data.shape))
+    @property
+    def data(self):
+        """The backend array (NumPy or CuPy) that holds the values; no graph, no gradient."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        # ``p.data += -lr * p.grad`` (hand-written updates in PyTorch code): NumPy hands ``+=`` with a Tensor on
+        # the right to Tensor.__radd__, so the new value arrives as a Tensor; keep its array.
+        self._data = value._data if isinstance(value, Tensor) else value
+
+    shape = property(lambda self: tuple(self._data.shape))
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
     device = property(lambda self: self._device)
