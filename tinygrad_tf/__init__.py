@@ -10,6 +10,7 @@ from .autograd import (AnomalyError, Function, GraphReleasedError, OpError, dete
                        is_grad_enabled, no_grad)
 from .backend import (DeviceError, Generator, bool_, cuda_available, float16, float32, float64, int32, int64,
                       manual_seed)
+from .einsum import einsum
 from .factory import (arange, cat, concatenate, empty, eye, full, full_like, ones, ones_like, rand, rand_like,
                       randint, randn, randn_like, stack, tensor, where, zeros, zeros_like)
 from .factory import TWINS as _TWINS

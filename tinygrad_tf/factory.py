@@ -163,4 +163,6 @@ def twin(name):
 
 TWINS = ("exp log sqrt abs tanh sigmoid relu sin cos clamp pow maximum minimum sum mean max min var std "
          "logsumexp softmax log_softmax argmax argmin reshape transpose permute squeeze unsqueeze flatten "
-         "split chunk masked_fill matmul gelu silu").split()
+         "split chunk masked_fill matmul gelu silu "
+         "tril triu topk sort argsort roll flip cumsum gather scatter scatter_add clone t add sub mul div "
+         "numel").split()

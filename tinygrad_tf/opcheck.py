@@ -11,6 +11,7 @@ import numpy as np
 
 from . import factory as F
 from . import nn_ops
+from .einsum import einsum
 from .gradcheck import gradcheck
 from .tensor import Tensor
 
@@ -64,6 +65,30 @@ CATALOG = {
     "masked_fill": (lambda a: a.masked_fill(a.detach() > 0, 0.0), [((3, 4), "away0")]),
     "getitem (slices)": (lambda a: a[1:, ::2, None], [((3, 4), "any")]),
     "getitem (repeated ints)": (lambda a: a[np.array([0, 2, 0, 0])], [((3, 4), "any")]),
+    "tril": (lambda a: a.tril(-1), [((4, 5), "any")]),
+    "triu (batched)": (lambda a: F.twin("triu")(a, 1), [((2, 3, 4), "any")]),
+    "t": (lambda a: a.t() * 1.5, [((3, 4), "any")]),
+    "flip": (lambda a: a.flip(0, 2) * 1.5, [((2, 3, 4), "any")]),
+    "roll": (lambda a: a.roll((1, -2), (0, 1)) * 1.5, [((3, 4), "any")]),
+    "roll (flattened)": (lambda a: a.roll(5) * 1.5, [((3, 4), "any")]),
+    "cumsum": (lambda a: a.cumsum(1), [((3, 4, 2), "any")]),
+    "gather (repeated)": (lambda a: a.gather(1, np.array([[0, 3, 3], [1, 1, 0]])), [((3, 4), "any")]),
+    "scatter": (lambda a, b: a.scatter(1, np.array([[0, 2], [3, 1], [1, 0]]), b), [((3, 4), "any"), ((3, 3), "any")]),
+    "scatter_add (repeated)": (lambda a, b: a.scatter_add(0, np.array([[0, 1, 0], [0, 2, 2]]), b),
+                               [((3, 3), "any"), ((2, 4), "any")]),
+    "sort (values)": (lambda a: a.sort(dim=1, descending=True).values, [((3, 5), "any")]),
+    "topk (values)": (lambda a: a.topk(2, dim=0).values, [((4, 3), "any")]),
+    "einsum (attention)": (lambda q, k: einsum("bhqd,bhkd->bhqk", q, k),
+                           [((2, 2, 3, 4), "any"), ((2, 2, 5, 4), "any")]),
+    "einsum (LoRA, 3 operands)": (lambda x, a, b: einsum("bti,ri,or->bto", x, a, b),
+                                  [((2, 3, 4), "any"), ((2, 4), "any"), ((5, 2), "any")]),
+    "einsum (..., broadcast, implicit)": (lambda a, b: einsum("...ij,...jk", a, b),
+                                          [((2, 3, 4), "any"), ((1, 4, 2), "any")]),
+    "einsum (diagonal)": (lambda a: einsum("iij->ji", a), [((3, 3, 2), "any")]),
+    "add/sub (alpha)": (lambda a, b: a.add(b, alpha=-0.5).sub(b, alpha=2), [((3, 4), "any"), ((4,), "any")]),
+    "in-place on a non-leaf": (lambda a, b: (a * 1).add_(b, alpha=2).mul_(b).div_(b * b + 1),
+                               [((3, 4), "any"), ((4,), "any")]),
+    "copy_ (broadcast)": (lambda a, b: (a * 1).copy_(b) * a, [((3, 4), "any"), ((4,), "any")]),
     "embedding": (lambda w: nn_ops.Embedding.apply(w, np.array([[1, 3, 1], [0, 1, 4]])), [((5, 3), "any")]),
     "cross_entropy": (lambda a: nn_ops.CrossEntropy.apply(a, np.array([1, 0, -100, 3]), -100, 0.1),
                       [((4, 5), "any")]),

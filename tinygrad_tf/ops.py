@@ -66,6 +66,29 @@ class Div(Function):          # y = a / b          dy/da = 1/b, dy/db = -a/b^2 =
         return ga, (-ga * y if ctx.needs_input_grad[1] else None)
 
 
+class RoundedDiv(Function):
+    """y = floor(a / b) or trunc(a / b) (``div(rounding_mode=...)``): a step function of a and b, so
+    dy/da = dy/db = 0 wherever it is differentiable -- PyTorch's gradient too.
+
+    floor follows Python's ``//`` (NumPy's floor_divide, exact for integers); trunc rounds toward zero,
+    which for integers is floor + 1 where the quotient is negative and inexact."""
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        xp = ctx.xp
+        q = xp.floor_divide(a, b)
+        if mode == "trunc":
+            if q.dtype.kind == "f":
+                q = xp.trunc(a / b).astype(q.dtype, copy=False)
+            else:
+                q = q + ((q < 0) & (q * b != a))
+        return q
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0, g * 0
+
+
 class Pow(Function):          # y = a ** b         dy/da = b a^(b-1), dy/db = y ln a
     @staticmethod
     def forward(ctx, a, b):
@@ -316,6 +339,33 @@ class MaskedFill(Function):   # y = mask ? value : x
     @staticmethod
     def backward(ctx, g):
         return g * ~ctx.saved_tensors[0]
+
+
+class Tril(Function):
+    """y = x on and below the k-th diagonal of the last two axes, 0 above (tril); dy/dx is the same mask.
+
+    Row i keeps the columns j <= i + k (``xp.tri``); triu keeps j >= i + k, the complement of tri(k - 1).
+    """
+
+    upper = False
+
+    @staticmethod
+    def forward(ctx, x, diagonal=0):
+        xp = ctx.xp
+        n, m = x.shape[-2:]
+        keep = xp.tri(n, m, diagonal - 1, dtype=bool) if ctx.upper else xp.tri(n, m, diagonal, dtype=bool)
+        if ctx.upper:
+            keep = ~keep
+        ctx.save_for_backward(keep)
+        return xp.where(keep, x, xp.zeros((), dtype=x.dtype))    # not x * keep: -inf above the diagonal gives 0
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.saved_tensors[0]
+
+
+class Triu(Tril):             # y = x on and above the k-th diagonal, 0 below
+    upper = True
 
 
 class Cast(Function):         # change dtype; the gradient is cast back by the engine

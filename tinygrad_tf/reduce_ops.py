@@ -1,4 +1,4 @@
-"""Reductions and normalised exponentials: sum mean max min var logsumexp softmax log_softmax.
+"""Reductions and normalised exponentials: sum mean max min var logsumexp softmax log_softmax, and cumsum.
 
 A reduction gets ``axes``, a sorted tuple of non-negative axes (the Tensor
 methods turn the user's ``dim`` into it and check its range); ``keepdim`` keeps
@@ -45,6 +45,21 @@ class Mean(Function):         # y = sum_i x_i / n   dy/dx_i = 1/n
     def backward(ctx, g):
         g = _unreduce(ctx.xp, g, ctx.axes, ctx.keepdim) / ctx.n
         return ctx.xp.broadcast_to(g, ctx.shape)
+
+
+class CumSum(Function):
+    """y_i = sum_{j <= i} x_j along dim.   dL/dx_j = sum_{i >= j} g_i: the running sum taken from the other end,
+    i.e. flip, cumsum, flip back."""
+
+    @staticmethod
+    def forward(ctx, x, dim, dtype=None):
+        ctx.dim = dim
+        return ctx.xp.cumsum(x, axis=dim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, d = ctx.xp, ctx.dim
+        return xp.flip(xp.cumsum(xp.flip(g, axis=d), axis=d), axis=d)
 
 
 class Max(Function):

@@ -3,6 +3,8 @@ indexing, concatenation, stacking and copies between devices. Each backward puts
 the gradient back where the value came from.
 """
 
+import numpy as np
+
 from . import backend
 from .autograd import Function
 
@@ -52,6 +54,48 @@ class Expand(Function):
         return g            # of y's shape; autograd._fit sums it over the broadcast axes to x's shape
 
 
+class Flip(Function):         # y = x reversed along dims: flipping the gradient back returns each value home
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return ctx.xp.flip(x, axis=dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.xp.flip(g, axis=ctx.dims)
+
+
+class Roll(Function):
+    """y = x shifted cyclically along dims: y[(i + s) mod n] = x[i].  dL/dx = g rolled back by -s.
+
+    ``dims=None`` rolls the flattened tensor (NumPy's ``roll`` with ``axis=None`` does the same)."""
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return ctx.xp.roll(x, shifts, axis=dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        back = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        return ctx.xp.roll(g, back, axis=ctx.dims)
+
+
+class Copy(Function):
+    """``x.copy_(src)``, ``fill_``, ``zero_``, ``normal_``, ...: y = src cast to x's dtype and broadcast to
+    x's shape. x's old values are gone, so its gradient is 0; src's is g (summed over the broadcast axes
+    and cast back to src's dtype by the engine)."""
+
+    @staticmethod
+    def forward(ctx, x, src):
+        xp = ctx.xp
+        return xp.broadcast_to(xp.asarray(src), x.shape).astype(x.dtype)   # astype copies
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.xp.zeros_like(g), g
+
+
 def _picks_once(index) -> bool:
     """True when no element can be picked twice: no integer arrays (ints, slices, None, ... and bool masks)."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -68,7 +112,10 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, index):
         ctx.index, ctx.shape, ctx.dtype = index, x.shape, x.dtype
-        return x[index]
+        parts = index if isinstance(index, tuple) else (index,)
+        if all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in parts):
+            return x[parts + (Ellipsis,)]   # NumPy's x[i, j] is a scalar, a copy; x[i, j, ...] is the same value as
+        return x[index]                     # a 0-d view, as in PyTorch (so x[i, j].fill_(v) under no_grad writes x)
 
     @staticmethod
     def backward(ctx, g):

@@ -2,8 +2,10 @@
 
 This file is the tensor itself: its data, attributes, conversions and autograd
 entry points. Its ops (operators, math, reductions, shapes, indexing) are thin
-calls into Functions, inherited from ``TensorOps`` in tensor_ops.py; read the
-Functions (ops.py, reduce_ops.py, shape_ops.py, nn_ops.py) for the math.
+calls into Functions, inherited from ``TensorOps`` in tensor_ops.py, ``IndexOps`` in
+tensor_index.py (gather, scatter, sort, topk) and ``InPlaceOps`` in tensor_inplace.py
+(``add_``, ``copy_``, ``normal_``, ...); read the Functions (ops.py, reduce_ops.py,
+shape_ops.py, index_ops.py, nn_ops.py) for the math.
 ``backward()`` runs autograd.py's backward pass.
 """
 
@@ -14,11 +16,13 @@ import numpy as np
 from . import autograd, backend
 from . import ops as O
 from . import shape_ops as S
-from .tensor_args import _infer_array
+from .tensor_args import _dim, _infer_array
+from .tensor_index import IndexOps
+from .tensor_inplace import InPlaceOps
 from .tensor_ops import TensorOps
 
 
-class Tensor(TensorOps):
+class Tensor(TensorOps, IndexOps, InPlaceOps):
     __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_hooks", "_device", "name", "__weakref__")
     __array_priority__ = 1000   # so that ndarray + Tensor calls Tensor.__radd__
 
@@ -67,7 +71,12 @@ class Tensor(TensorOps):
     mT = property(lambda self: self.transpose(-2, -1))
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        """The shape, or the size of one ``dim``."""
+        if dim is None:
+            return self.shape
+        if self.ndim == 0:
+            raise IndexError(f"size: dim {dim} asked of a 0-d tensor, which has no dimensions")
+        return self.shape[_dim("size", dim, self.ndim)]
 
     def numel(self) -> int:
         return int(self.data.size)

@@ -4,6 +4,7 @@ with the checks that make a bad argument fail with a message naming the op and t
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -163,3 +164,40 @@ def _check_choice(op, name, value, choices):
 def _check_probability(op, name, p):
     if not 0 <= p <= 1:
         raise ValueError(f"{op}: {name} must be a probability in [0, 1], got {p}")
+
+
+def _dim(op, dim, ndim):
+    """One ``dim`` as a non-negative axis; out of range names the op (a 0-d tensor takes 0 or -1, as PyTorch)."""
+    try:
+        d = operator.index(dim)
+    except TypeError:
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}") from None
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dimensions "
+                         f"(expected -{n} <= dim < {n})")
+    return d % n
+
+
+def _index_tensor(op, index, t, dim):
+    """The ``index`` of gather / scatter / scatter_add as an integer array on ``t``'s device, checked: integers,
+    as many dims as ``t``, every entry in [0, size of ``dim``) (negative entries are errors, as PyTorch)."""
+    if _is_tensor(index):
+        if index.device != t.device:
+            raise backend.DeviceError(f"{op}: the tensor is on {t.device} but the index on {index.device}")
+        index = index.data
+    else:
+        index = t._xp().asarray(index)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor (int64), got {index.dtype} of shape "
+                        f"{tuple(index.shape)}")
+    if index.ndim != t.ndim:
+        raise RuntimeError(f"{op}: index of shape {tuple(index.shape)} must have as many dimensions as the tensor "
+                           f"of shape {t.shape}")
+    n = t.shape[dim] if t.ndim else 1
+    if index.size:
+        lo, hi = int(index.min()), int(index.max())
+        if lo < 0 or hi >= n:
+            raise IndexError(f"{op}: index {lo if lo < 0 else hi} is out of bounds for dim {dim} with size {n} "
+                             f"(tensor of shape {t.shape}, index of shape {tuple(index.shape)})")
+    return index

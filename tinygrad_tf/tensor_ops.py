@@ -15,8 +15,8 @@ from . import autograd, backend
 from . import ops as O
 from . import reduce_ops as R
 from . import shape_ops as S
-from .tensor_args import (_arith, _axes, _check_broadcast, _check_choice, _index_arg, _is_tensor, _operand,
-                          _shape_arg, _short)
+from .tensor_args import (_arith, _axes, _check_broadcast, _check_choice, _dim, _index_arg, _is_tensor,
+                          _operand, _shape_arg, _short)
 
 
 def _binary(op, division=False):
@@ -29,21 +29,13 @@ def _binary(op, division=False):
     return forward, reflected
 
 
-def _inplace(symbol, update):
-    """``t += other`` and friends (``w -= lr * w.grad`` under no_grad): change .data, record nothing."""
-    def method(self, other):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError(f"in-place {symbol} on a tensor that requires grad (shape {self.shape}) would corrupt "
-                               "its gradient; do parameter updates inside `with tg.no_grad():`")
-        other = _operand(other, self)
-        if _is_tensor(other):
-            if other._device != self._device:
-                raise backend.DeviceError(f"in-place {symbol}: tensors on {self._device} and {other._device}")
-            other = other.data
-        _check_broadcast(f"in-place {symbol}", getattr(other, "shape", ()), self.shape)
-        update(self.data, other)          # operator.iadd(arr, other) is arr += other: in place
-        return self
-    return method
+def _scaled(op, t, other, alpha):
+    """``alpha * other`` for add / sub (``other`` itself when alpha is 1). A float alpha with integer tensors
+    is refused, as PyTorch refuses it (the result could not stay an integer)."""
+    if isinstance(alpha, float) and t.dtype.kind in "biu" and \
+            (other.dtype.kind in "biu" if _is_tensor(other) else not isinstance(other, float)):
+        raise RuntimeError(f"{op}: for integer tensors (here {t.dtype}), alpha must not be a float; got {alpha}")
+    return other if alpha == 1 else _operand(other, t) * alpha
 
 
 def _comparison(compare):
@@ -72,11 +64,6 @@ class TensorOps:
 
     def __rmatmul__(self, other):
         return O.MatMul.apply(_operand(other, self), self)
-
-    __iadd__ = _inplace("+=", operator.iadd)
-    __isub__ = _inplace("-=", operator.isub)
-    __imul__ = _inplace("*=", operator.imul)
-    __itruediv__ = _inplace("/=", operator.itruediv)
 
     def __neg__(self):
         return O.Neg.apply(self)
@@ -153,6 +140,31 @@ class TensorOps:
     def matmul(self, other):
         return self @ other
 
+    def add(self, other, *, alpha=1):
+        """``self + alpha * other``."""
+        return self + _scaled("add", self, other, alpha)
+
+    def sub(self, other, *, alpha=1):
+        """``self - alpha * other``."""
+        return self - _scaled("sub", self, other, alpha)
+
+    def mul(self, other):
+        """``self * other``."""
+        return self * other
+
+    def div(self, other, *, rounding_mode=None):
+        """``self / other``; ``rounding_mode="trunc"`` rounds the quotient toward zero, ``"floor"`` down (as
+        Python's ``//``; integers stay integers). Rounded quotients have gradient 0, as in PyTorch."""
+        _check_choice("div", "rounding_mode", rounding_mode, (None, "trunc", "floor"))
+        if rounding_mode is None:
+            return self / other
+        a, b = _arith(self, other)
+        if a.dtype.kind in "biu" and (b.dtype.kind in "biu" if _is_tensor(b) else isinstance(b, int)) and \
+                bool((b.data == 0).any() if _is_tensor(b) else b == 0):
+            raise ZeroDivisionError(f"div: integer division by zero (rounding_mode={rounding_mode!r}, tensor of "
+                                    f"shape {self.shape})")
+        return O.RoundedDiv.apply(a, b, rounding_mode)
+
     # ------------------------------------------------------------ reductions
     def sum(self, dim=None, keepdim=False):
         return R.Sum.apply(self, _axes("sum", dim, self.ndim), keepdim)
@@ -185,6 +197,15 @@ class TensorOps:
     def log_softmax(self, dim=-1):
         _axes("log_softmax", dim, self.ndim)
         return R.LogSoftmax.apply(self, dim)
+
+    def cumsum(self, dim, *, dtype=None):
+        """Running sums along ``dim``: ``y[i] = x[0] + ... + x[i]``. Integer and bool tensors give int64."""
+        d = _dim("cumsum", dim, self.ndim)
+        if dtype is None and self.dtype.kind in "biu":
+            dtype = backend.int64
+        if self.ndim == 0:
+            return R.CumSum.apply(self.reshape(1), 0, backend.as_dtype(dtype)).reshape(())
+        return R.CumSum.apply(self, d, backend.as_dtype(dtype))
 
     def argmax(self, dim=None, keepdim=False):
         return self._arg(self.data.argmax, dim, keepdim)
@@ -254,6 +275,53 @@ class TensorOps:
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return S.Permute.apply(self, tuple(axes))
+
+    def t(self):
+        """The 2-D transpose; 0-D and 1-D tensors come back as they are (as PyTorch)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but this one has shape {self.shape}; "
+                               "use transpose(dim0, dim1) or .mT")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    def tril(self, diagonal=0):
+        """The lower triangle of the last two dims: elements above the ``diagonal``-th diagonal become 0
+        (``diagonal=0`` keeps the main diagonal, 1 one more above it, -1 one fewer)."""
+        return self._triangle("tril", O.Tril, diagonal)
+
+    def triu(self, diagonal=0):
+        """The upper triangle of the last two dims: elements below the ``diagonal``-th diagonal become 0."""
+        return self._triangle("triu", O.Triu, diagonal)
+
+    def _triangle(self, op, fn, diagonal):
+        if self.ndim < 2:
+            raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape {self.shape}")
+        return fn.apply(self, operator.index(diagonal))
+
+    def flip(self, *dims):
+        """Reverse the order of the elements along ``dims`` (``x.flip(0)``, ``x.flip(0, 1)``, ``x.flip([0, 1])``)."""
+        dims = tuple(_dim("flip", d, self.ndim) for d in _shape_arg(dims))
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"flip: a dim appears more than once in dims {dims} (tensor of shape {self.shape})")
+        return S.Flip.apply(self, dims if self.ndim else ())
+
+    def roll(self, shifts, dims=None):
+        """Shift the elements cyclically by ``shifts`` along ``dims`` (ints or tuples of equal length); those
+        pushed off one end come back at the other. ``dims=None`` rolls the flattened tensor, keeping the shape."""
+        if dims is None:
+            if not isinstance(shifts, int):
+                shifts = tuple(shifts)
+                if len(shifts) != 1:
+                    raise RuntimeError(f"roll: without dims, shifts must be one int, got {shifts}")
+                shifts = shifts[0]
+            return S.Roll.apply(self, operator.index(shifts), None)
+        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        dims = tuple(_dim("roll", d, self.ndim) for d in dims)
+        if self.ndim == 0:
+            return S.Roll.apply(self, 0, None)
+        return S.Roll.apply(self, tuple(operator.index(s) for s in shifts), dims)
 
     def expand(self, *sizes):
         sizes = _shape_arg(sizes)

@@ -1,0 +1,169 @@
+"""Tensor's in-place methods -- ``copy_ zero_ fill_ normal_ uniform_ add_ sub_ mul_ div_ clamp_ masked_fill_
+scatter_ scatter_add_`` and ``+= -= *= /=`` -- all under PyTorch's one rule (``_update``):
+
+* a leaf that requires grad (a parameter) may be changed in place only while no graph is recorded,
+  inside ``with tg.no_grad():`` -- what nn.init and the optimizers do. Anywhere else it is an error:
+  the gradient would be computed from values that are gone;
+* where nothing is recorded (no_grad, or no tensor involved requires grad) the new values are written
+  into the tensor's own array, so every view of it (``w[0].fill_(0)``) sees them;
+* otherwise -- a tensor in the middle of a graph, or a new value that needs gradients -- the op is
+  recorded like its out-of-place twin and the tensor takes its result: the same Python object, now the
+  output of a new graph node. The arrays earlier ops saved for their backward are left as they were,
+  so their gradients stay right (PyTorch tracks versions to refuse the cases where they would not be).
+
+``Tensor`` (tensor.py) inherits these from ``InPlaceOps``; the values come from the out-of-place ops.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from . import autograd, backend
+from . import shape_ops as S
+from .tensor_args import _check_broadcast, _is_tensor, _operand
+
+
+def _is_view(node) -> bool:
+    """Does the node make a view of its input in PyTorch (whose in-place changes reach that input)? Reshapes,
+    permutes, expands, and indexing with ints, slices, None and ... (integer arrays and masks copy)."""
+    if isinstance(node, (S.Reshape, S.Permute, S.Expand)):
+        return True
+    if isinstance(node, S.GetItem):        # (a node whose graph was freed no longer knows its index: a view)
+        index = getattr(node, "index", None)
+        return not any(getattr(p, "ndim", 0) > 0 for p in (index if isinstance(index, tuple) else (index,)))
+    return False
+
+
+def _update(t, op, compute, casting="same_kind"):
+    """Apply the in-place op ``op`` to ``t``: ``compute()`` gives the new values as an out-of-place result."""
+    if t.requires_grad and t.grad_fn is None and autograd.is_grad_enabled():
+        raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation (a "
+                           f"tensor of shape {t.shape}); its gradient would be computed from values that are gone. "
+                           "Change parameters inside `with tg.no_grad():` (as nn.init and optimizers do), or use the "
+                           "out-of-place op")
+    out = compute()
+    if out.shape != t.shape:
+        raise RuntimeError(f"{op}: the result has shape {out.shape} but the tensor has shape {t.shape}; an in-place "
+                           "op cannot change a tensor's shape")
+    if not np.can_cast(out.dtype, t.dtype, casting):
+        raise RuntimeError(f"{op}: result type {out.dtype} can't be cast to the tensor's dtype {t.dtype}")
+    if not out.requires_grad:                    # nothing recorded: write into the tensor's own memory
+        try:
+            t._xp().copyto(t.data, out.data, casting="unsafe")
+        except ValueError as e:
+            raise RuntimeError(f"{op}: cannot write into this tensor of shape {t.shape} ({e}); a broadcast view "
+                               "(expand) shares one value between many elements: clone() it first") from None
+        return t
+    if _is_view(t.grad_fn) if t.grad_fn is not None else getattr(t.data, "base", None) is not None:
+        raise RuntimeError(f"{op}: this tensor of shape {t.shape} is a view into another tensor's memory; an "
+                           "in-place op on it while a graph is recorded would not change that tensor. Use the "
+                           "out-of-place op (or tg.where / cat), or do it inside `with tg.no_grad():`")
+    if out.dtype != t.dtype:
+        out = out.type(t.dtype)
+    t.data, t.grad_fn, t.requires_grad = out.data, out.grad_fn, True
+    return t
+
+
+def _binary(t, op, other, compute):
+    """``t.add_(other)`` and friends: ``other`` must broadcast to t's shape (t itself cannot grow)."""
+    _check_broadcast(op, tuple(getattr(other, "shape", ())), t.shape)
+    return _update(t, op, compute)
+
+
+def _operator(op, fn):
+    """``t += other`` is ``t.add_(other)``, and so on."""
+    return lambda self, other: _binary(self, op, other, lambda: fn(self, other))
+
+
+class InPlaceOps:
+    __slots__ = ()
+
+    # ------------------------------------------------------------ arithmetic
+    def add_(self, other, *, alpha=1):
+        """In place: ``self += alpha * other``."""
+        return _binary(self, "add_", other, lambda: self.add(other, alpha=alpha))
+
+    def sub_(self, other, *, alpha=1):
+        """In place: ``self -= alpha * other``."""
+        return _binary(self, "sub_", other, lambda: self.sub(other, alpha=alpha))
+
+    def mul_(self, other):
+        """In place: ``self *= other``."""
+        return _binary(self, "mul_", other, lambda: self.mul(other))
+
+    def div_(self, other, *, rounding_mode=None):
+        """In place: ``self /= other`` (``rounding_mode`` as in ``div``)."""
+        return _binary(self, "div_", other, lambda: self.div(other, rounding_mode=rounding_mode))
+
+    __iadd__ = _operator("in-place += (add_)", operator.add)
+    __isub__ = _operator("in-place -= (sub_)", operator.sub)
+    __imul__ = _operator("in-place *= (mul_)", operator.mul)
+    __itruediv__ = _operator("in-place /= (div_)", operator.truediv)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002  (PyTorch's argument names)
+        """In place: ``clamp``."""
+        return _update(self, "clamp_", lambda: self.clamp(min, max))
+
+    def masked_fill_(self, mask, value):
+        """In place: ``masked_fill`` (the mask must broadcast to the tensor's shape)."""
+        return _update(self, "masked_fill_", lambda: self.masked_fill(mask, value))
+
+    def scatter_(self, dim, index, src=None, *, value=None):
+        """In place: ``scatter`` (``x.scatter_(1, ids, 1.0)`` makes one-hot rows in zeros)."""
+        return _update(self, "scatter_", lambda: self.scatter(dim, index, src, value=value))
+
+    def scatter_add_(self, dim, index, src):
+        """In place: ``scatter_add``."""
+        return _update(self, "scatter_add_", lambda: self.scatter_add(dim, index, src))
+
+    # ------------------------------------------------------------ new values
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src``'s values in (broadcast to this shape, cast to this dtype, from any device)."""
+        src = _operand(src, self)
+        if _is_tensor(src):
+            _check_broadcast("copy_", src.shape, self.shape)
+            src = src.to(self.device)
+        return _update(self, "copy_", lambda: S.Copy.apply(self, src), casting="unsafe")
+
+    def fill_(self, value):
+        """Set every element to ``value`` (a number or a 0-d tensor)."""
+        if _is_tensor(value):
+            if value.ndim:
+                raise RuntimeError(f"fill_: value must be a number or a 0-d tensor, got a tensor of shape "
+                                   f"{value.shape}")
+            value = value.to(self.device)
+        return _update(self, "fill_", lambda: S.Copy.apply(self, value), casting="unsafe")
+
+    def zero_(self):
+        """Set every element to 0."""
+        return _update(self, "zero_", lambda: S.Copy.apply(self, 0), casting="unsafe")
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with samples from N(mean, std^2), drawn from ``generator`` (a ``tg.Generator``) or the global
+        generator that ``tg.manual_seed`` seeds -- the same draws as ``nn.init.normal_``."""
+        x = self._draw("normal_", generator).standard_normal(self.shape, dtype=self._draw_dtype())
+        x *= std
+        x += mean
+        return _update(self, "normal_", lambda: S.Copy.apply(self, x), casting="unsafe")
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with samples from U[a, b), drawn from ``generator`` or the global generator -- the same draws
+        as ``nn.init.uniform_``."""
+        x = self._draw("uniform_", generator).random(self.shape, dtype=self._draw_dtype())
+        x *= b - a
+        x += a
+        return _update(self, "uniform_", lambda: S.Copy.apply(self, x), casting="unsafe")
+
+    def _draw(self, op, generator):
+        if self.dtype.kind != "f":
+            raise TypeError(f"{op}: only floating-point tensors can be filled with random values; this one is "
+                            f"{self.dtype}")
+        if generator is not None and getattr(generator, "device", self.device) != self.device:
+            raise backend.DeviceError(f"{op}: the generator is on {generator.device} but the tensor on "
+                                      f"{self.device}; make it with tg.Generator({self.device!r})")
+        return backend.rng(self.device, generator)
+
+    def _draw_dtype(self):  # the generators draw float32 or float64 (float16: draw float32, then cast)
+        return self.dtype if self.dtype in (backend.float32, backend.float64) else backend.float32
