@@ -103,8 +103,8 @@ def load(f, map_location=None, weights_only=True):
     always in effect whatever it is given as; a PyTorch pickle file is refused with how to convert it."""
     name, data = _read(f)
     header = int.from_bytes(data[:8], "little")
-    safetensors = len(data) >= 8 + header and data[8:9] == b"{"   # (its first byte may be 0x80 or 'P' too)
-    if not safetensors and (data[:2] == b"PK" or data[:1] == b"\x80"):
+    is_safetensors = len(data) >= 8 + header and data[8:9] == b"{"   # (it may start with 0x80 or "PK" too)
+    if not is_safetensors and (data[:2] == b"PK" or data[:1] == b"\x80"):
         kind = "a zip holding a pickle: torch.save's format" if data[:2] == b"PK" else "a raw pickle"
         raise ValueError(f"tg.load: {name} is a PyTorch file ({kind}), and tinygrad_tf never unpickles (loading a "
                          f"pickle can run any code); {_CONVERT}")
