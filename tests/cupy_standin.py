@@ -266,6 +266,19 @@ class _Device:
     def synchronize(self):
         pass
 
+    def use(self):
+        pass
+
+
+class _MemoryPool:
+    """cupy.get_default_memory_pool(): host memory has no cache to free."""
+
+    def free_all_blocks(self):
+        pass
+
+    def used_bytes(self):
+        return 0
+
 
 def _module_getattr(name):
     if name.startswith("__") or name in NUMPY_ONLY or not hasattr(np, name):
@@ -309,6 +322,7 @@ def make_modules() -> dict:
     cupy.cuda = types.ModuleType("cupy.cuda")
     cupy.cuda.runtime = _Runtime
     cupy.cuda.Device = _Device
+    cupy.get_default_memory_pool = cupy.get_default_pinned_memory_pool = _MemoryPool
     cupy.linalg = types.ModuleType("cupy.linalg")
     cupy.linalg.__getattr__ = _linalg_getattr
     cupyx = types.ModuleType("cupyx")

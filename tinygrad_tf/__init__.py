@@ -5,17 +5,19 @@
     y = (x @ x.T).relu().sum(); y.backward(); x.grad
 """
 
-from . import backend, optim
-from .autograd import (AnomalyError, Function, GraphReleasedError, OpError, detect_anomaly, enable_grad,
-                       is_grad_enabled, no_grad)
-from .backend import (DeviceError, Generator, bool_, cuda_available, float16, float32, float64, int32, int64,
-                      manual_seed)
+from . import backend, cuda, optim
+from .autograd import (AnomalyError, Function, GraphReleasedError, OpError, compile, detect_anomaly, enable_grad,
+                       inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled)
+from .backend import (DeviceError, Generator, bool_, cuda_available, device, float16, float32, float64, int32,
+                      int64, manual_seed)
 from .einsum import einsum
-from .factory import (arange, cat, concatenate, empty, eye, full, full_like, ones, ones_like, rand, rand_like,
-                      randint, randn, randn_like, stack, tensor, where, zeros, zeros_like)
+from .factory import (arange, bernoulli, cat, concatenate, empty, eye, full, full_like, linspace, logspace,
+                      multinomial, normal, ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                      randn_like, randperm, stack, tensor, where, zeros, zeros_like)
 from .factory import TWINS as _TWINS
 from .factory import twin as _twin
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck
+from .serialization import load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"

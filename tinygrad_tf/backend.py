@@ -85,17 +85,80 @@ def cuda_available() -> bool:
         return False
 
 
+class device(str):  # noqa: N801  (PyTorch's name)
+    """``torch.device``: ``tg.device("cuda")``, ``tg.device("cuda:0")``, ``tg.device("cuda", 0)``, ``tg.device("cpu")``.
+
+    It is the device's name as a string ("cpu", "cuda", "cuda:0") with ``.type`` and ``.index``, so it goes
+    wherever a device name does (``tensor(..., device=d)``, ``.to(d)``, ``Module.to(d)``) and ``x.device``
+    is one. Naming a device needs no GPU; using one (``check_device``) does.
+    """
+
+    def __new__(cls, type, index=None):  # noqa: A002  (PyTorch's argument name)
+        if isinstance(type, device) and index is None:
+            return type
+        return super().__new__(cls, _parse_device(type, index))
+
+    @property
+    def type(self) -> str:  # noqa: A003
+        """"cpu" or "cuda"."""
+        return self.partition(":")[0]
+
+    @property
+    def index(self):
+        """The GPU number ("cuda:1" -> 1), or None where the name gives none."""
+        i = self.partition(":")[2]
+        return int(i) if i else None
+
+    def __repr__(self):
+        return f"device(type='{self.type}')" if self.index is None else \
+            f"device(type='{self.type}', index={self.index})"
+
+    def __reduce__(self):            # pickles and copies as a device, not as a plain string
+        return (device, (str(self),))
+
+
+def _parse_device(name, index=None) -> str:
+    """``"cuda"``, ``"cuda:1"``, ``("cuda", 1)``, ``0`` -> the canonical device string, or a DeviceError."""
+    if isinstance(name, int) and not isinstance(name, bool) and index is None:
+        name, index = "cuda", name                          # torch.device(0) is the first GPU
+    if not isinstance(name, str):
+        raise DeviceError(f"device: expected a device name such as 'cpu', 'cuda' or 'cuda:0', got "
+                          f"{type(name).__name__} {name!r}")
+    kind, colon, num = name.partition(":")
+    if kind not in DEVICES:
+        raise DeviceError(f"unknown device {name!r}; expected 'cpu', 'cuda' or 'cuda:N' (N = 0, 1, ...)")
+    if colon and not (num.isdigit() and (num == "0" or not num.startswith("0"))):
+        raise DeviceError(f"invalid device {name!r}: the index after ':' must be a number (as in 'cuda:0')")
+    if index is not None:
+        if colon:
+            raise DeviceError(f"device({name!r}, {index!r}): the name already has an index; pass one or the other")
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise DeviceError(f"device({name!r}, {index!r}): the index must be an int >= 0")
+        num, colon = str(index), ":"
+    return kind + colon + num
+
+
 def check_device(device) -> str:
-    """Validate a device name ("cpu", "cuda", "cuda:0") and return its canonical form."""
+    """Validate a device ("cpu", "cuda", "cuda:0", a ``tg.device``) and return its canonical name, "cpu" or
+    "cuda". A GPU index must be the GPU this process uses (CuPy's current device)."""
     if device is None:
         return "cpu"
-    device = str(device)
-    if device.startswith("cuda"):
-        _load_cupy()
+    name = _parse_device(device) if not isinstance(device, tg_device) else str(device)
+    if name.startswith("cuda"):
+        cp = _load_cupy()
+        i = tg_device(name).index
+        if i is not None and i != cp.cuda.Device().id:
+            n = cp.cuda.runtime.getDeviceCount()
+            where = f"this machine has {n} GPU{'s' if n != 1 else ''} (0..{n - 1})" if i >= n else \
+                f"this process uses GPU {cp.cuda.Device().id}"
+            raise DeviceError(f"device {name!r}: {where}; tinygrad_tf uses one GPU per process, chosen with "
+                              "tg.cuda.set_device(i) or CUDA_VISIBLE_DEVICES")
         return "cuda"
-    if device != "cpu":
-        raise DeviceError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
     return "cpu"
+
+
+tg_device = device
+DEVICE = {name: device(name) for name in DEVICES}     # a tensor's .device: one object per device
 
 
 def xp_for(device: str):
@@ -147,6 +210,11 @@ def manual_seed(seed: int) -> None:
     _rngs.clear()
 
 
+def seed_device(device: str, seed: int) -> None:
+    """Seed the global random stream of one device only (``tg.cuda.manual_seed``)."""
+    _rngs[device] = xp_for(device).random.default_rng(int(seed))
+
+
 class Generator:
     """``torch.Generator``: a random stream of its own, for code that passes ``generator=`` (samplers, data
     splits, ``randperm``) so that its draws do not depend on — or disturb — the global one.
@@ -156,7 +224,7 @@ class Generator:
     """
 
     def __init__(self, device="cpu"):
-        self.device = check_device(device)
+        self.device = DEVICE[check_device(device)]
         self.manual_seed(67280421310721)          # PyTorch's default seed
 
     def manual_seed(self, seed: int) -> "Generator":
@@ -180,6 +248,11 @@ def rng(device: str = "cpu", generator: Generator | None = None):
     """The random generator for ``device`` (numpy.random.Generator or cupy.random.Generator): ``generator``'s
     own stream when one is given, else the global one that ``manual_seed`` resets."""
     if generator is not None:
+        if not isinstance(generator, Generator):
+            raise TypeError(f"generator= must be a tg.Generator, got {type(generator).__name__}")
+        if generator.device != device:
+            raise DeviceError(f"a generator on {generator.device} cannot draw numbers for a tensor on {device}; "
+                              f"make it with tg.Generator({device!r})")
         return generator.rng
     g = _rngs.get(device)
     if g is None:

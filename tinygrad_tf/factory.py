@@ -3,11 +3,14 @@ methods (``tg.exp(x)``, ``tg.cat([...])``, ``tg.where(c, a, b)``), as in PyTorch
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import backend
 from . import ops as O
 from . import shape_ops as S
+from .autograd import OpError
 from .tensor import Tensor
 from .tensor_args import _operand
 
@@ -20,54 +23,58 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     return Tensor(copy, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
+def _size(op, shape, kwargs) -> tuple:
+    """The shape of a factory call, as PyTorch takes it: ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or
+    ``f(size=(2, 3))``."""
+    if kwargs:
+        if set(kwargs) != {"size"}:
+            raise TypeError(f"{op}() got an unexpected keyword argument {sorted(set(kwargs) - {'size'})[0]!r}")
+        if shape:
+            raise TypeError(f"{op}(): give the size positionally or as size=, not both")
+        shape = (kwargs["size"],)
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        shape = tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op}(): the size must be ints, got {shape!r}") from None
+    if any(s < 0 for s in shape):
+        raise OpError(f"{op}(): negative dimension in size {shape}")
+    return shape
+
+
 def _new(fill, shape, dtype, device, requires_grad, default=backend.DEFAULT_FLOAT):
-    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     device = backend.check_device(device)
     dtype = backend.as_dtype(dtype) or default
-    arr = fill(backend.xp_for(device), tuple(int(s) for s in shape), dtype, device)
+    arr = fill(backend.xp_for(device), shape, dtype, device)
     return Tensor(arr, requires_grad=requires_grad)
 
 
-def zeros(*shape, dtype=None, device=None, requires_grad=False):
-    return _new(lambda xp, s, d, dev: xp.zeros(s, dtype=d), shape, dtype, device, requires_grad)
+def zeros(*size, dtype=None, device=None, requires_grad=False, **kwargs):
+    """A tensor of zeros: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
+    return _new(lambda xp, s, d, dev: xp.zeros(s, dtype=d), _size("zeros", size, kwargs), dtype, device,
+                requires_grad)
 
 
-def ones(*shape, dtype=None, device=None, requires_grad=False):
-    return _new(lambda xp, s, d, dev: xp.ones(s, dtype=d), shape, dtype, device, requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad=False, **kwargs):
+    """A tensor of ones (sizes as for ``zeros``)."""
+    return _new(lambda xp, s, d, dev: xp.ones(s, dtype=d), _size("ones", size, kwargs), dtype, device,
+                requires_grad)
 
 
-def empty(*shape, dtype=None, device=None, requires_grad=False):
-    return _new(lambda xp, s, d, dev: xp.empty(s, dtype=d), shape, dtype, device, requires_grad)
+def empty(*size, dtype=None, device=None, requires_grad=False, **kwargs):
+    """A tensor whose values are whatever the memory held (sizes as for ``zeros``)."""
+    return _new(lambda xp, s, d, dev: xp.empty(s, dtype=d), _size("empty", size, kwargs), dtype, device,
+                requires_grad)
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``shape`` filled with ``fill_value``; the dtype follows the value (float32, int64 or bool)."""
     default = backend.DEFAULT_FLOAT if isinstance(fill_value, float) else \
         (backend.bool_ if isinstance(fill_value, bool) else backend.int64)
-    return _new(lambda xp, s, d, dev: xp.full(s, fill_value, dtype=d), (shape,) if isinstance(shape, int) else
-                (tuple(shape),), dtype, device, requires_grad, default)
-
-
-def randn(*shape, dtype=None, device=None, requires_grad=False):
-    """Standard normal samples, from the generator that ``tg.manual_seed`` seeds."""
-    return _new(lambda xp, s, d, dev: backend.rng(dev).standard_normal(s, dtype=np.float32 if d == np.float16
-                                                                       else d).astype(d, copy=False),
-                shape, dtype, device, requires_grad)
-
-
-def rand(*shape, dtype=None, device=None, requires_grad=False):
-    """Uniform samples in [0, 1)."""
-    def fill(xp, s, d, dev):
-        x = backend.rng(dev).random(s, dtype=np.float32 if d == np.float16 else d).astype(d, copy=False)
-        return xp.minimum(x, np.nextafter(d.type(1), d.type(0)))   # float16 rounding must not reach 1
-    return _new(fill, shape, dtype, device, requires_grad)
-
-
-def randint(low, high=None, size=(), dtype=None, device=None):
-    if high is None:
-        low, high = 0, low
-    device = backend.check_device(device)
-    arr = backend.rng(device).integers(low, high, size=tuple(size))
-    return Tensor(arr.astype(backend.as_dtype(dtype) or backend.int64))
+    shape = _size("full", (shape,) if isinstance(shape, int) else (tuple(shape),), {})
+    return _new(lambda xp, s, d, dev: xp.full(s, fill_value, dtype=d), shape, dtype, device,
+                requires_grad, default)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -79,23 +86,264 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return Tensor(backend.xp_for(device).arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
 
 
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` (both included), as PyTorch computes them:
+    the first half counted up from ``start``, the second half down from ``end``, so both ends are exact.
+    Integer dtypes round each value toward zero."""
+    return _spaced("linspace", start, end, steps, None, dtype, device, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    """``base ** linspace(start, end, steps)``: ``steps`` values spaced evenly on a log scale."""
+    return _spaced("logspace", start, end, steps, base, dtype, device, requires_grad)
+
+
+def _spaced(op, start, end, steps, base, dtype, device, requires_grad):
+    try:
+        steps = operator.index(steps)
+    except TypeError:
+        raise TypeError(f"{op}(): steps must be an int, got {type(steps).__name__} {steps!r}") from None
+    if steps < 0:
+        raise OpError(f"{op}(): number of steps must be non-negative, got {steps}")
+    device = backend.check_device(device)
+    dtype = backend.as_dtype(dtype) or backend.DEFAULT_FLOAT
+    xp = backend.xp_for(device)
+    # ends and step are rounded to the dtype, then each value computed exactly and rounded once (PyTorch's
+    # fused multiply-add); integer dtypes work in float64 and round toward zero at the end
+    f64, start, end = backend.float64, float(start), float(end)
+    t = dtype.type if dtype.kind == "f" else f64.type
+    step = f64.type((t(end) - t(start)) / t(max(steps - 1, 1)))
+    start, end = f64.type(t(start)), f64.type(t(end))
+    i = xp.arange(steps, dtype=f64)
+    x = xp.where(i < steps // 2, start + i * step, end - (steps - 1 - i) * step)
+    if steps == 1:
+        x = xp.full(1, start, dtype=f64)
+    if base is not None:
+        x = xp.power(f64.type(base), x)
+    return Tensor(x.astype(dtype), requires_grad=requires_grad)
+
+
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _new(lambda xp, s, d, dev: xp.eye(n, m, dtype=d), (), dtype, device, requires_grad)
 
 
+# ---------------------------------------------------------------------------
+# random tensors: drawn from the global stream of the device (``tg.manual_seed``) or from a
+# ``tg.Generator`` passed as ``generator=`` (a stream of its own). Each draw uses only what CuPy's random
+# Generator offers too (random, standard_normal, integers), so one code serves both devices.
+# ---------------------------------------------------------------------------
+def _float_dtype(op, dtype):
+    dtype = backend.as_dtype(dtype) or backend.DEFAULT_FLOAT
+    if dtype.kind != "f":
+        raise OpError(f"{op}: dtype {dtype} is not a floating-point dtype; random samples of this kind are "
+                      "float16, float32 or float64")
+    return dtype
+
+
+def _draw(method, rng, shape, dtype):
+    """``rng.random`` / ``rng.standard_normal`` in ``dtype`` (float16 is drawn as float32, then rounded)."""
+    return getattr(rng, method)(shape, dtype=np.float32 if dtype == backend.float16 else dtype).astype(dtype,
+                                                                                                      copy=False)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    """Standard normal samples: ``randn(2, 3)``, ``randn((2, 3))``; from ``generator`` when given, else from
+    the stream that ``tg.manual_seed`` seeds."""
+    dtype = _float_dtype("randn", dtype)
+    return _new(lambda xp, s, d, dev: _draw("standard_normal", backend.rng(dev, generator), s, d),
+                _size("randn", size, kwargs), dtype, device, requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    """Uniform samples in [0, 1) (sizes and ``generator`` as for ``randn``)."""
+    def fill(xp, s, d, dev):
+        x = _draw("random", backend.rng(dev, generator), s, d)
+        return xp.minimum(x, np.nextafter(d.type(1), d.type(0)))   # float16 rounding must not reach 1
+    return _new(fill, _size("rand", size, kwargs), _float_dtype("rand", dtype), device, requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``, ``size`` a
+    tuple; int64 unless ``dtype`` says otherwise."""
+    if size is None and isinstance(high, (tuple, list)):       # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:                                         # randint(high, size=...)
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint(): size is missing; e.g. randint(10, (3,)) or randint(0, 10, (3,))")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint(): size must be a tuple of ints, got {type(size).__name__} {size!r}")
+    try:
+        low, high = operator.index(low), operator.index(high)
+    except TypeError:
+        raise TypeError(f"randint(): low and high must be ints, got {low!r} and {high!r}") from None
+    if low >= high:
+        raise OpError(f"randint(): low must be less than high, got low={low}, high={high}")
+    dtype = backend.as_dtype(dtype) or backend.int64
+    if dtype == backend.bool_:
+        raise OpError("randint(): dtype bool cannot hold random integers; use rand(size) < p for random booleans")
+    return _new(lambda xp, s, d, dev: backend.rng(dev, generator).integers(low, high, size=s).astype(d),
+                _size("randint", (tuple(size),), {}), dtype, device, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=backend.int64, device=None, requires_grad=False):
+    """A random permutation of 0 .. n-1 (every order equally likely): the order that sorts ``n`` uniform
+    draws."""
+    n = operator.index(n)
+    if n < 0:
+        raise OpError(f"randperm(): n must be >= 0, got {n}")
+    return _new(lambda xp, s, d, dev: xp.argsort(backend.rng(dev, generator).random(n)).astype(d),
+                (n,), dtype, device, requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Normal samples ``mean + std * eps``, eps ~ N(0, 1): ``normal(mean_tensor, std_tensor)`` (broadcast
+    together), ``normal(mean_tensor, 1.0)``, ``normal(0.0, std_tensor)``, or ``normal(0.0, 1.0, size)``.
+    Differentiable in tensor ``mean`` and ``std`` (d/dmean = 1, d/dstd = eps), as in PyTorch."""
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        if size is None:
+            raise TypeError("normal(mean, std): with two numbers, give the size too, e.g. normal(0., 1., (2, 3)); "
+                            "or give mean or std as a tensor")
+        if not std >= 0:
+            raise OpError(f"normal(): std must be >= 0, got {std}")
+        eps = randn(size, generator=generator, dtype=dtype, device=device)
+        return Tensor._wrap(eps.data * eps.dtype.type(std) + eps.dtype.type(mean),
+                            eps.device).requires_grad_(requires_grad)
+    if size is not None or dtype is not None or device is not None or requires_grad:
+        raise TypeError("normal(): size=, dtype=, device= and requires_grad= belong to the form normal(float, "
+                        "float, size); with a tensor mean or std the result takes their shape, dtype and device")
+    like = mean if isinstance(mean, Tensor) else std
+    for name, t in (("mean", mean), ("std", std)):
+        if isinstance(t, Tensor) and t.dtype.kind != "f":
+            raise OpError(f"normal(): {name} must be a floating-point tensor, got {t.dtype}")
+        if isinstance(t, Tensor) and t.device != like.device:
+            raise backend.DeviceError(f"normal(): mean and std are on different devices ({mean.device} and "
+                                      f"{std.device})")
+    std_ok = bool((std.data >= 0).all()) if isinstance(std, Tensor) else std >= 0
+    if not std_ok:
+        raise OpError("normal(): every std must be >= 0")
+    shapes = [t.shape for t in (mean, std) if isinstance(t, Tensor)]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise OpError(f"normal(): mean {shapes[0]} and std {shapes[1]} do not broadcast together") from None
+    dt = like.dtype
+    eps = Tensor._wrap(_draw("standard_normal", backend.rng(like.device, generator), shape, dt), like.device)
+    mean, std = (t.type(dt) if isinstance(t, Tensor) else t for t in (mean, std))
+    return eps * std + mean
+
+
+def bernoulli(input, p=None, *, generator=None):  # noqa: A002
+    """1 with probability ``input`` (or ``p``, for every element), else 0, in ``input``'s shape and dtype."""
+    if not isinstance(input, Tensor) or input.dtype.kind != "f":
+        raise OpError(f"bernoulli(): input must be a floating-point tensor of probabilities, got "
+                      f"{getattr(input, 'dtype', type(input).__name__)}")
+    probs = input.data if p is None else p
+    in_range = bool(((probs >= 0) & (probs <= 1)).all()) if p is None else 0 <= p <= 1
+    if not in_range:
+        raise OpError(f"bernoulli(): probabilities must be in [0, 1]{'' if p is None else f', got p={p}'}")
+    u = backend.rng(input.device, generator).random(input.shape)
+    return Tensor._wrap((u < probs).astype(input.dtype), input.device)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
+    """Draw ``num_samples`` category indices per row of ``input`` (1-D: one distribution; 2-D: one per row),
+    each with probability proportional to its weight (rows need not sum to 1). Without replacement no index
+    repeats within a row. Returns int64 of shape (num_samples,) or (rows, num_samples).
+
+    Without replacement (and with one sample) each row draws keys E_i / w_i, E_i ~ Exp(1), and takes the
+    smallest: the same distribution as drawing one by one and removing each. With replacement, each
+    sample inverts the row's cumulative weights at a uniform draw."""
+    _check_multinomial(input, num_samples, replacement)
+    xp = input._xp()
+    w = input.data.astype(backend.float64).reshape(-1, input.shape[-1])
+    rng = backend.rng(input.device, generator)
+    if not replacement or num_samples == 1:
+        if len(w):
+            w = w / w.max(axis=-1, keepdims=True)                # keys E / w must not overflow
+        e = -xp.log1p(-rng.random(w.shape))                     # Exp(1); 1 - U is in (0, 1]
+        keys = xp.where(w > 0, e / xp.where(w > 0, w, 1), xp.inf)
+        out = xp.argsort(keys, axis=-1)[:, :num_samples]
+    else:
+        cdf = xp.cumsum(w, axis=-1)
+        cdf /= cdf[:, -1:]                                       # the last is exactly 1 in every row
+        u = rng.random((w.shape[0], num_samples))
+        out = xp.stack([xp.searchsorted(c, r, side="right") for c, r in zip(cdf, u)]) if len(w) else \
+            xp.zeros((0, num_samples), dtype=backend.int64)
+    return Tensor._wrap(out.astype(backend.int64).reshape(*input.shape[:-1], num_samples), input.device)
+
+
+def _check_multinomial(input, num_samples, replacement):  # noqa: A002
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial(): input must be a tensor of weights, got {type(input).__name__}")
+    try:
+        n = operator.index(num_samples)
+    except TypeError:
+        raise TypeError(f"multinomial(): num_samples must be an int, got {type(num_samples).__name__}") from None
+    if input.ndim not in (1, 2):
+        raise OpError(f"multinomial(): input must be 1-D (one distribution) or 2-D (one per row), got shape "
+                      f"{input.shape}")
+    if input.dtype.kind != "f":
+        raise OpError(f"multinomial(): input must be a floating-point tensor of weights, got {input.dtype}")
+    if n <= 0:
+        raise OpError(f"multinomial(): cannot draw num_samples={n} <= 0 samples")
+    k = input.shape[-1]
+    if not replacement and n > k:
+        raise OpError(f"multinomial(): cannot draw {n} samples without replacement from {k} categories")
+    if k == 0:
+        raise OpError(f"multinomial(): input of shape {input.shape} has no categories to draw from")
+    w = input.data.reshape(-1, k)
+    if len(w) == 0:
+        return
+    xp = input._xp()
+    if not bool(xp.isfinite(w).all()) or bool((w < 0).any()):
+        raise OpError("multinomial(): the weights contain inf, nan or a value < 0")
+    if not bool((w.astype(backend.float64).sum(axis=-1) > 0).all()):
+        raise OpError("multinomial(): a row of weights sums to 0; every row needs a weight > 0")
+    if not replacement and n > 1:
+        fewest = int((w > 0).sum(axis=-1).min())
+        if n > fewest:
+            raise OpError(f"multinomial(): cannot draw {n} samples without replacement from a row with only "
+                          f"{fewest} non-zero weights")
+
+
 def _like(fn):
-    def like(t, dtype=None, device=None, requires_grad=False):
-        return fn(*t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
-    like.__name__ = fn.__name__ + "_like"
-    like.__doc__ = f"``{fn.__name__}`` with the shape, dtype and device of a tensor."
+    def like(input, *, dtype=None, device=None, requires_grad=False):  # noqa: A002
+        return fn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                  requires_grad=requires_grad)
+    like.__name__ = like.__qualname__ = fn.__name__ + "_like"
+    like.__doc__ = f"``{fn.__name__}`` with the shape, dtype and device of ``input``."
     return like
 
 
-zeros_like, ones_like, randn_like, rand_like = _like(zeros), _like(ones), _like(randn), _like(rand)
+zeros_like, ones_like = _like(zeros), _like(ones)
 
 
-def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """``randn`` with the shape, dtype and device of ``input``."""
+    return randn(input.shape, generator=generator, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
+
+
+def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """``rand`` with the shape, dtype and device of ``input``."""
+    return rand(input.shape, generator=generator, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None,  # noqa: A002
+                 requires_grad=False):
+    """``randint(low, high, input.shape)`` in ``input``'s dtype and device (``randint_like(x, high)`` too)."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype,
+                   device=device or input.device, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """``full`` with the shape, dtype and device of ``input``."""
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
 
 
 def _check_same(op, tensors, dim):

@@ -65,7 +65,7 @@ class Tensor(TensorOps, IndexOps, InPlaceOps):
     shape = property(lambda self: tuple(self._data.shape))
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
-    device = property(lambda self: self._device)
+    device = property(lambda self: backend.DEVICE[self._device])   # a tg.device: == "cpu", and .type
     is_leaf = property(lambda self: self.grad_fn is None)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     mT = property(lambda self: self.transpose(-2, -1))
