@@ -1,12 +1,16 @@
-"""Containers: Sequential (a pipeline), ModuleList and ModuleDict (registered collections).
+"""Containers: Sequential (a pipeline), ModuleList and ModuleDict (registered collections of layers),
+ParameterList and ParameterDict (registered collections of weights).
 
 A plain Python list of layers would hide them from ``parameters()``; these
-register each item as a submodule named by its index or key ("blocks.3...").
+register each item as a submodule (or parameter) named by its index or key ("blocks.3...").
 """
 
 from __future__ import annotations
 
-from .module import Module
+from collections import OrderedDict
+
+from ..tensor import Tensor
+from .module import Module, Parameter
 
 
 class _Ordered(Module):
@@ -28,6 +32,41 @@ class _Ordered(Module):
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._renumber(mods)
+
+    def pop(self, index=-1):
+        mods = list(self._modules.values())
+        m = mods.pop(index)
+        self._renumber(mods)
+        return m
+
+    def __setitem__(self, i, module):
+        self.add_module(list(self._modules)[i] if isinstance(i, int) else str(i), module)
+
+    def __delitem__(self, i):
+        mods = list(self._modules.values())
+        del mods[i]
+        self._renumber(mods)                 # "0", "1", ... again, as PyTorch
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def __add__(self, other):
+        return self._of(list(self) + list(other))
+
+    def _renumber(self, modules):
+        self._modules.clear()
+        for m in modules:
+            self.append(m)
 
 
 class Sequential(_Ordered):
@@ -62,20 +101,6 @@ class ModuleList(_Ordered):
     def _of(self, modules):
         return ModuleList(modules)
 
-    def __setitem__(self, i, module):
-        self.add_module(str(range(len(self))[i]), module)
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._modules.clear()
-        self.extend(mods)
-
     def __repr__(self):
         """Runs of identical children collapse, as PyTorch: ``(0-11): 12 x Block(...)``."""
         from .module import _tree
@@ -94,7 +119,7 @@ class ModuleList(_Ordered):
 
 
 class ModuleDict(Module):
-    """A dict of modules, registered under their keys."""
+    """A dict of modules, registered under their keys (``md.key`` works too); insertion order is kept."""
 
     def __init__(self, modules=None):
         super().__init__()
@@ -127,3 +152,123 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
+
+    def update(self, modules):
+        """Add (or replace) the modules of a dict, a ModuleDict or (key, module) pairs."""
+        for k, m in (modules.items() if hasattr(modules, "items") else modules):
+            self[k] = m
+
+    def pop(self, key):
+        m = self._modules[key]
+        del self[key]
+        return m
+
+    def clear(self):
+        self._modules.clear()
+
+
+def _as_parameter(value):
+    """PyTorch's rule for the parameter containers: a plain Tensor is wrapped in a Parameter."""
+    return Parameter(value) if isinstance(value, Tensor) and not isinstance(value, Parameter) else value
+
+
+class ParameterList(Module):
+    """A list of parameters, registered as "0", "1", ... (``parameters()`` finds them); a plain Tensor appended
+    is made a Parameter. Indexed, iterated, ``append``-ed and ``extend``-ed as a list."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self.extend(values or [])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return ParameterList(list(self)[i])
+        return self._parameters[str(range(len(self))[i])]
+
+    def __setitem__(self, i, param):
+        self.register_parameter(str(range(len(self))[i]), _as_parameter(param))
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __iadd__(self, params):
+        return self.extend(params)
+
+    def append(self, value):
+        self.register_parameter(str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+                         for i, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """A dict of parameters, registered under their keys; a plain Tensor is made a Parameter."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self.register_parameter(key, _as_parameter(value))
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key):
+        p = self._parameters[key]
+        del self[key]
+        return p
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self):
+        self._parameters.clear()
+
+    def update(self, parameters):
+        """Add (or replace) the parameters of a dict, a ParameterDict or (key, value) pairs."""
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for k, v in (sorted(items) if isinstance(parameters, dict) and not isinstance(parameters, OrderedDict)
+                     else items):
+            self[k] = v
+
+    def extra_repr(self):
+        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+                         for k, p in self.items())

@@ -7,11 +7,13 @@ the layer classes in this package call these.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from .. import backend
 from .. import nn_ops as N
+from ..factory import cat, full, where
 from ..tensor import Tensor
 from ..tensor_args import _check_choice, _check_probability
 from . import amp
@@ -42,12 +44,14 @@ def sigmoid(x):
     return x.sigmoid()
 
 
-def softmax(x, dim=-1):
-    return x.softmax(dim)
+def softmax(x, dim=-1, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim``; ``dtype`` casts x first (e.g. float32 for float16 input)."""
+    return (x if dtype is None else x.type(dtype)).softmax(dim)
 
 
-def log_softmax(x, dim=-1):
-    return x.log_softmax(dim)
+def log_softmax(x, dim=-1, dtype=None):
+    """log(softmax(x)) along ``dim``, computed stably; ``dtype`` casts x first."""
+    return (x if dtype is None else x.type(dtype)).log_softmax(dim)
 
 
 # ---------------------------------------------------------------- layers
@@ -58,14 +62,26 @@ def linear(x, weight, bias=None):
     return y if bias is None else y + bias
 
 
-def embedding(ids, weight):
-    """Row lookup: y[..., :] = weight[ids[...], :]; the gradient scatter-adds into the rows used."""
+def embedding(ids, weight, padding_idx=None):
+    """Row lookup: y[..., :] = weight[ids[...], :]; the gradient scatter-adds into the rows used.
+    Positions whose id is ``padding_idx`` still read their row but send it no gradient (as PyTorch)."""
     ids = ids if isinstance(ids, Tensor) else Tensor(np.asarray(ids), device=weight.device)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be integers, got {ids.dtype}")
     _check_in_range("embedding", "id", ids.data, weight.shape[0],
                     f"a table of {weight.shape[0]} rows (weight shape {weight.shape}, ids shape {ids.shape})")
-    return N.Embedding.apply(weight, ids)
+    out = N.Embedding.apply(weight, ids)
+    if padding_idx is not None:
+        hit = ids.data == _padding_row("embedding", padding_idx, weight.shape[0])
+        if bool(hit.any()):
+            out = where(Tensor._wrap(hit[..., None], out.device), out.detach(), out)
+    return out
+
+
+def _padding_row(op, padding_idx, n):
+    if not -n <= padding_idx < n:
+        raise IndexError(f"{op}: padding_idx {padding_idx} is out of range for a table of {n} rows")
+    return padding_idx % n
 
 
 def _check_in_range(op, what, ids, n, of, ignore=None):
@@ -138,50 +154,131 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5, channels_last=Fa
 
 
 # ---------------------------------------------------------------- losses
-def cross_entropy(input, target, ignore_index=-100, label_smoothing=0.0, reduction="mean"):  # noqa: A002
-    """Softmax cross-entropy from logits, as PyTorch: input (N, C) with target (N,), or (N, C, d1, ...) with
-    target (N, d1, ...) (the class axis is dim 1). A float target of input's shape is read as probabilities.
-    Targets equal to ``ignore_index`` count for nothing; "mean" averages over the rest.
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
+                  reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy from logits, as PyTorch: input (N, C) with target (N,), (C,) with a scalar target,
+    or (N, C, d1, ...) with target (N, d1, ...) (the class axis is dim 1). A float target of input's shape is
+    read as class probabilities.
+
+    Targets equal to ``ignore_index`` (any value, e.g. -1 or a padding id) count for nothing; "mean" averages
+    over the rest (nan when every target is ignored, as PyTorch). ``weight`` (C,) scales each class's loss,
+    and "mean" then divides by the summed weights of the targets that count, as PyTorch (``weight`` is
+    a constant: no gradient flows into it). ``size_average`` / ``reduce`` are PyTorch's deprecated
+    spellings of ``reduction``.
     """
-    _check_choice("cross_entropy", "reduction", reduction, _REDUCTIONS)
+    reduction = _legacy_reduction("cross_entropy", size_average, reduce, reduction)
     _check_probability("cross_entropy", "label_smoothing", label_smoothing)
     input = amp.full(input)                                 # noqa: A001  (float32 inside autocast)
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target), device=input.device)
-    if input.ndim == 1:                                     # one sample: (C,) with a scalar target
-        input, target = input.unsqueeze(0), target.reshape(1, *target.shape)
-    c = input.shape[1]
-    if input.ndim > 2:                                      # (N, C, d...) -> (N*d..., C): classes last
-        input = input.permute(0, *range(2, input.ndim), 1).reshape(-1, c)
-        if target.dtype.kind == "f":
-            target = target.permute(0, *range(2, target.ndim), 1).reshape(-1, c)
-    if target.dtype.kind == "f":                            # class probabilities
-        if target.shape != input.shape:
-            raise ValueError(f"cross_entropy: probability targets must have the input's shape {input.shape}, "
-                             f"got {target.shape}")
-        q = target * (1 - label_smoothing) + label_smoothing / c
-        return _reduce(-(q * input.log_softmax(-1)).sum(-1), reduction)
-    lead = target.shape
-    if target.numel() != input.shape[0]:
-        raise ValueError(f"cross_entropy: target shape {tuple(lead)} does not match input (N={input.shape[0]} rows)")
+    probs = target.dtype.kind == "f"
+    logits, target, lead = _classes_last("cross_entropy", input, target, probs)
+    c = logits.shape[1]
+    w = _class_weight("cross_entropy", weight, c, logits)
+    if probs:                                               # class probabilities
+        q = target * (1 - label_smoothing) + label_smoothing / c if label_smoothing else target
+        logp = logits.log_softmax(-1)
+        loss = -((q * logp) if w is None else (q * logp) * Tensor._wrap(w, logits.device)).sum(-1)
+        return _reduce(loss.reshape(lead), reduction)
     t = target.data.reshape(-1)
     _check_in_range("cross_entropy", "target", t, c, f"{c} classes (input shape {input.shape})", ignore_index)
-    loss = N.CrossEntropy.apply(input, t, ignore_index, label_smoothing, reduction)
-    return loss.reshape(lead) if reduction == "none" else loss
+    if w is None:
+        loss = N.CrossEntropy.apply(logits, t, ignore_index, label_smoothing, reduction)
+        return loss.reshape(lead) if reduction == "none" else loss
+    logp = logits.log_softmax(-1)
+    loss = _nll(logp, t, w, ignore_index, reduction, lead)
+    if not label_smoothing:
+        return loss
+    valid = t != ignore_index                               # smoothing term: -sum_c w_c log p_c, per row
+    smooth = -(logp * Tensor._wrap(w, logits.device)).sum(-1) * Tensor._wrap(valid.astype(logp.dtype), logp.device)
+    if reduction == "mean":
+        denom = float(w[t[valid]].sum())
+        smooth = smooth.sum() / denom if denom else smooth.sum() * float("nan")
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    else:
+        smooth = smooth.reshape(lead)
+    return (1 - label_smoothing) * loss + (label_smoothing / c) * smooth
 
 
-def nll_loss(input, target, ignore_index=-100, reduction="mean"):  # noqa: A002
-    """Negative log-likelihood of log-probabilities ``input`` (N, C) at ``target`` (N,)."""
-    _check_choice("nll_loss", "reduction", reduction, _REDUCTIONS)
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
+             reduction="mean"):
+    """Negative log-likelihood of log-probabilities: ``-input[n, target[n]]`` (times ``weight[target[n]]``),
+    with the shapes of ``cross_entropy`` (input (N, C), (C,) or (N, C, d1, ...)); targets equal to
+    ``ignore_index`` count for nothing, and "mean" divides by the summed weights of the rest."""
+    reduction = _legacy_reduction("nll_loss", size_average, reduce, reduction)
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target), device=input.device)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold class indices (integers), got {target.dtype}")
+    logp, target, lead = _classes_last("nll_loss", input, target, False)
+    c = logp.shape[1]
+    t = target.data.reshape(-1)
+    _check_in_range("nll_loss", "target", t, c, f"{c} classes (input shape {input.shape})", ignore_index)
+    return _nll(logp, t, _class_weight("nll_loss", weight, c, logp), ignore_index, reduction, lead)
+
+
+def _nll(logp, t, w, ignore_index, reduction, lead):
+    """-logp[i, t_i] * w[t_i] for the rows i whose target is not ignore_index (logp (M, C), t (M,) array)."""
+    xp = backend.get_array_module(t)
     valid = t != ignore_index
-    picked = -input[np.arange(len(t)), np.where(valid, t, 0)] * Tensor(valid.astype(input.dtype))
+    safe = xp.where(valid, t, 0)
+    scale = valid.astype(logp.dtype) if w is None else xp.where(valid, w[safe], 0).astype(logp.dtype)
+    picked = -logp[xp.arange(len(t)), safe] * Tensor._wrap(scale, logp.device)
     if reduction == "none":
-        return picked
-    return picked.sum() / max(int(valid.sum()), 1) if reduction == "mean" else picked.sum()
+        return picked.reshape(lead)
+    total = picked.sum()
+    if reduction == "sum":
+        return total
+    denom = float(scale.sum())
+    return total / denom if denom else total * float("nan")    # nothing counts: nan, as PyTorch
 
 
-def mse_loss(input, target, reduction="mean"):  # noqa: A002
-    _check_choice("mse_loss", "reduction", reduction, _REDUCTIONS)
+def _classes_last(op, input, target, probs):  # noqa: A002
+    """(input as (M, C) with the classes last, target as (M,) or (M, C), the shape of a per-element loss)."""
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
+    if input.ndim == 1:                                     # one sample: (C,) with a scalar target
+        if tuple(target.shape) != (() if not probs else input.shape):
+            raise ValueError(f"{op}: an unbatched input {input.shape} needs a scalar target, got {target.shape}")
+        return input.unsqueeze(0), target.reshape(1, *target.shape), ()
+    c = input.shape[1]
+    lead = (input.shape[0],) + tuple(input.shape[2:])
+    want = input.shape if probs else lead
+    if tuple(target.shape) != tuple(want):
+        kind = "probability targets must have the input's shape" if probs else \
+            "class-index targets must have the input's shape without the class dim 1"
+        raise ValueError(f"{op}: {kind} {tuple(want)}, got {tuple(target.shape)} (input shape {input.shape})")
+    if input.ndim > 2:                                      # (N, C, d...) -> (N*d..., C): classes last
+        input = input.permute(0, *range(2, input.ndim), 1).reshape(-1, c)  # noqa: A001
+        if probs:
+            target = target.permute(0, *range(2, target.ndim), 1).reshape(-1, c)
+    return input, target, lead
+
+
+def _class_weight(op, weight, c, like):
+    """``weight`` as an array of C values in ``like``'s dtype on its device (None stays None)."""
+    if weight is None:
+        return None
+    arr = weight.data if isinstance(weight, Tensor) else like._xp().asarray(weight)
+    if tuple(arr.shape) != (c,):
+        raise ValueError(f"{op}: weight must have one value per class ({c},), got shape {tuple(arr.shape)}")
+    return backend.to_device(arr, like.device).astype(like.dtype, copy=False)
+
+
+def _legacy_reduction(op, size_average, reduce, reduction):
+    """PyTorch's deprecated ``size_average`` / ``reduce`` flags, turned into ``reduction`` (with its warning)."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+        warnings.warn(f"{op}: size_average and reduce are deprecated, please use reduction='{reduction}' instead.",
+                      stacklevel=3)
+    _check_choice(op, "reduction", reduction, _REDUCTIONS)
+    return reduction
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """The mean (or sum, or none) of the squared errors (input - target)^2."""
+    reduction = _legacy_reduction("mse_loss", size_average, reduce, reduction)
     return _reduce((input - target) ** 2, reduction)
 
 
@@ -191,7 +288,7 @@ def _reduce(loss, reduction):
 
 # ---------------------------------------------------------------- attention
 def attention(q, k, v, mask=None, bias=None, scale=None, dropout_p=0.0, training=True):
-    """softmax(q k^T * scale + bias, masked) v, and the attention weights.
+    """softmax(q k^T * scale + bias, masked) v, and the attention weights (the models' attention).
 
     q (..., T, d), k and v (..., S, d). ``mask`` is boolean (True = may attend), ``bias`` additive;
     both broadcast to (..., T, S). Masked scores are set to the most negative float, not -inf, so a
@@ -216,20 +313,150 @@ def causal_mask(t, s=None, device="cpu"):
     return Tensor._wrap(xp.tril(xp.ones((t, s), dtype=bool), k=s - t), device)
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
-    """PyTorch's function: a bool ``attn_mask`` keeps the True entries, a float one is added to the scores;
-    ``is_causal`` masks the future (top-left aligned, as PyTorch); ``scale`` defaults to 1/sqrt(d)."""
-    mask = bias = None
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """PyTorch's function: softmax(q k^T * scale + mask) v over query (..., L, E), key (..., S, E),
+    value (..., S, Ev); the leading dims broadcast.
+
+    A bool ``attn_mask`` (broadcasting to (..., L, S)) keeps the True entries (True = takes part); a float one
+    is added to the scores (-inf masks). ``is_causal`` keeps key j for query i only where j <= i (top-left
+    aligned when L != S, as PyTorch), combined with ``attn_mask`` when both are given. A query that can see
+    no key at all gets output 0 (and gradient 0), as PyTorch. ``scale`` defaults to 1/sqrt(E); dropout
+    with ``dropout_p`` is applied to the weights whenever it is > 0 (pass 0 in eval, as PyTorch code does).
+    ``enable_gqa``: key/value may have fewer heads (dim -3) than query, each shared by a group of query heads.
+    """
+    _check_probability("scaled_dot_product_attention", "dropout_p", dropout_p)
+    keep = bias = None
     if attn_mask is not None:
         attn_mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(np.asarray(attn_mask), device=query.device)
         if attn_mask.dtype == np.bool_:
-            mask = attn_mask
-        else:
+            keep = attn_mask
+        elif attn_mask.dtype.kind == "f":
             bias = attn_mask
+        else:
+            raise TypeError(f"scaled_dot_product_attention: attn_mask must be bool (True = takes part) or float "
+                            f"(added to the scores), got {attn_mask.dtype}")
     if is_causal:
-        if attn_mask is not None:
-            raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal, not both (as PyTorch)")
         xp = backend.xp_for(query.device)
-        t, s = query.shape[-2], key.shape[-2]
-        mask = Tensor._wrap(xp.tril(xp.ones((t, s), dtype=bool)), query.device)
-    return attention(query, key, value, mask, bias, scale, dropout_p, dropout_p > 0)[0]
+        causal = Tensor._wrap(xp.tril(xp.ones((query.shape[-2], key.shape[-2]), dtype=bool)), query.device)
+        keep = causal if keep is None else keep & causal
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        hq, hk = query.shape[-3], key.shape[-3]
+        if hk == 0 or hq % hk or value.shape[-3] != hk:
+            raise ValueError(f"scaled_dot_product_attention: with enable_gqa the query heads ({hq}) must be a "
+                             f"multiple of the key/value heads (key {key.shape}, value {value.shape})")
+        key, value = _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hk)
+    return _attend(query, key, value, keep, bias, scale, dropout_p)[0]
+
+
+def _repeat_heads(x, n):
+    """(..., H, S, E) -> (..., H * n, S, E), each head repeated n times in a row (repeat_interleave on dim -3)."""
+    *lead, h, s, e = x.shape
+    return x.unsqueeze(-3).expand(*lead, h, n, s, e).reshape(*lead, h * n, s, e)
+
+
+def _attend(q, k, v, keep=None, bias=None, scale=None, dropout_p=0.0, safe=True):
+    """PyTorch's attention arithmetic: (softmax(q k^T * scale + bias, keep) -> dropout) v, and the weights
+    after dropout. Entries where ``keep`` is False become -inf. ``safe``: a row of -inf only gets weights 0
+    (scaled_dot_product_attention); unsafe, it gets NaN (what MultiheadAttention returns with need_weights)."""
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    q, k, v = amp.low(q, k, v)
+    scores = amp.full((q * scale if scale != 1 else q) @ k.transpose(-2, -1))      # (..., L, S)
+    if bias is not None:
+        scores = scores + (bias if bias.dtype == scores.dtype else bias.type(scores.dtype))
+    if keep is not None:
+        scores = scores.masked_fill(~keep, float("-inf"))
+    dead = (scores.data == -np.inf).all(axis=-1, keepdims=True) if safe else None
+    if dead is not None and bool(dead.any()):              # softmax of a row of -inf: 0, not NaN
+        dead = Tensor._wrap(dead, scores.device)
+        weights = scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+    else:
+        weights = scores.softmax(-1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, True)
+    (used,) = amp.low(weights)
+    return used @ v, weights
+
+
+# ---------------------------------------------------------------- tensors
+def one_hot(tensor, num_classes=-1):
+    """(*) class indices -> (*, num_classes) int64 with a 1 at each index, as PyTorch; ``num_classes=-1``
+    takes the largest index + 1. Not differentiable (call ``.float()`` on the result to use it as input)."""
+    t = tensor if isinstance(tensor, Tensor) else Tensor(np.asarray(tensor))
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected a tensor of class indices (int64), got {t.dtype}")
+    arr = t.data
+    if num_classes == -1:
+        if arr.size == 0:
+            raise ValueError("one_hot: can not infer the number of classes from an empty tensor; pass num_classes")
+        num_classes = int(arr.max()) + 1
+    if arr.size and int(arr.min()) < 0:
+        raise IndexError(f"one_hot: class values must be non-negative, got {int(arr.min())}")
+    if arr.size and int(arr.max()) >= num_classes:
+        raise IndexError(f"one_hot: class value {int(arr.max())} is out of range for num_classes={num_classes}")
+    xp = t._xp()
+    return Tensor._wrap((arr[..., None] == xp.arange(num_classes)).astype(np.int64), t.device)
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input, pad, mode="constant", value=None):  # noqa: A002
+    """Pad (or, with negative sizes, crop) the trailing dims, as PyTorch: ``pad = (left, right)`` for the
+    last dim, ``(left, right, top, bottom)`` for the last two, and so on. Differentiable.
+
+    constant:   new entries are ``value`` (0 by default)        [1 2 3] pad (2, 1) -> [0 0 1 2 3 0]
+    reflect:    mirrored without repeating the edge              [1 2 3] pad (2, 1) -> [3 2 1 2 3 2]
+    replicate:  the edge value repeated                          [1 2 3] pad (2, 1) -> [1 1 1 2 3 3]
+    circular:   wrapped around                                    [1 2 3] pad (2, 1) -> [2 3 1 2 3 1]
+
+    Unlike PyTorch, the non-constant modes work on any number of trailing dims (PyTorch allows 1-3).
+    """
+    pads = tuple(int(p) for p in pad)
+    _check_choice("pad", "mode", mode, _PAD_MODES)
+    if len(pads) % 2:
+        raise ValueError(f"pad: the padding length must be divisible by 2 (a (left, right) pair per dim), "
+                         f"got {len(pads)}: {pads}")
+    if len(pads) // 2 > input.ndim:
+        raise ValueError(f"pad: padding {pads} covers {len(pads) // 2} dims but the input has only {input.ndim} "
+                         f"(shape {input.shape})")
+    if mode != "constant" and value not in (None, 0):
+        raise ValueError(f"pad: mode {mode!r} doesn't take a value (got value={value})")
+    out = input
+    for i in range(len(pads) // 2):
+        dim, lo, hi = input.ndim - 1 - i, pads[2 * i], pads[2 * i + 1]
+        n = out.shape[dim]
+        if n + lo + hi < 0 or (mode in ("reflect", "replicate") and n + lo + hi <= 0):
+            raise ValueError(f"pad: padding ({lo}, {hi}) leaves dim {dim} of size {n} with size {n + lo + hi}")
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the size {n} of dim {dim}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise ValueError(f"pad: circular padding ({lo}, {hi}) may wrap around at most once (dim {dim} has "
+                             f"size {n})")
+        if mode != "constant" and n == 0:
+            raise ValueError(f"pad: {mode} padding needs a non-empty dim {dim}")
+        lead = (slice(None),) * dim
+        if mode == "constant":
+            out = _pad_constant(out, dim, lo, hi, 0 if value is None else value)
+        elif lo or hi:
+            j = np.arange(-lo, n + hi)                             # which source index each output position reads
+            j = np.abs(j) if mode == "reflect" else np.clip(j, 0, n - 1) if mode == "replicate" else j % n
+            if mode == "reflect":
+                j = np.where(j > n - 1, 2 * (n - 1) - j, j)
+            out = out[lead + (j,)]
+    return out
+
+
+def _pad_constant(x, dim, lo, hi, value):
+    lead = (slice(None),) * dim
+    n = x.shape[dim]
+    if lo < 0 or hi < 0:                                           # negative padding crops
+        x = x[lead + (slice(max(-lo, 0), n - max(-hi, 0)),)]
+    parts = []
+    for size in (max(lo, 0), None, max(hi, 0)):
+        if size is None:
+            parts.append(x)
+        elif size:
+            shape = x.shape[:dim] + (size,) + x.shape[dim + 1:]
+            parts.append(full(shape, value, dtype=x.dtype, device=x.device))
+    return parts[0] if len(parts) == 1 else cat(parts, dim=dim)

@@ -8,7 +8,7 @@ key in ``state_dict()`` and in checkpoint files.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -21,13 +21,24 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data, requires_grad=True):
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:                                # PyTorch: Parameter() is an empty float tensor
+            data = np.empty(0, dtype=backend.DEFAULT_FLOAT)
         super().__init__(data, requires_grad=False)     # shares ``data`` when it is already an array/Tensor
         if requires_grad:
             self.requires_grad_(True)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: ``.missing_keys`` and ``.unexpected_keys`` (unpacks as a pair)."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
 
 
 class _Handle:
@@ -86,10 +97,12 @@ class Module:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before setting {name!r}")
         params, modules, buffers = self._parameters, self._modules, self._buffers
         if isinstance(value, Parameter):
-            self._forget(name)
+            if name not in params:                # a new name; an existing one is replaced in its place
+                self._forget(name)
             params[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            if name not in modules:
+                self._forget(name)
             modules[name] = value
         elif name in params:
             if value is not None:
@@ -127,6 +140,7 @@ class Module:
         return found
 
     def register_parameter(self, name, param):
+        """Add a parameter under ``name`` (a Tensor becomes a Parameter; None reserves the name, as bias=False does)."""
         if param is None:
             self._forget(name)
             self._parameters[name] = None
@@ -134,27 +148,69 @@ class Module:
             setattr(self, name, param if isinstance(param, Parameter) else Parameter(param))
 
     def register_buffer(self, name, tensor, persistent=True):
-        """A tensor that is state but not learned (moves with ``.to``; in ``state_dict`` if persistent)."""
+        """A tensor that is state but not learned (moves with ``.to``; in ``state_dict`` only if ``persistent``).
+        ``tensor`` may be None (a slot filled later)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: the name must be a non-empty string without '.', got {name!r}")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: cannot assign {type(tensor).__name__} to buffer {name!r} "
+                            "(a Tensor or None is required)")
         self._forget(name)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
-        self._forget(name)
+        """Register ``module`` as the child ``name`` (None reserves the name)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module (child {name!r})")
+        if str(name) not in self._modules:        # an existing child is replaced in its place
+            self._forget(str(name))
         self._modules[str(name)] = module
 
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> "Module":
+        """The descendant at a dotted path ("blocks.0.attn"); "" is the module itself."""
+        m = self
+        for part in target.split(".") if target else []:
+            child = m._modules.get(part)
+            if child is None:
+                raise AttributeError(f"get_submodule: {type(m).__name__} has no submodule {part!r} (path {target!r})")
+            m = child
+        return m
+
+    def get_parameter(self, target: str):
+        """The parameter at a dotted path ("blocks.0.attn.q_proj.weight")."""
+        mod, _, name = target.rpartition(".")
+        m = self.get_submodule(mod)
+        if name not in m._parameters or m._parameters[name] is None:
+            raise AttributeError(f"get_parameter: {type(m).__name__} has no parameter {name!r} (path {target!r})")
+        return m._parameters[name]
+
+    def get_buffer(self, target: str):
+        """The buffer at a dotted path."""
+        mod, _, name = target.rpartition(".")
+        m = self.get_submodule(mod)
+        if name not in m._buffers or m._buffers[name] is None:
+            raise AttributeError(f"get_buffer: {type(m).__name__} has no buffer {name!r} (path {target!r})")
+        return m._buffers[name]
+
     # ------------------------------------------------------------ walking the tree
-    def named_modules(self, prefix="", memo=None):
-        """(path, module) for this module and every descendant, each module once."""
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(path, module) for this module and every descendant, each module once (every time it appears
+        with ``remove_duplicate=False``)."""
+        if isinstance(memo, str):                 # the old order (prefix first), still accepted
+            memo, prefix = None, memo
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self):
         return (m for _, m in self.named_modules())
@@ -167,7 +223,7 @@ class Module:
 
     def _named(self, store, prefix="", recurse=True, remove_duplicate=True, persistent_only=False):
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for path, m in mods:
             for name, t in getattr(m, store).items():
                 if t is None or (persistent_only and name in m._non_persistent):
@@ -184,8 +240,9 @@ class Module:
     def parameters(self, recurse=True):
         return (p for _, p in self.named_parameters(recurse=recurse))
 
-    def named_buffers(self, prefix="", recurse=True):
-        return self._named("_buffers", prefix, recurse)
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(path, buffer) for every buffer, persistent or not."""
+        return self._named("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
         return (b for _, b in self.named_buffers(recurse=recurse))
@@ -199,20 +256,24 @@ class Module:
         yield from self._named("_parameters", remove_duplicate=remove_duplicate)
         yield from self._named("_buffers", remove_duplicate=remove_duplicate, persistent_only=True)
 
-    def state_dict(self, prefix="") -> "OrderedDict[str, Tensor]":
-        """name -> Tensor (detached, sharing memory) for every parameter and persistent buffer.
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False) -> "OrderedDict[str, Tensor]":
+        """name -> Tensor (detached, sharing memory; the tensors themselves with ``keep_vars``) for every
+        parameter and persistent buffer, added to ``destination`` when given.
 
         A tied weight appears once, under its first name (PyTorch lists it under both);
         ``load_state_dict`` accepts either name.
         """
-        return OrderedDict((prefix + n, t.detach()) for n, t in self._state_items(remove_duplicate=True))
+        out = OrderedDict() if destination is None else destination
+        for n, t in self._state_items(remove_duplicate=True):
+            out[prefix + n] = t if keep_vars else t.detach()
+        return out
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values into the existing tensors (their identity is kept).
 
         With ``strict`` every tensor must be given and every key used; any mismatch raises a
         ``RuntimeError`` that lists missing keys, unexpected keys and shape mismatches (both shapes).
-        Returns ``(missing, unexpected)``.
+        Returns ``(missing_keys, unexpected_keys)``, a named pair as PyTorch.
         """
         by_name = dict(self._state_items(remove_duplicate=False))      # includes the aliases of tied weights
         given = set(state_dict)
@@ -240,24 +301,39 @@ class Module:
                 t = by_name[k]
                 arr = v.data if isinstance(v, Tensor) else np.asarray(v) if not hasattr(v, "dtype") else v
                 t.data = backend.to_device(arr, t.device).astype(t.dtype, copy=True)
-        return missing, unexpected
+        return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ modes, devices, gradients
     def train(self, mode=True):
+        """Training mode (dropout on) for this module and every descendant; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: training mode is expected to be boolean, got {mode!r}")
         for m in self.modules():
             m.__dict__["training"] = bool(mode)
         return self
 
     def eval(self):
+        """Evaluation mode (dropout off): ``train(False)``; returns self."""
         return self.train(False)
 
-    def to(self, *args, device=None, dtype=None):
-        """Move every parameter and buffer (in place, so tied weights stay tied): ``.to("cuda")``, ``.to(tg.float64)``."""
+    def to(self, *args, device=None, dtype=None, non_blocking=False):
+        """Move every parameter and buffer (in place, so tied weights stay tied): ``.to("cuda")``,
+        ``.to(tg.float64)``, ``.to("cuda", tg.float16)``, ``.to(tensor)`` (its device and dtype). Only floating
+        tensors change dtype, as PyTorch. Returns self."""
         for a in args:
-            if isinstance(a, str):
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
                 device = a
+            elif isinstance(a, str):
+                try:
+                    dtype = backend.as_dtype(a)
+                except TypeError:
+                    device = a                    # neither a dtype nor a device: check_device says which exist
             else:
                 dtype = a
+        if dtype is not None and backend.as_dtype(dtype).kind != "f":
+            raise TypeError(f"Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         device = backend.check_device(device) if device is not None else None
         dtype = backend.as_dtype(dtype)
         seen = set()
@@ -295,6 +371,7 @@ class Module:
         return p.dtype if p is not None else backend.DEFAULT_FLOAT
 
     def zero_grad(self, set_to_none=True):
+        """Clear every parameter's gradient: None (the default, as PyTorch 2), or zeros with ``set_to_none=False``."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -302,6 +379,7 @@ class Module:
                 p.grad = Tensor._wrap(p.grad.data * 0, p.device)
 
     def requires_grad_(self, requires_grad=True):
+        """Switch gradient tracking of every parameter on or off (freezing a layer); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -328,6 +406,7 @@ class Module:
 
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:
+        """What goes between the parentheses of this module's line in ``repr`` (override it)."""
         return ""
 
     def __repr__(self):

@@ -61,7 +61,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
 
     The total norm is the ``norm_type``-norm of all gradients concatenated
     (``math.inf`` for the largest absolute value). If it exceeds ``max_norm``,
-    every gradient is multiplied by ``max_norm / (total_norm + 1e-6)``.
+    every gradient is multiplied by ``max_norm / (total_norm + 1e-6)`` (a NaN or inf norm scales them too,
+    as PyTorch, unless ``error_if_nonfinite`` raises instead).
     Returns the total norm *before* clipping, as a 0-d Tensor (as PyTorch),
     which is the number worth logging. ``foreach`` is accepted for PyTorch
     compatibility and ignored.
@@ -71,7 +72,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     if not params:
         return total
     coef = float(max_norm) / (float(total.item()) + 1e-6)
-    if coef < 1.0:
+    if not coef >= 1.0:                 # also NaN: a NaN norm makes every gradient NaN, as PyTorch
         for p in params:
             g = p.grad.data
             p.grad = Tensor((g * coef).astype(g.dtype, copy=False))   # a new array: never clip in place
