@@ -33,6 +33,27 @@ CASES = {
     "adamw_wd": ("AdamW", dict(lr=0.03, betas=(0.9, 0.95), weight_decay=0.3)),
     "adamw_groups": ("AdamW", dict(lr=0.03, weight_decay=0.1)),
     "sgd_groups": ("SGD", dict(lr=0.1, momentum=0.5)),
+    "sgd_maximize": ("SGD", dict(lr=0.02, momentum=0.9, weight_decay=0.1, maximize=True)),
+    "adam_maximize": ("Adam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    "adamw_maximize_amsgrad": ("AdamW", dict(lr=0.01, amsgrad=True, maximize=True)),
+    "adam_decoupled": ("Adam", dict(lr=0.02, weight_decay=0.3, decoupled_weight_decay=True)),
+    "adamw_noop_options": ("AdamW", dict(lr=0.01, foreach=False, capturable=False, differentiable=False)),
+}
+
+# name -> (optimizer class name, kwargs, options of the second parameter's own group, events) where the
+# events change the optimizer between steps: ("lr", step, group, value) writes param_groups[group]["lr"]
+# before that step; ("add", step, options) starts with the first parameter only and adds the second
+# with add_param_group(options) before that step.
+GROUP_CASES = {
+    "sgd_group_options": ("SGD", dict(lr=0.1, momentum=0.5),
+                          dict(lr=0.02, momentum=0.9, nesterov=True, weight_decay=0.1, maximize=True), []),
+    "adam_group_options": ("Adam", dict(lr=0.01), dict(betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True,
+                                                       maximize=True, eps=1e-3), []),
+    "adamw_group_options": ("AdamW", dict(lr=0.02, weight_decay=0.1), dict(weight_decay=0.0, lr=0.05), []),
+    "sgd_lr_written": ("SGD", dict(lr=0.1, momentum=0.9), dict(lr=0.05), [("lr", 2, 1, 0.5), ("lr", 4, 0, 0.01)]),
+    "adam_lr_written": ("Adam", dict(lr=0.01), dict(), [("lr", 3, 0, 0.1)]),
+    "adam_add_group": ("Adam", dict(lr=0.01), dict(lr=0.03, betas=(0.5, 0.6)), [("add", 2)]),
+    "sgd_add_group": ("SGD", dict(lr=0.1, momentum=0.9), dict(momentum=0.0), [("add", 3)]),
 }
 
 
@@ -54,6 +75,28 @@ def run_case(cls_name, kwargs, grouped):
         opt = cls(params, **kwargs)
     traj = []
     for t in range(STEPS):
+        opt.zero_grad()
+        for p, ci, n in zip(params, c, noise[t]):
+            p.grad = (2 * (p.detach() - torch.from_numpy(ci)) + torch.from_numpy(n)).clone()
+        opt.step()
+        traj.append([p.detach().numpy().copy() for p in params])
+    return traj
+
+
+def run_group_case(cls_name, kwargs, options, events):
+    p0, c, noise = inputs()
+    params = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in p0]
+    cls = getattr(torch.optim, cls_name)
+    adds = [e for e in events if e[0] == "add"]
+    groups = [{"params": [params[0]]}] + ([] if adds else [{"params": [params[1]], **options}])
+    opt = cls(groups, **kwargs)
+    traj = []
+    for t in range(STEPS):
+        for e in events:
+            if e[0] == "lr" and e[1] == t:
+                opt.param_groups[e[2]]["lr"] = e[3]
+            if e[0] == "add" and e[1] == t:
+                opt.add_param_group({"params": [params[1]], **options})
         opt.zero_grad()
         for p, ci, n in zip(params, c, noise[t]):
             p.grad = (2 * (p.detach() - torch.from_numpy(ci)) + torch.from_numpy(n)).clone()
@@ -88,6 +131,9 @@ def main():
     for name, (cls_name, kwargs) in CASES.items():
         traj = run_case(cls_name, kwargs, grouped=name.endswith("_groups"))
         for t, (a, b) in enumerate(traj):
+            arrays[f"{name}_{t}_0"], arrays[f"{name}_{t}_1"] = a, b
+    for name, case in GROUP_CASES.items():
+        for t, (a, b) in enumerate(run_group_case(*case)):
             arrays[f"{name}_{t}_0"], arrays[f"{name}_{t}_1"] = a, b
     arrays.update(clip_reference())
     OUT.parent.mkdir(parents=True, exist_ok=True)

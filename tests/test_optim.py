@@ -196,6 +196,140 @@ def test_param_groups_and_validation():
         optim.Adam([a], betas=(1.0, 0.9))
 
 
+# ------------------------------------------------------------------ PyTorch's options, groups, maximize
+EXTRA_CASES = {   # must match scripts/make_optim_fixture.py
+    "sgd_maximize": ("SGD", dict(lr=0.02, momentum=0.9, weight_decay=0.1, maximize=True)),
+    "adam_maximize": ("Adam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    "adamw_maximize_amsgrad": ("AdamW", dict(lr=0.01, amsgrad=True, maximize=True)),
+    "adam_decoupled": ("Adam", dict(lr=0.02, weight_decay=0.3, decoupled_weight_decay=True)),
+    "adamw_noop_options": ("AdamW", dict(lr=0.01, foreach=False, capturable=False, differentiable=False)),
+}
+GROUP_CASES = {   # must match scripts/make_optim_fixture.py (see its comment for the events)
+    "sgd_group_options": ("SGD", dict(lr=0.1, momentum=0.5),
+                          dict(lr=0.02, momentum=0.9, nesterov=True, weight_decay=0.1, maximize=True), []),
+    "adam_group_options": ("Adam", dict(lr=0.01), dict(betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True,
+                                                       maximize=True, eps=1e-3), []),
+    "adamw_group_options": ("AdamW", dict(lr=0.02, weight_decay=0.1), dict(weight_decay=0.0, lr=0.05), []),
+    "sgd_lr_written": ("SGD", dict(lr=0.1, momentum=0.9), dict(lr=0.05), [("lr", 2, 1, 0.5), ("lr", 4, 0, 0.01)]),
+    "adam_lr_written": ("Adam", dict(lr=0.01), dict(), [("lr", 3, 0, 0.1)]),
+    "adam_add_group": ("Adam", dict(lr=0.01), dict(lr=0.03, betas=(0.5, 0.6)), [("add", 2)]),
+    "sgd_add_group": ("SGD", dict(lr=0.1, momentum=0.9), dict(momentum=0.0), [("add", 3)]),
+}
+
+
+def _assert_step(name, t, params):
+    for i, p in enumerate(params):
+        np.testing.assert_allclose(p.numpy(), REF[f"{name}_{t}_{i}"], rtol=1e-12, atol=1e-13,
+                                   err_msg=f"{name}, step {t + 1}, param {i}")
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA_CASES))
+def test_maximize_and_options_match_pytorch(name, device):
+    cls_name, kwargs = EXTRA_CASES[name]
+    params = [tg.tensor(REF[f"p0_{i}"], device=device, requires_grad=True) for i in range(2)]
+    opt = getattr(optim, cls_name)(params, **kwargs)
+    for t in range(STEPS):
+        opt.zero_grad()
+        set_grads(params, t)
+        opt.step()
+        _assert_step(name, t, params)
+
+
+@pytest.mark.parametrize("name", sorted(GROUP_CASES))
+def test_param_groups_match_pytorch(name, device):
+    """Per-group options, an lr written into a group between steps, a group added half way."""
+    cls_name, kwargs, options, events = GROUP_CASES[name]
+    params = [tg.tensor(REF[f"p0_{i}"], device=device, requires_grad=True) for i in range(2)]
+    adds = [e for e in events if e[0] == "add"]
+    groups = [{"params": [params[0]]}] + ([] if adds else [{"params": [params[1]], **options}])
+    opt = getattr(optim, cls_name)(groups, **kwargs)
+    for t in range(STEPS):
+        for e in events:
+            if e[0] == "lr" and e[1] == t:
+                opt.param_groups[e[2]]["lr"] = e[3]
+            if e[0] == "add" and e[1] == t:
+                opt.add_param_group({"params": [params[1]], **options})
+        opt.zero_grad()
+        set_grads(params, t)
+        opt.step()
+        _assert_step(name, t, params)
+    assert len(opt.param_groups) == 2
+
+
+def test_maximize_climbs():
+    p = tg.tensor([0.0], requires_grad=True)
+    for cls in (optim.SGD, optim.Adam, optim.AdamW):
+        p.data = tg.tensor([0.0]).data
+        opt = cls([p], lr=0.1, maximize=True)
+        for _ in range(3):
+            opt.zero_grad()
+            (-(p - 1.0) ** 2).sum().backward()       # maximum at p = 1
+            opt.step()
+        assert 0.0 < p.item() <= 1.0, cls.__name__
+
+
+def test_signatures_are_pytorchs():
+    import inspect
+    sig = {name: str(inspect.signature(getattr(optim, name))) for name in ("SGD", "Adam", "AdamW")}
+    assert sig["SGD"] == ("(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, "
+                          "maximize=False, foreach=None, differentiable=False, fused=None)")
+    assert sig["Adam"] == ("(params, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=False, *, "
+                           "foreach=None, maximize=False, capturable=False, differentiable=False, fused=None, "
+                           "decoupled_weight_decay=False)")
+    assert sig["AdamW"] == ("(params, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, amsgrad=False, "
+                            "*, maximize=False, foreach=None, capturable=False, differentiable=False, fused=None)")
+    a = tg.zeros(2, requires_grad=True)
+    g = optim.AdamW([a]).param_groups[0]
+    assert {k: g[k] for k in ("foreach", "capturable", "differentiable", "fused", "decoupled_weight_decay")} == \
+        dict(foreach=None, capturable=False, differentiable=False, fused=None, decoupled_weight_decay=True)
+    with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together."):
+        optim.SGD([a], fused=True, foreach=True)
+    with pytest.raises(RuntimeError, match="`fused` does not support `differentiable`"):
+        optim.Adam([a], fused=True, differentiable=True)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'decoupled_weight_decay'"):
+        optim.AdamW([a], decoupled_weight_decay=False)
+
+
+def test_group_dicts_named_parameters_and_errors():
+    a, b = tg.zeros(2, requires_grad=True), tg.zeros(3, requires_grad=True)
+    group = {"params": [b], "lr": 0.5}
+    opt = optim.SGD([a], lr=0.1)
+    opt.add_param_group(group)
+    assert opt.param_groups[1] is group and group["momentum"] == 0 and group["lr"] == 0.5   # PyTorch keeps the dict
+    named = optim.AdamW([("w", a), ("b", b)], lr=0.1)
+    assert named.param_groups[0]["param_names"] == ["w", "b"]
+    assert named.state_dict()["param_groups"][0]["param_names"] == ["w", "b"]
+    named.load_state_dict(named.state_dict())
+    assert named.param_groups[0]["param_names"] == ["w", "b"]
+    with pytest.raises(ValueError, match="all optimizer param groups should be with/without names"):
+        named.add_param_group({"params": [tg.zeros(1, requires_grad=True)]})
+    with pytest.raises(TypeError, match="should be an iterable of Tensors or dicts"):
+        optim.SGD(a)                                  # a tensor is iterable, but not a list of parameters
+    with pytest.raises(TypeError, match="ordered collections"):
+        optim.SGD([{"params": {a}}])
+    with pytest.raises(TypeError, match="param_group must be a dict"):
+        opt.add_param_group([a])
+    with pytest.raises(TypeError, match="optimizer can only optimize Tensors"):
+        optim.SGD([a, 1.0])
+    with pytest.raises(ValueError, match="Invalid learning rate: -1"):
+        optim.SGD([a], lr=-1)
+    with pytest.raises(ValueError, match="Invalid beta parameter at index 1: 1.5"):
+        optim.Adam([a], betas=(0.9, 1.5))
+    assert optim.SGD([a], lr=tg.tensor(0.25)).param_groups[0]["lr"] == 0.25     # a tensor lr, as PyTorch allows
+
+
+def test_zero_grad_set_to_none_false_and_state_is_a_defaultdict():
+    a = tg.zeros(2, requires_grad=True)
+    opt = optim.SGD([a], lr=0.1, momentum=0.9)
+    a.grad = tg.tensor([1.0, 2.0])
+    opt.step()
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is not None and a.grad.tolist() == [0.0, 0.0]
+    opt.zero_grad()
+    assert a.grad is None
+    assert set(opt.state[a]) == {"momentum_buffer"} and opt.state[tg.zeros(1)] == {}
+
+
 # ------------------------------------------------------------------ schedules
 def test_cosine_with_warmup_values():
     f = optim.cosine_with_warmup

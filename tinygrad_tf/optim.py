@@ -1,7 +1,7 @@
 """Optimizers (SGD, Adam, AdamW) and learning-rate schedules, shaped like ``torch.optim``.
 
     opt = tg.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
-    sched = tg.optim.lr_scheduler.WarmupCosine(opt, warmup_steps=100, total_steps=2000)
+    sched = tg.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=2000)
     for batch in data:
         loss = model(...).loss
         opt.zero_grad(); loss.backward(); opt.step(); sched.step()
@@ -19,65 +19,123 @@ Three rules every optimizer here follows:
 
 Each update is written once for NumPy and CuPy: the arithmetic is plain array
 arithmetic on whatever array module owns the parameter.
+
+PyTorch's options that only choose *how* its kernels run the same math — ``foreach`` (one kernel over
+all parameters), ``fused`` (one fused kernel), ``capturable`` (CUDA-graph capture), ``differentiable``
+(record the update in the graph, for meta-learning) — are accepted, kept in each group like PyTorch
+keeps them, and change nothing here: there is one way to run the update, and it is never recorded
+(rule 1). ``maximize=True`` is real: it climbs the objective.
+
+The schedules live in ``lr_scheduler.py`` and are imported as ``tinygrad_tf.optim.lr_scheduler``, as
+PyTorch's are (``from tinygrad_tf.optim.lr_scheduler import StepLR`` works too).
 """
 
 from __future__ import annotations
 
 import math
-import types
-from collections.abc import Iterable
+import sys
+from collections import defaultdict
 
-from . import backend
-from .autograd import no_grad
+from . import backend, lr_scheduler
+from .autograd import enable_grad, no_grad
+from .lr_scheduler import LambdaLR, LRScheduler, WarmupCosine, cosine_with_warmup  # noqa: F401  (old homes)
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LRScheduler", "LambdaLR", "WarmupCosine",
-           "cosine_with_warmup", "lr_scheduler"]
+# ``import tinygrad_tf.optim.lr_scheduler`` finds the module, as ``import os.path`` finds the module
+# os.py imports: optim is a module, not a package, so it registers its submodule itself.
+sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
 
 _required = object()   # marks a hyper-parameter that has no default (PyTorch's `required`)
 
 
-class Optimizer:
-    """Base class: parameter groups, per-parameter state, zero_grad, state_dict.
+def _is_tensor(x) -> bool:
+    return hasattr(x, "data") and hasattr(x, "grad") and hasattr(x, "is_leaf")
 
-    ``params`` is an iterable of tensors, or of dicts ``{"params": [...], "lr": ...}``
-    (parameter groups: each group may override any hyper-parameter, e.g. no
-    weight decay for biases and norms). Subclasses implement ``_update``.
+
+def _scalar(name: str, v):
+    """A hyper-parameter given as a one-element tensor (PyTorch allows ``lr=torch.tensor(0.01)``) -> float."""
+    if _is_tensor(v):
+        if v.data.size != 1:
+            raise ValueError(f"Tensor {name} must be 1-element")
+        return float(v.item())
+    return v
+
+
+def _check_kernel_options(foreach, fused, differentiable):
+    """foreach/fused/differentiable choose PyTorch's kernels (no-ops here); their conflicts are still errors."""
+    if fused and differentiable:
+        raise RuntimeError("`fused` does not support `differentiable`")
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+class Optimizer:
+    """Base class: parameter groups, per-parameter state, zero_grad, state_dict (PyTorch's ``Optimizer``).
+
+    ``params`` is an iterable of tensors, of ``(name, tensor)`` pairs (``model.named_parameters()``:
+    the names are kept in each group's ``"param_names"``), or of dicts ``{"params": [...], "lr": ...}``
+    — parameter groups: each group may override any hyper-parameter (e.g. no weight decay for biases
+    and norms); the rest come from ``defaults``. ``param_groups[i]["lr"]`` (or any option) may be
+    written at any time and the next ``step`` uses it. Subclasses implement ``_update``.
     """
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
         self.param_groups: list[dict] = []
-        self.state: dict = {}           # param -> dict of arrays / numbers (keyed by the tensor object)
-        if isinstance(params, Iterable) and not isinstance(params, dict):
-            params = list(params)
-        else:
-            raise TypeError("an optimizer takes an iterable of tensors or of parameter-group dicts, "
-                            f"got {type(params).__name__}")
+        self.state: defaultdict = defaultdict(dict)   # param -> dict of arrays / numbers (keyed by the tensor)
+        if _is_tensor(params) or isinstance(params, dict) or not hasattr(params, "__iter__"):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                            f"but got {type(params).__module__}.{type(params).__name__}")
+        params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         for g in groups:
             self.add_param_group(g)
 
-    def add_param_group(self, group: dict) -> None:
-        group = dict(group)
-        ps = group["params"]
-        ps = [ps] if hasattr(ps, "data") and hasattr(ps, "grad") else list(ps)
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group (a dict with ``"params"`` and any options; the others come from ``defaults``).
+
+        As in PyTorch the dict itself becomes ``param_groups[-1]``. A parameter may be in one group only.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        ps = param_group["params"]
+        if _is_tensor(ps):
+            ps = [ps]
+        elif isinstance(ps, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
+                            "of tensors in sets will change between runs. Please use a list instead.")
+        else:
+            ps = list(ps)
+        names = [p[0] for p in ps if isinstance(p, tuple)]
+        ps = [p[1] if isinstance(p, tuple) else p for p in ps]
+        if names:
+            if len(names) != len(ps):
+                raise ValueError("all optimizer params should be with/without names. Some param names are missing")
+            param_group["param_names"] = names
         for p in ps:
-            if not (hasattr(p, "data") and hasattr(p, "grad")):
-                raise TypeError(f"optimizer params must be tensors, got {type(p).__name__}")
+            if not _is_tensor(p):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__module__}.{type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf tensor (it has a grad_fn); optimize the leaves it "
                                  "was computed from")
+        for g in self.param_groups:
+            if ("param_names" in g) != ("param_names" in param_group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {which} to the optimizer")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in ps) or len({id(p) for p in ps}) != len(ps):
             raise ValueError("some parameters appear in more than one parameter group (or twice in one)")
         for k, v in self.defaults.items():
-            if v is _required and k not in group:
+            if v is _required and k not in param_group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {k}")
-            group.setdefault(k, v)
-        group["params"] = ps
-        self.param_groups.append(group)
+            param_group.setdefault(k, v)
+        param_group["params"] = ps
+        self.param_groups.append(param_group)
 
     # ------------------------------------------------------------ the update
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -93,7 +151,6 @@ class Optimizer:
         """Update every parameter that has a gradient. Returns ``closure()`` if one is given."""
         loss = None
         if closure is not None:
-            from .autograd import enable_grad
             with enable_grad():
                 loss = closure()
         with no_grad():
@@ -124,7 +181,8 @@ class Optimizer:
     def state_dict(self) -> dict:
         """``{"state": {index: {name: value}}, "param_groups": [{hyper-params..., "params": [indices]}]}``.
 
-        Arrays are copied to NumPy so the dict can be saved anywhere; numbers stay Python numbers.
+        PyTorch's layout (parameters numbered across groups in order). Arrays are copied to NumPy and tuples
+        become lists, so the dict can be saved anywhere (JSON included); numbers stay Python numbers.
         """
         params = self._index()
         index = {id(p): i for i, p in enumerate(params)}
@@ -141,7 +199,8 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore what ``state_dict`` saved (arrays move to each parameter's device and dtype)."""
+        """Restore what ``state_dict`` saved: the state (arrays move to each parameter's device and dtype) and
+        every group's options (``lr`` included). The groups must match in number and size, as in PyTorch."""
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has {len(groups)} parameter groups, this optimizer has "
@@ -154,7 +213,7 @@ class Optimizer:
         for mine, theirs in zip(self.param_groups, groups):
             for p, i in zip(mine["params"], theirs["params"]):
                 old_to_param[int(i)] = p
-        new_state = {}
+        new_state = defaultdict(dict)
         for i, s in state_dict["state"].items():
             p = old_to_param.get(int(i))
             if p is None:
@@ -174,7 +233,7 @@ class Optimizer:
         for mine, theirs in zip(self.param_groups, groups):
             for k, v in theirs.items():
                 if k != "params":
-                    mine[k] = tuple(v) if isinstance(v, list) else v
+                    mine[k] = tuple(v) if isinstance(v, list) and k != "param_names" else v
 
     def __repr__(self):
         lines = [type(self).__name__ + " ("]
@@ -192,25 +251,31 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum (PyTorch's formulation).
 
-        g = grad + weight_decay * p
+        g = -grad  if maximize  else  grad
+        g = g + weight_decay * p
         b = g                                    (first step)
         b = momentum * b + (1 - dampening) * g   (after)
         g = g + momentum * b  if nesterov else  b
         p = p - lr * g
+
+    ``foreach``, ``differentiable`` and ``fused`` are accepted and change nothing (see the module docstring).
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-                 maximize=False):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        lr, weight_decay = _scalar("lr", lr), _scalar("weight_decay", weight_decay)
         if lr < 0:
-            raise ValueError(f"invalid learning rate {lr}")
+            raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0:
-            raise ValueError(f"invalid momentum {momentum}")
+            raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0:
-            raise ValueError(f"invalid weight_decay {weight_decay}")
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        _check_kernel_options(foreach, fused, differentiable)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize))
+                                      nesterov=nesterov, maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _update(self, p, g, state, group, xp):
         if group["maximize"]:
@@ -230,34 +295,44 @@ class SGD(Optimizer):
 # Adam and AdamW
 # ---------------------------------------------------------------------------
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction; ``weight_decay`` is the L2 kind (added to the gradient).
+    """Adam (Kingma & Ba) with bias correction; ``weight_decay`` is the L2 kind (added to the gradient),
+    or AdamW's decoupled kind with ``decoupled_weight_decay=True``.
 
+        g = -grad  if maximize  else  grad
         m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g^2
+        v = beta2 * v + (1 - beta2) * g^2          (amsgrad: v = max(v_max, v))
         p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    ``foreach``, ``capturable``, ``differentiable`` and ``fused`` are accepted and change nothing (see the
+    module docstring).
     """
 
-    _decoupled = False
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 maximize=False):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        lr = _scalar("lr", lr)
+        betas = tuple(_scalar(f"betas[{i}]", b) for i, b in enumerate(betas))
         if lr < 0:
-            raise ValueError(f"invalid learning rate {lr}")
+            raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0:
-            raise ValueError(f"invalid epsilon {eps}")
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"invalid betas {betas}: each must be in [0, 1)")
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b} (betas must be in [0, 1))")
         if weight_decay < 0:
-            raise ValueError(f"invalid weight_decay {weight_decay}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_kernel_options(foreach, fused, differentiable)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def _update(self, p, g, state, group, xp):
         if group["maximize"]:
             g = -g
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if wd != 0:
-            if self._decoupled:
+            if group.get("decoupled_weight_decay", False):
                 p = p * (1 - lr * wd)           # AdamW: shrink the weights, apart from the gradient
             else:
                 g = g + wd * p                  # Adam: L2 penalty folded into the gradient
@@ -271,7 +346,7 @@ class Adam(Optimizer):
         m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
         v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
         if group["amsgrad"]:
-            v = state["max_exp_avg_sq"] = xp.maximum(state["max_exp_avg_sq"], v)
+            v = state["max_exp_avg_sq"] = xp.maximum(state.get("max_exp_avg_sq", v), v)
         bias1 = 1 - beta1 ** t
         bias2 = 1 - beta2 ** t
         denom = xp.sqrt(v) / math.sqrt(bias2) + eps
@@ -281,104 +356,16 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): ``p = p * (1 - lr * weight_decay)``
     before the Adam step, so the decay is not rescaled by the adaptive denominator.
-    Default ``weight_decay=1e-2``, as PyTorch."""
+    Default ``weight_decay=1e-2``, as PyTorch; the groups hold ``decoupled_weight_decay=True``."""
 
-    _decoupled = True
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-                 maximize=False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         maximize=maximize)
-
-
-# ---------------------------------------------------------------------------
-# learning-rate schedules
-# ---------------------------------------------------------------------------
-def cosine_with_warmup(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.1) -> float:
-    """The multiplier of the base learning rate at optimizer step ``step`` (0-based).
-
-    Linear warmup ``(step + 1) / warmup_steps`` for the first ``warmup_steps`` steps
-    (so the very first step already learns a little), then a half cosine from 1
-    down to ``min_lr_ratio`` at ``total_steps``, and ``min_lr_ratio`` after that.
-    """
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    if total_steps <= warmup_steps:
-        return 1.0 if step < total_steps else min_lr_ratio
-    progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
-    return min_lr_ratio + (1.0 - min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-class LRScheduler:
-    """Base class (PyTorch's ``LRScheduler``): sets each group's ``lr`` to ``initial_lr * factor(step)``.
-
-    Call ``scheduler.step()`` once after each ``optimizer.step()``. Construction
-    already applies the factor for step 0.
-    """
-
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
-        self.optimizer = optimizer
-        for g in optimizer.param_groups:
-            if last_epoch == -1:
-                g.setdefault("initial_lr", g["lr"])
-            elif "initial_lr" not in g:
-                raise KeyError("param 'initial_lr' is not specified in param_groups when resuming a scheduler")
-        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self.step()
-
-    def factor(self, step: int) -> float:   # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def get_lr(self) -> list[float]:
-        f = self.factor(self.last_epoch)
-        return [base * f for base in self.base_lrs]
-
-    def step(self) -> None:
-        self.last_epoch += 1
-        for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            g["lr"] = lr
-        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
-
-    def get_last_lr(self) -> list[float]:
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)}
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.__dict__.update(state_dict)
-        for g, lr in zip(self.optimizer.param_groups, self._last_lr):
-            g["lr"] = lr
-
-
-class LambdaLR(LRScheduler):
-    """``lr = initial_lr * lr_lambda(step)`` (the function itself is not saved in ``state_dict``)."""
-
-    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        self.lr_lambda = lr_lambda
-        super().__init__(optimizer, last_epoch)
-
-    def factor(self, step):
-        return self.lr_lambda(step)
-
-
-class WarmupCosine(LRScheduler):
-    """Linear warmup then cosine decay to ``min_lr_ratio * initial_lr`` (see ``cosine_with_warmup``)."""
-
-    def __init__(self, optimizer, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.1,
-                 last_epoch: int = -1):
-        if warmup_steps < 0 or total_steps < 0:
-            raise ValueError("warmup_steps and total_steps must be >= 0")
-        if not 0.0 <= min_lr_ratio <= 1.0:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio}")
-        self.warmup_steps, self.total_steps, self.min_lr_ratio = int(warmup_steps), int(total_steps), min_lr_ratio
-        super().__init__(optimizer, last_epoch)
-
-    def factor(self, step):
-        return cosine_with_warmup(step, self.warmup_steps, self.total_steps, self.min_lr_ratio)
-
-
-# ``tg.optim.lr_scheduler.WarmupCosine(...)`` reads like ``torch.optim.lr_scheduler.X``.
-lr_scheduler = types.SimpleNamespace(LRScheduler=LRScheduler, LambdaLR=LambdaLR, WarmupCosine=WarmupCosine,
-                                     cosine_with_warmup=cosine_with_warmup)
+        """As ``Optimizer.load_state_dict``; the groups stay ``decoupled_weight_decay=True`` (as PyTorch's AdamW)."""
+        super().load_state_dict(state_dict)
+        for g in self.param_groups:
+            g["decoupled_weight_decay"] = True
