@@ -90,3 +90,7 @@ def is_bf16_supported() -> bool:
     """False: tinygrad_tf has no bfloat16 dtype (float16 is its half precision), so code that picks bfloat16
     when this is True picks float16 here."""
     return False
+
+from .compat import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr(__name__, "torch.cuda")

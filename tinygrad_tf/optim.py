@@ -369,3 +369,7 @@ class AdamW(Adam):
         super().load_state_dict(state_dict)
         for g in self.param_groups:
             g["decoupled_weight_decay"] = True
+
+from .compat import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr(__name__, "torch.optim")

@@ -16,6 +16,7 @@ import numpy as np
 from . import autograd, backend
 from . import ops as O
 from . import shape_ops as S
+from .compat import missing
 from .tensor_args import _dim, _infer_array
 from .tensor_index import IndexOps
 from .tensor_inplace import InPlaceOps
@@ -80,6 +81,15 @@ class Tensor(TensorOps, IndexOps, InPlaceOps):
 
     def numel(self) -> int:
         return int(self.data.size)
+
+    nelement = numel
+
+    def __getattr__(self, name):        # only called when normal lookup fails: a torch.Tensor name we lack?
+        raise missing("'Tensor' object", name, f"torch.Tensor.{name}")
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its number, as in PyTorch."""
+        return format(self.item(), spec) if self.ndim == 0 else object.__format__(self, spec)
 
     def dim(self) -> int:
         return self.ndim

@@ -139,6 +139,23 @@ def _check_broadcast(op, src, dst, exact=False):
         raise RuntimeError(f"{op}: shape {tuple(src)} cannot be broadcast to {tuple(dst)}")
 
 
+_UNSET = object()
+
+
+def _numpy_names(method):
+    """PyTorch's reductions also take NumPy's names (``x.sum(1, keepdims=True)``, ``x.mean(axis=0)``), and
+    lecture code uses them: translate them to ``dim`` / ``keepdim``."""
+    def reduction(self, *args, axis=_UNSET, keepdims=_UNSET, **kwargs):
+        if axis is not _UNSET:
+            kwargs["dim"] = axis
+        if keepdims is not _UNSET:
+            kwargs["keepdim"] = keepdims
+        return method(self, *args, **kwargs)
+    reduction.__name__ = reduction.__qualname__ = method.__name__
+    reduction.__doc__, reduction.__wrapped__ = method.__doc__, method
+    return reduction
+
+
 def _axes(op, dim, ndim):
     """``dim`` (an int, a tuple of ints or None for all axes) as the sorted tuple of non-negative axes
     that the reductions take; a dim out of range names the op."""

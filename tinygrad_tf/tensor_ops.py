@@ -15,7 +15,7 @@ from . import autograd, backend
 from . import ops as O
 from . import reduce_ops as R
 from . import shape_ops as S
-from .tensor_args import (_arith, _axes, _check_broadcast, _check_choice, _dim, _index_arg, _is_tensor,
+from .tensor_args import (_arith, _axes, _numpy_names, _check_broadcast, _check_choice, _dim, _index_arg, _is_tensor,
                           _operand, _shape_arg, _short)
 
 
@@ -84,9 +84,11 @@ class TensorOps:
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
+    @_numpy_names
     def any(self, dim=None, keepdim=False):
         return self._wrap(self.data.any(axis=dim, keepdims=keepdim), self._device)
 
+    @_numpy_names
     def all(self, dim=None, keepdim=False):
         return self._wrap(self.data.all(axis=dim, keepdims=keepdim), self._device)
 
@@ -166,27 +168,34 @@ class TensorOps:
         return O.RoundedDiv.apply(a, b, rounding_mode)
 
     # ------------------------------------------------------------ reductions
+    @_numpy_names
     def sum(self, dim=None, keepdim=False):
         return R.Sum.apply(self, _axes("sum", dim, self.ndim), keepdim)
 
+    @_numpy_names
     def mean(self, dim=None, keepdim=False):
         return R.Mean.apply(self, _axes("mean", dim, self.ndim), keepdim)
 
+    @_numpy_names
     def max(self, dim=None, keepdim=False):
         """Values only (``argmax`` gives the indices); ties share the gradient evenly."""
         return R.Max.apply(self, _axes("max", dim, self.ndim), keepdim, True)
 
+    @_numpy_names
     def min(self, dim=None, keepdim=False):
         return R.Max.apply(self, _axes("min", dim, self.ndim), keepdim, False)
 
+    @_numpy_names
     def var(self, dim=None, keepdim=False, correction=1, unbiased=None):
         if unbiased is not None:
             correction = int(unbiased)
         return R.Var.apply(self, _axes("var", dim, self.ndim), keepdim, correction)
 
+    @_numpy_names
     def std(self, dim=None, keepdim=False, correction=1, unbiased=None):
         return self.var(dim, keepdim, correction, unbiased).sqrt()
 
+    @_numpy_names
     def logsumexp(self, dim=None, keepdim=False):
         return R.LogSumExp.apply(self, _axes("logsumexp", dim, self.ndim), keepdim)
 
@@ -207,9 +216,11 @@ class TensorOps:
             return R.CumSum.apply(self.reshape(1), 0, backend.as_dtype(dtype)).reshape(())
         return R.CumSum.apply(self, d, backend.as_dtype(dtype))
 
+    @_numpy_names
     def argmax(self, dim=None, keepdim=False):
         return self._arg(self.data.argmax, dim, keepdim)
 
+    @_numpy_names
     def argmin(self, dim=None, keepdim=False):
         return self._arg(self.data.argmin, dim, keepdim)
 

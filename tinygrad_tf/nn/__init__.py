@@ -28,3 +28,7 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Par
            "FeedForward", "GatedFeedForward", "Block", "MultiHeadAttention", "KVCache", "RotaryEmbedding",
            "ALiBi", "SinusoidalPositionalEncoding", "alibi_slopes", "apply_rotary", "make_norm",
            "make_feedforward", "get_activation", "functional", "init", "utils", "amp", "autocast", "GradScaler"]
+
+from ..compat import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr(__name__, "torch.nn", lazy=("models",))

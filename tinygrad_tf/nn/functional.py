@@ -460,3 +460,7 @@ def _pad_constant(x, dim, lo, hi, value):
             shape = x.shape[:dim] + (size,) + x.shape[dim + 1:]
             parts.append(full(shape, value, dtype=x.dtype, device=x.device))
     return parts[0] if len(parts) == 1 else cat(parts, dim=dim)
+
+from ..compat import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr(__name__, "torch.nn.functional")

@@ -266,3 +266,7 @@ def fan_in_uniform_(t, fan_in):
         return t
     bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
     return _uniform(t, -bound, bound, None)
+
+from ..compat import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr(__name__, "torch.nn.init")

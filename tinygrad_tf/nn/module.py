@@ -13,6 +13,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from .. import backend
+from ..compat import missing
 from ..tensor import Tensor
 
 
@@ -123,7 +124,7 @@ class Module:
         for store in ("_parameters", "_buffers", "_modules"):
             if store in d and name in d[store]:
                 return d[store][name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise missing(f"{type(self).__name__!r} object", name, f"torch.nn.Module.{name}")
 
     def __delattr__(self, name):
         if not self._forget(name):

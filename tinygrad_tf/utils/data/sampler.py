@@ -91,8 +91,9 @@ class RandomSampler(Sampler[int]):
             rng = np.random.default_rng(int(_rng().integers(0, 2 ** 63 - 1)))
         else:
             rng = _rng(self.generator)
-        if self.replacement:
-            yield from rng.integers(0, n, size=self.num_samples).tolist()
+        if self.replacement:              # in chunks of 32, as PyTorch: num_samples may be "forever" (1e10)
+            for start in range(0, self.num_samples, 32):
+                yield from rng.integers(0, n, size=min(32, self.num_samples - start)).tolist()
         else:
             for _ in range(self.num_samples // n):
                 yield from rng.permutation(n).tolist()
