@@ -72,3 +72,16 @@ def test_nanogpt(folder):
     out = run_program("nanogpt.py", folder)
     learned(out, 0.85)
     assert "using fused AdamW: False" in out and "num decayed parameter tensors" in out
+
+
+def test_classifier(folder):
+    out = run_program("classifier.py", folder)
+    learned(out, 0.9)
+    start, end = map(float, re.search(r"accuracy (\S+) -> (\S+)", out).groups())
+    assert end > start + 0.1 and end > 0.65
+
+
+def test_manual_backprop(folder):
+    out = run_program("manual_backprop.py", folder)
+    learned(out, 0.8)
+    assert out.count("approximate: True") == 14
