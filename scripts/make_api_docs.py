@@ -30,6 +30,8 @@ SECTIONS = [
     ("tinygrad_tf", "the engine: tensors, factories, autograd switches, gradcheck, dtypes, devices"),
     ("tinygrad_tf.Tensor", "the tensor: data, gradient, graph node, and its methods"),
     ("tinygrad_tf.cuda", "the GPU, as torch.cuda: availability, seeding, synchronising"),
+    ("tinygrad_tf.linalg", "linear algebra, as torch.linalg: norms, inv, det, slogdet, solve"),
+    ("tinygrad_tf.testing", "assert_close, as torch.testing"),
     ("tinygrad_tf.nn", "layers built only from Tensor ops, shaped like torch.nn"),
     ("tinygrad_tf.nn.functional", "the layers as plain functions (import it as F)"),
     ("tinygrad_tf.nn.init", "weight initialisers"),

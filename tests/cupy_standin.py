@@ -56,6 +56,8 @@ def _wrap(x):
         return _box(x)
     if isinstance(x, np.generic):
         return _box(np.asarray(x))
+    if isinstance(x, tuple) and hasattr(x, "_fields"):     # NumPy's named results (SVDResult, ...): CuPy's are tuples
+        return tuple(_wrap(v) for v in x)
     if isinstance(x, (tuple, list)):
         return type(x)(_wrap(v) for v in x)
     return x

@@ -19,6 +19,9 @@ import numpy as np
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
+int8 = np.dtype("int8")
+uint8 = np.dtype("uint8")
+int16 = np.dtype("int16")
 int32 = np.dtype("int32")
 int64 = np.dtype("int64")
 bool_ = np.dtype("bool")
@@ -31,6 +34,19 @@ class DeviceError(RuntimeError):
     """Raised for unknown devices, a missing CuPy/GPU, or mixed devices in one op."""
 
 
+class _DtypeType(type):
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, np.dtype)
+
+
+class dtype(metaclass=_DtypeType):  # noqa: N801  (PyTorch's name)
+    """``torch.dtype``: the type of ``tg.float32``, ``tg.int64``, ... -- which are NumPy dtype objects, so
+    ``isinstance(x.dtype, tg.dtype)`` holds; ``tg.dtype("float64")`` gives that dtype."""
+
+    def __new__(cls, name):
+        return as_dtype(name)
+
+
 def as_dtype(dtype):
     """Normalise ``tg.float32`` / ``np.float32`` / ``"float32"`` / ``torch-like names`` to a NumPy dtype."""
     if dtype is None:
@@ -40,7 +56,8 @@ def as_dtype(dtype):
     try:
         return np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"unknown dtype {dtype!r}; expected one of float16, float32, float64, int64, bool") from None
+        raise TypeError(f"unknown dtype {dtype!r}; expected one of float16, float32, float64, "
+                        "int8, uint8, int16, int32, int64, bool") from None
 
 
 # ---------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import numpy as np
 from . import backend
 from . import ops as O
 from . import shape_ops as S
-from .autograd import OpError
+from .autograd import OpError, is_grad_enabled
 from .tensor import Tensor
-from .tensor_args import _operand
+from .tensor_args import _arith
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -43,9 +43,9 @@ def _size(op, shape, kwargs) -> tuple:
     return shape
 
 
-def _new(fill, shape, dtype, device, requires_grad, default=backend.DEFAULT_FLOAT):
+def _new(fill, shape, dtype, device, requires_grad, default=None):
     device = backend.check_device(device)
-    dtype = backend.as_dtype(dtype) or default
+    dtype = backend.as_dtype(dtype) or default or backend.DEFAULT_FLOAT
     arr = fill(backend.xp_for(device), shape, dtype, device)
     return Tensor(arr, requires_grad=requires_grad)
 
@@ -249,62 +249,11 @@ def bernoulli(input, p=None, *, generator=None):  # noqa: A002
 def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
     """Draw ``num_samples`` category indices per row of ``input`` (1-D: one distribution; 2-D: one per row),
     each with probability proportional to its weight (rows need not sum to 1). Without replacement no index
-    repeats within a row. Returns int64 of shape (num_samples,) or (rows, num_samples).
-
-    Without replacement (and with one sample) each row draws keys E_i / w_i, E_i ~ Exp(1), and takes the
-    smallest: the same distribution as drawing one by one and removing each. With replacement, each
-    sample inverts the row's cumulative weights at a uniform draw."""
-    _check_multinomial(input, num_samples, replacement)
-    xp = input._xp()
-    w = input.data.astype(backend.float64).reshape(-1, input.shape[-1])
-    rng = backend.rng(input.device, generator)
-    if not replacement or num_samples == 1:
-        if len(w):
-            w = w / w.max(axis=-1, keepdims=True)                # keys E / w must not overflow
-        e = -xp.log1p(-rng.random(w.shape))                     # Exp(1); 1 - U is in (0, 1]
-        keys = xp.where(w > 0, e / xp.where(w > 0, w, 1), xp.inf)
-        out = xp.argsort(keys, axis=-1)[:, :num_samples]
-    else:
-        cdf = xp.cumsum(w, axis=-1)
-        cdf /= cdf[:, -1:]                                       # the last is exactly 1 in every row
-        u = rng.random((w.shape[0], num_samples))
-        out = xp.stack([xp.searchsorted(c, r, side="right") for c, r in zip(cdf, u)]) if len(w) else \
-            xp.zeros((0, num_samples), dtype=backend.int64)
-    return Tensor._wrap(out.astype(backend.int64).reshape(*input.shape[:-1], num_samples), input.device)
-
-
-def _check_multinomial(input, num_samples, replacement):  # noqa: A002
+    repeats within a row. Returns int64 of shape (num_samples,) or (rows, num_samples). (``input.multinomial``;
+    tensor_random.py draws them.)"""
     if not isinstance(input, Tensor):
         raise TypeError(f"multinomial(): input must be a tensor of weights, got {type(input).__name__}")
-    try:
-        n = operator.index(num_samples)
-    except TypeError:
-        raise TypeError(f"multinomial(): num_samples must be an int, got {type(num_samples).__name__}") from None
-    if input.ndim not in (1, 2):
-        raise OpError(f"multinomial(): input must be 1-D (one distribution) or 2-D (one per row), got shape "
-                      f"{input.shape}")
-    if input.dtype.kind != "f":
-        raise OpError(f"multinomial(): input must be a floating-point tensor of weights, got {input.dtype}")
-    if n <= 0:
-        raise OpError(f"multinomial(): cannot draw num_samples={n} <= 0 samples")
-    k = input.shape[-1]
-    if not replacement and n > k:
-        raise OpError(f"multinomial(): cannot draw {n} samples without replacement from {k} categories")
-    if k == 0:
-        raise OpError(f"multinomial(): input of shape {input.shape} has no categories to draw from")
-    w = input.data.reshape(-1, k)
-    if len(w) == 0:
-        return
-    xp = input._xp()
-    if not bool(xp.isfinite(w).all()) or bool((w < 0).any()):
-        raise OpError("multinomial(): the weights contain inf, nan or a value < 0")
-    if not bool((w.astype(backend.float64).sum(axis=-1) > 0).all()):
-        raise OpError("multinomial(): a row of weights sums to 0; every row needs a weight > 0")
-    if not replacement and n > 1:
-        fewest = int((w > 0).sum(axis=-1).min())
-        if n > fewest:
-            raise OpError(f"multinomial(): cannot draw {n} samples without replacement from a row with only "
-                          f"{fewest} non-zero weights")
+    return input.multinomial(num_samples, replacement, generator=generator)
 
 
 def _like(fn):
@@ -383,8 +332,13 @@ def stack(tensors, dim=0) -> Tensor:
     return S.Stack.apply(*tensors, dim=dim % (tensors[0].ndim + 1))
 
 
-def where(condition, input, other) -> Tensor:  # noqa: A002
-    """``input`` where ``condition`` holds, else ``other`` (both differentiable)."""
+def where(condition, input=None, other=None) -> Tensor:  # noqa: A002
+    """``input`` where ``condition`` holds, else ``other`` (both differentiable; either may be a number).
+    ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``."""
+    if input is None and other is None:
+        return (condition if isinstance(condition, Tensor) else Tensor(condition)).nonzero(as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where(condition, input, other): give both input and other, or neither")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = Tensor(input)        # two Python numbers: a float32 result, as for any Python number
     like = input if isinstance(input, Tensor) else other
@@ -395,18 +349,41 @@ def where(condition, input, other) -> Tensor:  # noqa: A002
     cond = condition.data if isinstance(condition, Tensor) else like._xp().asarray(condition)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
-    return O.Where.apply(cond, _operand(input, like), _operand(other, like))
+    # PyTorch's promotion: an integer tensor meeting a float (tensor or number) becomes float, float32 by default
+    a, b = _arith(input, other) if isinstance(input, Tensor) else _arith(other, input, reflected=True)
+    return O.Where.apply(cond, a, b)
 
 
 def twin(name):
-    """The module-level twin of the Tensor method ``name`` (``tg.exp(x)`` is ``x.exp()``)."""
-    def fn(x, *args, **kwargs):
+    """The module-level twin of the Tensor method ``name`` (``tg.exp(x)`` is ``x.exp()``). ``out=`` (a tensor)
+    receives the result, as in PyTorch (``tg.add(a, b, out=c)``)."""
+    def fn(x, *args, out=None, **kwargs):
         if not isinstance(x, Tensor):
             x = Tensor(x)
-        return getattr(x, name)(*args, **kwargs)
+        result = getattr(x, name)(*args, **kwargs)
+        return result if out is None else _write_out(name, result, out)
     fn.__name__ = name
     fn.__doc__ = f"``tg.{name}(x, ...)`` is ``x.{name}(...)``."
     return fn
+
+
+def _write_out(op, result, out):
+    """``out=``: the result's values written into ``out`` (resized when its shape differs, as PyTorch does), which
+    is returned. Like PyTorch, refused where the result would need a gradient."""
+    if not isinstance(out, Tensor) or not isinstance(result, Tensor):
+        raise TypeError(f"{op}(): out= must be a Tensor (and the op must return one), got {type(out).__name__}")
+    if result.requires_grad or (out.requires_grad and is_grad_enabled()):
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic differentiation, but "
+                           "one of the arguments requires grad")
+    if out.device != result.device:
+        raise backend.DeviceError(f"{op}(): out= is on {out.device} but the result on {result.device}")
+    if not np.can_cast(result.dtype, out.dtype, "same_kind"):
+        raise RuntimeError(f"{op}(): result type {result.dtype} can't be cast to the desired output type {out.dtype}")
+    if out.shape == result.shape:
+        out._xp().copyto(out.data, result.data, casting="same_kind")
+    else:
+        out.data = result.data.astype(out.dtype)
+    return out
 
 
 TWINS = ("exp log sqrt abs tanh sigmoid relu sin cos clamp pow maximum minimum sum mean max min var std "

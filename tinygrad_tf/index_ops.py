@@ -126,3 +126,41 @@ def topk_order(xp, x, k, dim, largest=True):
     cand = xp.sort(cand, axis=dim)                        # candidates in index order: ties among them stay so
     order = sort_order(xp, xp.take_along_axis(x, cand, axis=dim), dim, descending=largest)
     return xp.take_along_axis(cand, order, axis=dim)
+
+
+# ---------------------------------------------------------------- whole slices picked by a 1-D index along dim
+def _at(dim, index):
+    """The index that addresses slices ``index`` along axis ``dim`` (all of every other axis)."""
+    return (slice(None),) * dim + (index,)
+
+
+class IndexAdd(Function):
+    """y = x, then y[.., index[i], ..] += alpha * src[.., i, ..] along dim (an index met twice adds twice).
+    dL/dx = g;  dL/dsrc = alpha * g[.., index[i], ..]."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, alpha=1):
+        ctx.where, ctx.alpha = _at(dim, index), alpha
+        return backend.scatter_add(ctx.xp, x.copy(), ctx.where, src * alpha if alpha != 1 else src)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None, None, (g[ctx.where] * ctx.alpha if ctx.needs_input_grad[3] else None)
+
+
+class IndexCopy(Function):
+    """y = x, then y[.., index[i], ..] = src[.., i, ..] along dim (``src`` may be one number: index_fill).
+    dL/dx = g, 0 on the overwritten slices;  dL/dsrc = g[.., index[i], ..]."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.where = _at(dim, index)
+        y = x.copy()
+        y[ctx.where] = src
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = g.copy()
+        gx[ctx.where] = 0
+        return gx, None, None, (g[ctx.where] if ctx.needs_input_grad[3] else None)

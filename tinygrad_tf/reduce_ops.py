@@ -175,3 +175,112 @@ class LogSoftmax(Function):
         gx *= -g.sum(axis=ctx.dim, keepdims=True)
         gx += g
         return gx
+
+
+def _exclusive_products(xp, x, axis):
+    """(prod of the elements before i, prod of the elements after i) along ``axis``: the product of all the others
+    is their product, with no division -- so it is right where some x are 0."""
+    x = xp.moveaxis(x, axis, -1)
+    ones = xp.ones_like(x[..., :1])
+    before = xp.cumprod(xp.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
+    after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(x, axis=-1)[..., :-1]], axis=-1), axis=-1), axis=-1)
+    return xp.moveaxis(before, -1, axis), xp.moveaxis(after, -1, axis)
+
+
+class Prod(Function):
+    """y = prod_i x_i.   dy/dx_i = prod_{j != i} x_j  (the product of the others; exact where x has zeros).
+
+    Over several axes, those axes are first moved to the end and merged into one."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim=False, dtype=None):
+        ctx.save_for_backward(x)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return x.prod(axis=axes, keepdims=keepdim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, axes = ctx.xp, ctx.axes
+        (x,) = ctx.saved_tensors
+        rest = tuple(a for a in range(x.ndim) if a not in axes)
+        moved = xp.transpose(x, rest + axes)
+        flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+        if flat.shape[-1] == 0:
+            return xp.zeros_like(x)
+        before, after = _exclusive_products(xp, flat, -1)
+        others = (before * after).reshape(moved.shape)
+        inverse = [0] * x.ndim
+        for i, a in enumerate(rest + axes):
+            inverse[a] = i
+        return _unreduce(xp, g, axes, ctx.keepdim) * xp.transpose(others, inverse)
+
+
+class CumProd(Function):
+    """y_i = prod_{j <= i} x_j along dim.   dL/dx_j = sum_{i >= j} g_i prod_{k <= i, k != j} x_k
+                                                   = (prod_{k < j} x_k) r_j,   r_j = g_j + x_{j+1} r_{j+1}
+
+    r is run from the far end, one step per position along dim; no division, so zeros in x are exact."""
+
+    @staticmethod
+    def forward(ctx, x, dim, dtype=None):
+        ctx.dim = dim
+        ctx.save_for_backward(x)
+        return ctx.xp.cumprod(x, axis=dim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, d = ctx.xp, ctx.dim
+        (x,) = ctx.saved_tensors
+        x, g = xp.moveaxis(x, d, 0), xp.moveaxis(g, d, 0)
+        if x.shape[0] == 0:
+            return xp.moveaxis(xp.zeros_like(x), 0, d)
+        before, _ = _exclusive_products(xp, x, 0)
+        r = xp.empty_like(g)
+        r[-1] = g[-1]
+        for j in range(x.shape[0] - 2, -1, -1):
+            r[j] = g[j] + x[j + 1] * r[j + 1]
+        return xp.moveaxis(before * r, 0, d)
+
+
+class Norm(Function):
+    """y = (sum_i |x_i|^p)^(1/p) over axes (p = inf: max |x_i|; p = -inf: min |x_i|; p = 0: the count of non-zeros).
+
+        dy/dx_i = sign(x_i) |x_i|^(p-1) / y^(p-1)        (p = 2: x_i / y;  p = 1: sign(x_i))
+        p = +-inf: sign(x_i) where |x_i| is the extreme, split evenly over ties;  p = 0: 0.
+
+    Where y = 0 the gradient is 0 (PyTorch's choice: the norm has no derivative at the origin)."""
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim=False):
+        xp = ctx.xp
+        a = xp.abs(x)
+        if p == float("inf") or p == float("-inf"):
+            y = a.max(axis=axes, keepdims=True) if p > 0 else a.min(axis=axes, keepdims=True)
+        elif p == 0:
+            y = (a != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        elif p == 1:
+            y = a.sum(axis=axes, keepdims=True)
+        elif p == 2:
+            y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        else:
+            y = (a ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        ctx.save_for_backward(x, y)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        return y if keepdim else y.reshape(tuple(n for i, n in enumerate(y.shape) if i not in axes))
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, p = ctx.xp, ctx.p
+        x, y = ctx.saved_tensors
+        g = _unreduce(xp, g, ctx.axes, ctx.keepdim)
+        if p == 0:
+            return xp.zeros_like(x)
+        if p == 1:
+            return g * xp.sign(x)
+        if p in (float("inf"), float("-inf")):
+            hit = xp.abs(x) == y
+            return g * xp.sign(x) * hit / hit.sum(axis=ctx.axes, keepdims=True)
+        safe = xp.where(y == 0, 1, y)
+        if p == 2:
+            return xp.where(y == 0, 0, g * x / safe)
+        return xp.where(y == 0, 0, g * xp.sign(x) * (xp.abs(x) / safe) ** (p - 1))

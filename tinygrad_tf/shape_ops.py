@@ -163,3 +163,82 @@ class ToDevice(Function):     # y = x copied to another device ("cpu" or "cuda")
     @staticmethod
     def backward(ctx, g):
         return backend.to_device(g, ctx.source)
+
+
+class Repeat(Function):
+    """y = x tiled ``reps`` times along each axis (``x.repeat(2, 3)``; x already has as many axes as reps).
+
+    Each element of x appears once in every tile, so its gradient is the sum over the tiles: view g as
+    (r0, n0, r1, n1, ...) and sum the r axes."""
+
+    @staticmethod
+    def forward(ctx, x, reps):
+        ctx.reps, ctx.shape = reps, x.shape
+        return ctx.xp.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        split = tuple(s for r, n in zip(ctx.reps, ctx.shape) for s in (r, n))
+        return g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+
+
+class RepeatInterleave(Function):
+    """y = each slice of x along dim repeated ``repeats`` times in place (``[a, b] -> [a, a, b, b]``);
+    ``repeats`` is one int or one count per slice. The gradient of a slice is the sum of its copies'."""
+
+    @staticmethod
+    def forward(ctx, x, repeats, dim):
+        xp = ctx.xp
+        ctx.dim, ctx.shape = dim, x.shape
+        ctx.source = xp.repeat(xp.arange(x.shape[dim]), repeats)      # which slice of x each slice of y copies
+        return xp.repeat(x, repeats, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = ctx.xp.zeros(ctx.shape, dtype=g.dtype)
+        return backend.scatter_add(ctx.xp, gx, (slice(None),) * ctx.dim + (ctx.source,), g)
+
+
+def _diagonal_index(xp, n, m, offset):
+    """(rows, cols) of the ``offset``-th diagonal of an n x m matrix (offset > 0: above the main one)."""
+    k = max(0, min(n + min(offset, 0), m - max(offset, 0)))
+    i = xp.arange(k)
+    return i + max(-offset, 0), i + max(offset, 0)
+
+
+class Diagonal(Function):
+    """y = the ``offset``-th diagonal of the (dim1, dim2) matrices of x, as a new last axis (y[..., i] =
+    x[..., i, i + offset]).   dL/dx: g written back onto that diagonal, 0 elsewhere."""
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.args, ctx.shape = (offset, dim1, dim2), x.shape
+        return ctx.xp.diagonal(x, offset, dim1, dim2).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, (offset, d1, d2) = ctx.xp, ctx.args
+        gx = xp.zeros(ctx.shape, dtype=g.dtype)
+        mats = xp.moveaxis(gx, (d1, d2), (-2, -1))             # a view: writing into it writes gx
+        rows, cols = _diagonal_index(xp, mats.shape[-2], mats.shape[-1], offset)
+        mats[..., rows, cols] = g
+        return gx
+
+
+class DiagEmbed(Function):
+    """y = matrices with the last axis of x on their ``offset``-th diagonal, zeros elsewhere, the two new axes at
+    (dim1, dim2).   dL/dx = that diagonal of g."""
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        xp = ctx.xp
+        n = x.shape[-1] + abs(offset)
+        y = xp.zeros(x.shape[:-1] + (n, n), dtype=x.dtype)
+        ctx.where = _diagonal_index(xp, n, n, offset)
+        y[(Ellipsis,) + ctx.where] = x
+        ctx.dims = (dim1, dim2)
+        return xp.moveaxis(y, (-2, -1), ctx.dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.xp.moveaxis(g, ctx.dims, (-2, -1))[(Ellipsis,) + ctx.where]

@@ -2,10 +2,14 @@
 
 This file is the tensor itself: its data, attributes, conversions and autograd
 entry points. Its ops (operators, math, reductions, shapes, indexing) are thin
-calls into Functions, inherited from ``TensorOps`` in tensor_ops.py, ``IndexOps`` in
-tensor_index.py (gather, scatter, sort, topk) and ``InPlaceOps`` in tensor_inplace.py
-(``add_``, ``copy_``, ``normal_``, ...); read the Functions (ops.py, reduce_ops.py,
-shape_ops.py, index_ops.py, nn_ops.py) for the math.
+calls into Functions, inherited from ``TensorOps`` in tensor_ops.py, ``MathOps`` in
+tensor_math.py (log1p, erf, prod, isclose, ...), ``LinalgOps`` in tensor_linalg.py
+(mm, bmm, norm, inverse, det), ``ShapeOps`` in tensor_shape.py (repeat, narrow,
+diagonal, new_zeros, ...), ``IndexOps`` in tensor_index.py (gather, scatter, sort,
+topk, index_select, nonzero), ``RandomOps`` in tensor_random.py (multinomial,
+bernoulli) and ``InPlaceOps`` in tensor_inplace.py (``add_``,
+``copy_``, ``normal_``, ``exp_``, ...); read the Functions (ops.py, math_ops.py,
+reduce_ops.py, shape_ops.py, index_ops.py, linalg_ops.py, nn_ops.py) for the math.
 ``backward()`` runs autograd.py's backward pass.
 """
 
@@ -20,10 +24,36 @@ from .compat import missing
 from .tensor_args import _dim, _infer_array
 from .tensor_index import IndexOps
 from .tensor_inplace import InPlaceOps
+from .tensor_linalg import LinalgOps
+from .tensor_math import MathOps
 from .tensor_ops import TensorOps
+from .tensor_random import RandomOps
+from .tensor_shape import ShapeOps
+
+# how tensors print (``tg.set_printoptions``): NumPy's array2string options
+PRINT_OPTIONS = dict(precision=4, threshold=50, edgeitems=3, linewidth=75, sci_mode=None)
+_PROFILES = {"default": dict(precision=4, threshold=50, edgeitems=3, linewidth=75),
+             "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+             "full": dict(precision=4, threshold=float("inf"), edgeitems=3, linewidth=80)}
 
 
-class Tensor(TensorOps, IndexOps, InPlaceOps):
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """How tensors print, as ``torch.set_printoptions``: ``precision`` (digits after the point), ``threshold``
+    (more elements than this are summarised with ``...``), ``edgeitems`` (elements kept at each end when
+    summarised), ``linewidth``, ``profile`` ("default", "short" or "full": a preset of the four, applied first)
+    and ``sci_mode`` (True: always scientific notation; False: never; None: NumPy's choice)."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: profile must be 'default', 'short' or 'full', got {profile!r}")
+        PRINT_OPTIONS.update(_PROFILES[profile])
+    for name, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                        ("linewidth", linewidth)):
+        if value is not None:
+            PRINT_OPTIONS[name] = value
+    PRINT_OPTIONS["sci_mode"] = sci_mode
+
+
+class Tensor(TensorOps, MathOps, LinalgOps, ShapeOps, IndexOps, RandomOps, InPlaceOps):
     __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_hooks", "_device", "name", "__weakref__")
     __array_priority__ = 1000   # so that ndarray + Tensor calls Tensor.__radd__
 
@@ -100,8 +130,13 @@ class Tensor(TensorOps, IndexOps, InPlaceOps):
         return self.shape[0]
 
     def __repr__(self):
-        body = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ", threshold=50,
-                               prefix="tensor(")
+        opts = PRINT_OPTIONS
+        arr = backend.to_numpy(self.data)
+        formatter = {"float_kind": f"{{:.{opts['precision']}e}}".format} if opts["sci_mode"] else None
+        threshold = opts["threshold"] if opts["threshold"] != float("inf") else max(arr.size, 1)
+        body = np.array2string(arr, precision=opts["precision"], separator=", ", threshold=threshold,
+                               edgeitems=opts["edgeitems"], max_line_width=opts["linewidth"], prefix="tensor(",
+                               suppress_small=opts["sci_mode"] is False, formatter=formatter)
         extras = []
         if self.dtype not in (backend.float32, backend.int64, backend.bool_):
             extras.append(f"dtype={self.dtype}")
@@ -140,8 +175,10 @@ class Tensor(TensorOps, IndexOps, InPlaceOps):
     def tolist(self):
         return backend.to_numpy(self.data).tolist()
 
-    def to(self, *args, dtype=None, device=None):
-        """``.to("cuda")``, ``.to(tg.float64)``, ``.to(other_tensor)`` or ``.to(device=..., dtype=...)``."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """``.to("cuda")``, ``.to(tg.float64)``, ``.to(other_tensor)`` or ``.to(device=..., dtype=...)``;
+        ``copy=True`` returns a new tensor even when nothing changes. (``non_blocking`` is accepted: copies
+        between devices here always complete before ``to`` returns.)"""
         for a in args:
             if isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
@@ -161,13 +198,13 @@ class Tensor(TensorOps, IndexOps, InPlaceOps):
             device = backend.check_device(device)
             if device != out._device:
                 out = S.ToDevice.apply(out, device)
-        return out
+        return out.clone() if copy and out is self else out
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self.to("cpu")
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        return self.to("cuda" if device is None else device)
 
     def type(self, dtype):
         dtype = backend.as_dtype(dtype)

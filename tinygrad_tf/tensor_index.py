@@ -11,7 +11,9 @@ from __future__ import annotations
 import operator
 from collections import namedtuple
 
-from . import backend
+import numpy as np
+
+from . import autograd, backend
 from . import index_ops as I
 from .tensor_args import _dim, _index_tensor, _is_tensor
 
@@ -116,3 +118,181 @@ class IndexOps:
         if self.ndim == 0:
             values, order = values.reshape(()), order.reshape(())
         return values, self._wrap(order.astype(backend.int64, copy=False), self._device)
+
+    # ------------------------------------------------------------ whole slices by a 1-D index
+    def _slice_index(self, op, dim, index, negative=False):
+        """``dim`` as an axis and ``index`` as a checked 1-D (or 0-d) integer array of positions along it; negative
+        positions count from the end only where PyTorch allows them (``negative``: index_fill), else they are
+        errors as in PyTorch."""
+        d = _dim(op, dim, self.ndim)
+        if _is_tensor(index):
+            if index.device != self.device:
+                raise backend.DeviceError(f"{op}: the tensor is on {self.device} but the index on {index.device}")
+            idx = index.data
+        else:
+            idx = self._xp().asarray(index)
+        if idx.dtype.kind not in "iu" or idx.ndim > 1:
+            raise IndexError(f"{op}: index must be a 1-D integer tensor, got {idx.dtype} of shape {tuple(idx.shape)}")
+        n = self.shape[d] if self.ndim else 1
+        idx = idx.reshape(-1)
+        if idx.size and (int(idx.min()) < (-n if negative else 0) or int(idx.max()) >= n):
+            bad = int(idx.max()) if int(idx.max()) >= n else int(idx.min())
+            raise IndexError(f"{op}: index {bad} is out of range for dim {d} of size {n} (tensor of shape "
+                             f"{self.shape})")
+        return d, idx % n if idx.size else idx
+
+    def index_select(self, dim, index):
+        """The slices at ``index`` (1-D integers) along ``dim``, in that order (repeats allowed)."""
+        d, idx = self._slice_index("index_select", dim, index)
+        x = self.reshape(1) if self.ndim == 0 else self
+        return x[(slice(None),) * d + (idx,)]
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        """A copy with ``source``'s slices added at ``index`` along ``dim`` (``y[index[i]] += alpha * source[i]``
+        for dim 0; an index met twice adds twice)."""
+        d, idx, source = self._index_args("index_add", dim, index, source)
+        return I.IndexAdd.apply(self, d, idx, source, alpha)
+
+    def index_copy(self, dim, index, source):
+        """A copy with the slices at ``index`` along ``dim`` replaced by ``source``'s (``y[index[i]] = source[i]``)."""
+        d, idx, source = self._index_args("index_copy", dim, index, source)
+        return I.IndexCopy.apply(self, d, idx, source)
+
+    def index_fill(self, dim, index, value):
+        """A copy with the slices at ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor)."""
+        d, idx = self._slice_index("index_fill", dim, index, negative=True)
+        if _is_tensor(value):
+            if value.ndim:
+                raise RuntimeError(f"index_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+            value = value.item()
+        return I.IndexCopy.apply(self, d, idx, value)
+
+    def _index_args(self, op, dim, index, source):
+        d, idx = self._slice_index(op, dim, index)
+        if not _is_tensor(source):
+            raise TypeError(f"{op}: source must be a Tensor, got {type(source).__name__}")
+        want = self.shape[:d] + (len(idx),) + self.shape[d + 1:]
+        if source.shape != want and not (self.ndim == 0 and source.numel() == len(idx)):
+            raise RuntimeError(f"{op}: source of shape {source.shape} does not fit: for a tensor of shape {self.shape}"
+                               f" and {len(idx)} indices along dim {d} it must have shape {want}")
+        if source.dtype != self.dtype:
+            raise TypeError(f"{op}: source has dtype {source.dtype} but the tensor {self.dtype}; they must be equal")
+        if source.device != self.device:
+            raise backend.DeviceError(f"{op}: the tensor is on {self.device} but source on {source.device}")
+        return d, idx, source.reshape(want)
+
+    # ------------------------------------------------------------ picking by masks and flat positions
+    def masked_select(self, mask):
+        """The elements where the bool ``mask`` (broadcast with the tensor) is True, as a 1-D tensor."""
+        if not _is_tensor(mask) or mask.dtype != backend.bool_:
+            raise TypeError(f"masked_select: mask must be a bool tensor, got "
+                            f"{getattr(mask, 'dtype', type(mask).__name__)} (for a tensor of shape {self.shape})")
+        try:
+            shape = tuple(np.broadcast_shapes(self.shape, mask.shape))
+        except ValueError:
+            raise RuntimeError(f"masked_select: the mask of shape {mask.shape} does not broadcast with the tensor "
+                               f"of shape {self.shape}") from None
+        x = self.expand(*shape) if self.shape != shape else self
+        return x[mask.expand(*shape).data if mask.shape != shape else mask]
+
+    def nonzero(self, *, as_tuple=False):
+        """The indices of the non-zero elements: an int64 tensor (n, ndim), one row per element; with
+        ``as_tuple=True`` one 1-D tensor per dim (what indexing takes: ``x[x.nonzero(as_tuple=True)]``)."""
+        xp = self._xp()
+        found = xp.nonzero(self.data.reshape(1) if self.ndim == 0 else self.data)
+        found = tuple(i.astype(backend.int64, copy=False) for i in found)
+        wrap = self._plain
+        if as_tuple:
+            return tuple(wrap(i) for i in found)
+        return wrap(xp.stack(found, axis=1) if self.ndim else xp.zeros((len(found[0]), 0), dtype=backend.int64))
+
+    def argwhere(self):
+        """``nonzero()``: the (n, ndim) indices of the non-zero elements."""
+        return self.nonzero()
+
+    def take(self, index):
+        """The elements at ``index`` of the flattened tensor, in ``index``'s shape."""
+        idx = self._slice_index_flat("take", index)
+        return self.reshape(-1)[idx]
+
+    def _slice_index_flat(self, op, index):
+        idx = index.data if _is_tensor(index) else self._xp().asarray(index)
+        if idx.dtype.kind not in "iu":
+            raise IndexError(f"{op}: index must be an integer tensor, got {idx.dtype}")
+        n = self.numel()
+        if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+            raise IndexError(f"{op}: index {int(idx.max()) if int(idx.max()) >= n else int(idx.min())} is out of "
+                             f"range for a tensor of {n} elements (shape {self.shape})")
+        return idx
+
+    def take_along_dim(self, indices, dim=None):
+        """``gather`` with broadcasting: the values at ``indices`` along ``dim`` (the flattened tensor when ``dim``
+        is None); ``indices`` and the tensor broadcast against each other except along ``dim``."""
+        if dim is None:
+            return self.take(indices.reshape(-1) if _is_tensor(indices) else indices)
+        d = _dim("take_along_dim", dim, self.ndim)
+        idx = indices if _is_tensor(indices) else self._plain(self._xp().asarray(indices))
+        if idx.ndim != self.ndim:
+            raise RuntimeError(f"take_along_dim: indices of shape {idx.shape} must have as many dims as the tensor "
+                               f"of shape {self.shape}")
+        shape = [max(a, b) for a, b in zip(self.shape, idx.shape)]
+        x_shape, i_shape = list(shape), list(shape)
+        x_shape[d], i_shape[d] = self.shape[d], idx.shape[d]
+        x = self.expand(*x_shape) if tuple(x_shape) != self.shape else self
+        idx = idx.expand(*i_shape) if tuple(i_shape) != idx.shape else idx
+        n = self.shape[d]
+        if idx.numel() and int(idx.data.min()) < 0:                # negative positions count from the end here
+            if int(idx.data.min()) < -n:
+                raise IndexError(f"take_along_dim: index {int(idx.data.min())} is out of range for dim {d} of size "
+                                 f"{n} (tensor of shape {self.shape})")
+            idx = self._plain(idx.data % n)
+        return x.gather(d, idx)
+
+    def _plain(self, arr):
+        return autograd.Tensor._wrap(arr, self._device)
+
+    # ------------------------------------------------------------ counting (no gradient)
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+        """The distinct values, sorted (``sorted=False`` sorts them too); with ``return_inverse`` also where each
+        element's value is among them, with ``return_counts`` how often each occurs (a tuple, as PyTorch).
+        ``dim``: the distinct slices along that dim."""
+        xp = self._xp()
+        d = None if dim is None else _dim("unique", dim, self.ndim)
+        values, inverse, counts = xp.unique(self.data, return_inverse=True, return_counts=True, axis=d)
+        out = [self._plain(values)]
+        if return_inverse:
+            inverse = inverse.reshape(self.shape if d is None else (self.shape[d],))
+            out.append(self._plain(inverse.astype(backend.int64)))
+        if return_counts:
+            out.append(self._plain(counts.astype(backend.int64)))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def bincount(self, weights=None, minlength=0):
+        """How often each value 0, 1, 2, ... occurs in this 1-D tensor of non-negative integers (summing
+        ``weights`` instead of counting 1s, when given); at least ``minlength`` long."""
+        arr = self.data
+        if arr.ndim != 1 or arr.dtype.kind not in "iu" or (arr.size and int(arr.min()) < 0):
+            raise RuntimeError(f"bincount: expected a 1-D tensor of non-negative integers, got {arr.dtype} of shape "
+                               f"{tuple(arr.shape)}")
+        w = weights.data if _is_tensor(weights) else weights
+        out = self._xp().bincount(arr, weights=w, minlength=minlength)
+        if w is None:
+            out = out.astype(backend.int64)
+        elif getattr(w, "dtype", None) in (backend.float32, backend.float16):
+            out = out.astype(w.dtype)
+        return self._plain(out)
+
+    def histc(self, bins=100, min=0, max=0):  # noqa: A002
+        """A histogram: counts in ``bins`` equal bins over [min, max] (the data's own range when both are 0);
+        elements outside are left out. In the tensor's dtype."""
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"histc: expected a floating-point tensor, got {self.dtype}")
+        arr = self.data
+        if min == 0 and max == 0 and arr.size:
+            min, max = float(arr.min()), float(arr.max())  # noqa: A001
+        if min == max:
+            min, max = min - 1, max + 1  # noqa: A001
+        if min > max:
+            raise RuntimeError(f"histc: max must be larger than min, got min={min}, max={max}")
+        counts, _ = self._xp().histogram(arr, bins=bins, range=(min, max))
+        return self._plain(counts.astype(self.dtype))

@@ -118,6 +118,36 @@ class InPlaceOps:
         """In place: ``scatter_add``."""
         return _update(self, "scatter_add_", lambda: self.scatter_add(dim, index, src))
 
+    def index_add_(self, dim, index, source, *, alpha=1):
+        """In place: ``index_add`` (``counts.index_add_(0, ids, ones)`` counts ids; repeats add up)."""
+        return _update(self, "index_add_", lambda: self.index_add(dim, index, source, alpha=alpha))
+
+    def index_copy_(self, dim, index, source):
+        """In place: ``index_copy``."""
+        return _update(self, "index_copy_", lambda: self.index_copy(dim, index, source))
+
+    def index_fill_(self, dim, index, value):
+        """In place: ``index_fill``."""
+        return _update(self, "index_fill_", lambda: self.index_fill(dim, index, value))
+
+    def lerp_(self, end, weight):
+        """In place: ``lerp`` (running averages: ``avg.lerp_(x, 0.1)``)."""
+        return _binary(self, "lerp_", end, lambda: self.lerp(end, weight))
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Set the main diagonal (``x[i, i, ...]``; every dim must have the same size unless the tensor is 2-D) to
+        ``fill_value``. ``wrap=True``: a tall matrix's diagonal starts again every ``cols + 1`` rows, as NumPy's."""
+        if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+            raise RuntimeError(f"fill_diagonal_: expected a 2-D tensor or one whose dims all have the same size, got "
+                               f"shape {self.shape}")
+
+        def compute():
+            xp = self._xp()
+            mask = xp.zeros(self.shape, dtype=bool)
+            xp.fill_diagonal(mask, True, wrap=wrap)
+            return self.masked_fill(self._wrap(mask, self._device), fill_value)
+        return _update(self, "fill_diagonal_", compute)
+
     # ------------------------------------------------------------ new values
     def copy_(self, src, non_blocking=False):
         """Copy ``src``'s values in (broadcast to this shape, cast to this dtype, from any device)."""
@@ -156,6 +186,40 @@ class InPlaceOps:
         x += a
         return _update(self, "uniform_", lambda: S.Copy.apply(self, x), casting="unsafe")
 
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """Fill with 1 (probability ``p``, a number or a tensor that broadcasts) or 0."""
+        u = self._draw("bernoulli_", generator).random(self.shape)
+        x = (u < (p.data if _is_tensor(p) else p))
+        return _update(self, "bernoulli_", lambda: S.Copy.apply(self, x), casting="unsafe")
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        """Fill with samples from the exponential distribution of rate ``lambd`` (mean 1 / lambd)."""
+        u = self._draw("exponential_", generator).random(self.shape, dtype=self._draw_dtype())
+        x = -self._xp().log1p(-u) / lambd                   # 1 - u is in (0, 1]: never log(0)
+        return _update(self, "exponential_", lambda: S.Copy.apply(self, x), casting="unsafe")
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        """Fill with e^N(mean, std^2) samples."""
+        x = self._draw("log_normal_", generator).standard_normal(self.shape, dtype=self._draw_dtype())
+        x = self._xp().exp(x * std + mean)
+        return _update(self, "log_normal_", lambda: S.Copy.apply(self, x), casting="unsafe")
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Fill with integers drawn uniformly from [from_, to) (``random_(to)``: [0, to)); the tensor may be an
+        integer one. Without ``to``, [0, 2^24] for float32 (2^53 float64, 2^11 float16), the dtype's top for ints."""
+        if to is None and from_ != 0:
+            from_, to = 0, from_
+        if to is None:
+            to = {"e": 2 ** 11, "f": 2 ** 24, "d": 2 ** 53}.get(self.dtype.char, None)
+            to = to + 1 if to is not None else int(np.iinfo(self.dtype).max) + (1 if self.dtype.kind != "b" else 2)
+        if from_ >= to:
+            raise RuntimeError(f"random_: expects from < to, got from={from_} and to={to}")
+        if generator is not None and getattr(generator, "device", self.device) != self.device:
+            raise backend.DeviceError(f"random_: the generator is on {generator.device} but the tensor on "
+                                      f"{self.device}")
+        x = backend.rng(self.device, generator).integers(from_, to, size=self.shape)
+        return _update(self, "random_", lambda: S.Copy.apply(self, x), casting="unsafe")
+
     def _draw(self, op, generator):
         if self.dtype.kind != "f":
             raise TypeError(f"{op}: only floating-point tensors can be filled with random values; this one is "
@@ -167,3 +231,25 @@ class InPlaceOps:
 
     def _draw_dtype(self):  # the generators draw float32 or float64 (float16: draw float32, then cast)
         return self.dtype if self.dtype in (backend.float32, backend.float64) else backend.float32
+
+
+def _in_place(name):
+    """``x.exp_()`` and friends: ``x.exp()`` written back into x, under the rules above."""
+    def method(self, *args, **kwargs):
+        return _update(self, name + "_", lambda: getattr(self, name)(*args, **kwargs))
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In place: ``{name}``."
+    return method
+
+
+IN_PLACE = ("exp log sqrt rsqrt tanh sigmoid relu neg negative abs absolute sin cos tan sinh cosh asin acos atan "
+            "asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh pow square reciprocal log1p expm1 log2 "
+            "log10 exp2 erf erfc floor ceil round trunc fix frac sign sgn nan_to_num logit deg2rad rad2deg "
+            "clamp_min clamp_max tril triu remainder fmod atan2 arctan2 hypot cumsum cumprod multiply divide "
+            "subtract true_divide floor_divide logical_and logical_or logical_xor logical_not bitwise_and "
+            "bitwise_or bitwise_xor bitwise_not eq ne lt le gt ge greater greater_equal less less_equal "
+            "not_equal addcmul addcdiv addmm addmv baddbmm float_power xlogy").split()
+for _name in IN_PLACE:
+    setattr(InPlaceOps, _name + "_", _in_place(_name))
+InPlaceOps.clip_ = InPlaceOps.clamp_
+del _name

@@ -38,6 +38,11 @@ def _scaled(op, t, other, alpha):
     return other if alpha == 1 else _operand(other, t) * alpha
 
 
+def _floating(t):
+    """``t`` itself if it is floating point, else converted to the default float dtype (``tg.arange(3).exp()``)."""
+    return t if t.dtype.kind in "fc" else t.type(backend.DEFAULT_FLOAT)
+
+
 def _comparison(compare):
     """A comparison: a plain boolean tensor, never on the graph."""
     def method(self, other):
@@ -77,7 +82,7 @@ class TensorOps:
     __eq__, __ne__ = _comparison(operator.eq), _comparison(operator.ne)
     __lt__, __le__ = _comparison(operator.lt), _comparison(operator.le)
     __gt__, __ge__ = _comparison(operator.gt), _comparison(operator.ge)
-    __and__, __or__ = _comparison(operator.and_), _comparison(operator.or_)
+    __and__, __or__, __xor__ = _comparison(operator.and_), _comparison(operator.or_), _comparison(operator.xor)
 
     def __invert__(self):
         return self._wrap(~self.data, self._device)
@@ -93,15 +98,16 @@ class TensorOps:
         return self._wrap(self.data.all(axis=dim, keepdims=keepdim), self._device)
 
     # ------------------------------------------------------------ elementwise
-    def exp(self): return O.Exp.apply(self)            # noqa: E704
-    def log(self): return O.Log.apply(self)            # noqa: E704
-    def sqrt(self): return O.Sqrt.apply(self)          # noqa: E704
-    def abs(self): return O.Abs.apply(self)            # noqa: E704
-    def tanh(self): return O.Tanh.apply(self)          # noqa: E704
-    def sigmoid(self): return O.Sigmoid.apply(self)    # noqa: E704
-    def relu(self): return O.ReLU.apply(self)          # noqa: E704
-    def sin(self): return O.Sin.apply(self)            # noqa: E704
-    def cos(self): return O.Cos.apply(self)            # noqa: E704
+    # (exp, log, sqrt, tanh, sigmoid, sin, cos of integers or bools give the default float dtype, as PyTorch)
+    def exp(self): return O.Exp.apply(_floating(self))            # noqa: E704
+    def log(self): return O.Log.apply(_floating(self))            # noqa: E704
+    def sqrt(self): return O.Sqrt.apply(_floating(self))          # noqa: E704
+    def abs(self): return O.Abs.apply(self)                       # noqa: E704
+    def tanh(self): return O.Tanh.apply(_floating(self))          # noqa: E704
+    def sigmoid(self): return O.Sigmoid.apply(_floating(self))    # noqa: E704
+    def relu(self): return O.ReLU.apply(self)                     # noqa: E704
+    def sin(self): return O.Sin.apply(_floating(self))            # noqa: E704
+    def cos(self): return O.Cos.apply(_floating(self))            # noqa: E704
     def neg(self): return O.Neg.apply(self)            # noqa: E704
     def rsqrt(self): return self.sqrt() ** -1          # noqa: E704
     def square(self): return self * self               # noqa: E704
@@ -178,11 +184,17 @@ class TensorOps:
 
     @_numpy_names
     def max(self, dim=None, keepdim=False):
-        """Values only (``argmax`` gives the indices); ties share the gradient evenly."""
+        """Values only (``argmax`` gives the indices); ties share the gradient evenly. ``x.max(other_tensor)``
+        is ``maximum``, as in PyTorch."""
+        if _is_tensor(dim):
+            return self.maximum(dim)
         return R.Max.apply(self, _axes("max", dim, self.ndim), keepdim, True)
 
     @_numpy_names
     def min(self, dim=None, keepdim=False):
+        """Values only (``argmin`` gives the indices); ``x.min(other_tensor)`` is ``minimum``."""
+        if _is_tensor(dim):
+            return self.minimum(dim)
         return R.Max.apply(self, _axes("min", dim, self.ndim), keepdim, False)
 
     @_numpy_names

@@ -1,0 +1,104 @@
+"""Write tests/fixtures/torch_tail_reference.npz: PyTorch's outputs and gradients for tests/test_torch_tail.py.
+
+    python scripts/make_torch_tail_fixture.py        # needs torch==2.13.0 (the CPU build is enough)
+
+Every case of tests/torch_tail_cases.py (the long tail of PyTorch names teaching code uses, written against
+``lib``) runs here with ``lib = torch`` on float64 inputs drawn from a seeded generator. Stored per case, under
+"<case>|...": the inputs ``in<i>``; the outputs ``out<k>`` (tuples flattened; Python numbers and bools as 0-d
+arrays); the weights ``w<k>`` of the scalar function  L = sum_k sum(out_k * w_k)  over the floating outputs that
+require grad; and dL/d(input i) as ``grad<i>`` (missing where PyTorch gives none). The tests never import torch.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "torch_tail_reference.npz"
+sys.path.insert(0, str(ROOT / "tests"))
+from torch_tail_cases import CASES  # noqa: E402
+
+
+def draw(shape, domain, rng):
+    n = int(np.prod(shape, dtype=np.int64))
+    if domain == "any":
+        x = rng.standard_normal(n)
+    elif domain == "positive":
+        x = rng.uniform(0.5, 2, n)
+    elif domain == "away0":
+        x = rng.uniform(0.5, 2, n) * rng.choice([-1.0, 1.0], n)
+    elif domain == "unit":
+        x = rng.uniform(-0.9, 0.9, n)
+    elif domain == "gt1":
+        x = rng.uniform(1.2, 3, n)
+    elif domain == "prob":
+        x = rng.uniform(0.01, 0.99, n)
+    elif domain == "distinct":
+        x = (rng.permutation(n) - n / 2) * 0.25 + rng.uniform(0, 0.1)
+    elif domain == "ties":
+        x = rng.integers(0, 3, n).astype(np.float64)
+    elif domain == "clamp":
+        x = rng.uniform(-2, 2, n)
+        x = np.where(np.abs(np.abs(x) - 0.5) < 0.05, x + 0.1, x)
+        x = np.where(np.abs(x - np.round(x)) < 0.05, x + 0.1, x)       # nor near an integer (the rounding steps)
+    elif domain == "wellcond":
+        x = rng.standard_normal(n).reshape(shape) + 3 * np.eye(shape[-1])
+        return x
+    else:
+        raise ValueError(f"unknown domain {domain!r}")
+    return x.reshape(shape)
+
+
+def flatten(result):
+    if isinstance(result, (tuple, list)):
+        return [o for r in result for o in flatten(r)]
+    return [result]
+
+
+def run(name, fn, specs, rng):
+    arrays = [draw(s, d, rng) for s, d in specs]
+    inputs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outs = flatten(fn(torch, *inputs))
+    record = {f"in{i}": a for i, a in enumerate(arrays)}
+    loss = None
+    for k, o in enumerate(outs):
+        if not isinstance(o, torch.Tensor):
+            record[f"out{k}"] = np.array(o)
+            continue
+        record[f"out{k}"] = o.detach().numpy().copy()
+        if o.is_floating_point() and o.requires_grad:
+            w = rng.standard_normal(tuple(o.shape))
+            record[f"w{k}"] = w
+            term = (torch.where(torch.isfinite(o), o, 0) * torch.from_numpy(w)).sum()
+            loss = term if loss is None else loss + term
+    if loss is not None:
+        grads = torch.autograd.grad(loss, inputs, allow_unused=True)
+        for i, g in enumerate(grads):
+            if g is not None:
+                record[f"grad{i}"] = g.numpy().copy()
+    return {f"{name}|{key}": value for key, value in record.items()}
+
+
+def main():
+    rng = np.random.default_rng(2025)
+    data = {}
+    for name, (fn, specs) in CASES.items():
+        try:
+            data.update(run(name, fn, specs, rng))
+        except Exception as e:
+            raise RuntimeError(f"case {name!r}: {e}") from e
+    data["torch_version"] = np.array(torch.__version__)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(OUT, **data)
+    print(f"wrote {OUT.relative_to(ROOT)}: {len(CASES)} cases, {len(data)} arrays (torch {torch.__version__})")
+
+
+if __name__ == "__main__":
+    main()
