@@ -75,3 +75,37 @@ def test_every_name_the_guide_lists_exists():
                 break
             obj = getattr(obj, part)
     assert not missing, f"docs/from-pytorch.md lists names tinygrad_tf lacks: {sorted(missing)}"
+
+
+def test_max_and_min_with_a_dim_answer_values_and_indices():
+    x = torch.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    m = x.max(1, keepdim=True)
+    assert m.shape == (2, 1) and m.values is m and m.indices.tolist() == [[1], [0]]   # values only, plus .indices
+    assert torch.max(x, 0).indices.tolist() == [1, 0, 1] and x.min(dim=1).values.tolist() == [1.0, 0.0]
+    with pytest.raises(AttributeError):
+        x.sum(0).indices                                    # only max / min results answer them
+
+
+def test_assignment_into_a_tensor_in_a_graph_is_recorded():
+    x = torch.randn(3, 4, requires_grad=True)
+    v = torch.tensor(3.0, requires_grad=True)
+    y = x * 2
+    y[0, 1] = 5.0                       # PyTorch records these; the gradient skips what was overwritten
+    y[2, :2] = v
+    y[[1, 1], [0, 3]] = torch.tensor([7.0, 8.0])
+    y.sum().backward()
+    assert x.grad.tolist() == [[2, 0, 2, 2], [0, 2, 2, 0], [0, 0, 2, 2]] and v.grad.item() == 2.0
+    z = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(3, dtype=torch.float64, requires_grad=True)
+
+    def put(a, b):
+        out = a * 1
+        out[0] = b
+        return (out * out).sum()
+    assert torch.gradcheck(put, z, b)
+    w = torch.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        w[0] = 1.0                       # a parameter changes only under no_grad
+    with torch.no_grad():
+        w[0] = 1.0
+    assert w.tolist() == [1.0, 0.0]

@@ -234,7 +234,7 @@ def test_config_file_options_are_resolved_with_the_flags(data, tmp_path):
     assert saved["steps"] == 30 and saved["warmup_steps"] == 3                 # a tenth of 30, not of 20
 
 
-def test_options_that_a_run_does_not_read_are_errors(capsys):
+def test_options_that_a_run_does_not_read_are_errors(capsys, tmp_path):
     for flags, words in ((["--model", "t5", "--context", "32"], "context_length"),
                          (["--model", "t5", "--eval-iters", "2"], "eval_iters"),
                          (["--vocab-size", "300"], "vocab_size"),                      # the char tokenizer
@@ -242,9 +242,10 @@ def test_options_that_a_run_does_not_read_are_errors(capsys):
                          (["--model", "bert", "--task", "classify", "--eval-iters", "2"], "eval_iters"),
                          (["--beta1", "2"], "beta1"), (["--model", "bert", "--context", "1", "--steps", "1"], "at least 3"),
                          (["--set", "dropout=x", "--steps", "1"], "wrong type")):
-        assert main(["train", *flags, "--out", "/nonexistent/never-written"]) == 2, flags
+        assert main(["train", *flags, "--out", str(tmp_path / "never-written")]) == 2, flags
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and words in err, (flags, err)
+        assert not (tmp_path / "never-written").exists()
     assert main(["params", "gpt2", "--model", "bert"]) == 2
     assert "gpt preset" in capsys.readouterr().err
     assert TrainConfig(family="t5", min_len=8, max_len=12).max_len == 12          # long strings are plenty

@@ -127,6 +127,27 @@ class GetItem(Function):
         return out
 
 
+class SetItem(Function):
+    """y = x with y[index] = v (``x[index] = v`` on a tensor in a graph).  The positions written take their
+    gradient from v, the rest from x:  dL/dx = g with zeros at index,  dL/dv = g[index] (summed over what v
+    was broadcast across, by the engine)."""
+
+    @staticmethod
+    def forward(ctx, x, v, index):
+        ctx.index = index
+        y = x.copy()
+        y[index] = v
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = g.copy()
+            gx[ctx.index] = 0
+        return gx, (g[ctx.index] if ctx.needs_input_grad[1] else None)
+
+
 class Cat(Function):          # y = [x0 | x1 | ...] along dim: the gradient is cut back into pieces
     @staticmethod
     def forward(ctx, *xs, dim=0):

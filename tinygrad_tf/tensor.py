@@ -26,7 +26,7 @@ from .tensor_index import IndexOps
 from .tensor_inplace import InPlaceOps
 from .tensor_linalg import LinalgOps
 from .tensor_math import MathOps
-from .tensor_ops import TensorOps
+from .tensor_ops import TensorOps, values_or_indices
 from .tensor_random import RandomOps
 from .tensor_shape import ShapeOps
 
@@ -115,6 +115,9 @@ class Tensor(TensorOps, MathOps, LinalgOps, ShapeOps, IndexOps, RandomOps, InPla
     nelement = numel
 
     def __getattr__(self, name):        # only called when normal lookup fails: a torch.Tensor name we lack?
+        found = values_or_indices(self, name)       # x.max(dim).values / .indices
+        if found is not None:
+            return found
         raise missing("'Tensor' object", name, f"torch.Tensor.{name}")
 
     def __format__(self, spec):

@@ -8,6 +8,7 @@ Function (ops.py, reduce_ops.py, shape_ops.py) -- read those for the math.
 from __future__ import annotations
 
 import operator
+import weakref
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from . import reduce_ops as R
 from . import shape_ops as S
 from .tensor_args import (_arith, _axes, _numpy_names, _check_broadcast, _check_choice, _dim, _index_arg, _is_tensor,
                           _operand, _shape_arg, _short)
+from .tensor_inplace import _update
 
 
 def _binary(op, division=False):
@@ -185,17 +187,21 @@ class TensorOps:
     @_numpy_names
     def max(self, dim=None, keepdim=False):
         """Values only (``argmax`` gives the indices); ties share the gradient evenly. ``x.max(other_tensor)``
-        is ``maximum``, as in PyTorch."""
+        is ``maximum``, as in PyTorch. With a ``dim``, the result also answers PyTorch's ``.values`` and
+        ``.indices`` (``x.max(1).indices``); it does not unpack into two, as PyTorch's named tuple does."""
         if _is_tensor(dim):
             return self.maximum(dim)
-        return R.Max.apply(self, _axes("max", dim, self.ndim), keepdim, True)
+        return _with_indices(R.Max.apply(self, _axes("max", dim, self.ndim), keepdim, True), self, dim, keepdim,
+                             "argmax")
 
     @_numpy_names
     def min(self, dim=None, keepdim=False):
-        """Values only (``argmin`` gives the indices); ``x.min(other_tensor)`` is ``minimum``."""
+        """Values only (``argmin`` gives the indices); ``x.min(other_tensor)`` is ``minimum``; ``.values`` and
+        ``.indices`` as for ``max``."""
         if _is_tensor(dim):
             return self.minimum(dim)
-        return R.Max.apply(self, _axes("min", dim, self.ndim), keepdim, False)
+        return _with_indices(R.Max.apply(self, _axes("min", dim, self.ndim), keepdim, False), self, dim, keepdim,
+                             "argmin")
 
     @_numpy_names
     def var(self, dim=None, keepdim=False, correction=1, unbiased=None):
@@ -391,7 +397,34 @@ class TensorOps:
             raise IndexError(f"index {_short(index)} is invalid for a tensor of shape {self.shape}: {e}") from None
 
     def __setitem__(self, index, value):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("in-place assignment into a tensor that requires grad would corrupt its gradient; "
-                               "build a new tensor (tg.where, masked_fill, cat) or wrap it in tg.no_grad()")
-        self.data[_index_arg(index, self)] = value.data if _is_tensor(value) else value
+        """``t[index] = value``. Where no graph is recorded, the values are written into t's array; on a tensor in
+        a graph (or with a value that needs gradients) it is recorded as a SetItem node, as PyTorch records it, and
+        t becomes that node's output. A parameter (a leaf that requires grad) only changes under no_grad."""
+        index = _index_arg(index, self)
+        graph = autograd.is_grad_enabled() and (self.requires_grad or (_is_tensor(value) and value.requires_grad))
+        if not graph:
+            self.data[index] = value.data if _is_tensor(value) else value
+            return
+        _update(self, "t[index] = value", lambda: S.SetItem.apply(self, _operand(value, self), index))
+
+
+# ``x.max(dim)`` is its values (DESIGN: argmax gives the indices), but PyTorch code reads ``x.max(dim).values`` and
+# ``.indices``: the result remembers where its indices come from, and Tensor.__getattr__ answers the two names.
+_INDICES_OF: dict = {}
+
+
+def _with_indices(values, source, dim, keepdim, arg):
+    if dim is not None:
+        key = id(values)
+        _INDICES_OF[key] = (source, dim, keepdim, arg)
+        weakref.finalize(values, _INDICES_OF.pop, key, None)
+    return values
+
+
+def values_or_indices(t, name):
+    """``.values`` / ``.indices`` of a ``max(dim)`` / ``min(dim)`` result, or None for any other tensor."""
+    found = _INDICES_OF.get(id(t))
+    if found is None or name not in ("values", "indices"):
+        return None
+    source, dim, keepdim, arg = found
+    return t if name == "values" else getattr(source, arg)(dim, keepdim)
