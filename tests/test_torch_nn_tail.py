@@ -711,3 +711,16 @@ def test_dcgan_style_init_through_data_and_pretrained_embeddings():
         nn.LSTM(2, 3)(tg.randn(4, 1, 2), tg.zeros(1, 1, 3))
     with pytest.raises(AttributeError, match="torch.nn.utils.weight_norm"):
         nn.utils.weight_norm  # noqa: B018
+
+
+def test_gumbel_softmax_samples_the_softmax():
+    tg.manual_seed(0)
+    logits = tg.tensor(np.log([[0.6, 0.3, 0.1]]).repeat(4000, 0), requires_grad=True)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(soft.numpy().sum(-1), 1, rtol=1e-6)
+    hard = F.gumbel_softmax(logits, hard=True)
+    h = hard.numpy()
+    assert set(np.unique(h)) <= {0.0, 1.0} and (h.sum(-1) == 1).all()
+    np.testing.assert_allclose(h.mean(0), [0.6, 0.3, 0.1], atol=0.03)       # samples follow softmax(logits)
+    (hard * tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64)).sum().backward()
+    assert np.abs(logits.grad.numpy()).sum() > 0                             # the soft sample's gradient

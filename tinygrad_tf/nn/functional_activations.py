@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 
 from ..factory import rand, where
+from ..tensor import Tensor
 from ..tensor_args import _check_probability
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -172,6 +173,20 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  
     return _inplace(input, where(input >= 0, input, input * slope), inplace)
 
 
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """A differentiable sample from the categorical distribution softmax(logits): softmax((logits + g) / tau)
+    with g ~ Gumbel(0, 1) = -log(-log(U)). ``hard=True`` returns the one-hot of the sample's largest entry in
+    the forward pass and the soft sample's gradient in the backward pass (the straight-through estimator)."""
+    u = rand(*logits.shape, dtype=logits.dtype, device=logits.device).clamp(min=1e-20)
+    gumbels = -(-u.log()).log()
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    top = y_soft.data == y_soft.data.max(axis=dim, keepdims=True)
+    y_hard = Tensor._wrap(top.astype(y_soft.dtype), y_soft.device)
+    return y_hard - y_soft.detach() + y_soft
+
+
 # ---------------------------------------------------------------- dropping whole channels
 def _feature_dropout(op, x, p, training, inplace, nd):
     """Zero whole channels (each (sample, channel) pair with probability p), scale the rest by 1/(1-p)."""
@@ -252,4 +267,4 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):  # noqa: A002
 
 __all__ = ["leaky_relu", "elu", "selu", "celu", "softplus", "mish", "hardtanh", "relu6", "logsigmoid", "softmin",
            "softsign", "tanhshrink", "softshrink", "hardshrink", "hardsigmoid", "hardswish", "threshold", "glu",
-           "prelu", "rrelu", "dropout1d", "dropout2d", "dropout3d", "relu_", "leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_", "threshold_", "rrelu_"]
+           "prelu", "rrelu", "gumbel_softmax", "dropout1d", "dropout2d", "dropout3d", "relu_", "leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_", "threshold_", "rrelu_"]
