@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from test_pytorch_programs import PROGRAMS, corpus_files  # noqa: E402
 
 RUNS = [("bigram.py",), ("gpt_lecture.py",), ("makemore.py", "mlp"), ("makemore.py", "rnn"), ("makemore.py", "gru"),
-        ("nanogpt.py",), ("classifier.py",), ("manual_backprop.py",)]
+        ("nanogpt.py",), ("classifier.py",), ("manual_backprop.py",), ("cnn_classifier.py",), ("lstm_names.py",)]
 
 
 def to_torch(source: str) -> str:

@@ -85,3 +85,15 @@ def test_manual_backprop(folder):
     out = run_program("manual_backprop.py", folder)
     learned(out, 0.8)
     assert out.count("approximate: True") == 14
+
+
+def test_cnn_classifier(folder):
+    out = run_program("cnn_classifier.py", folder)
+    learned(out, 0.5)
+    assert "BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)" in out
+
+
+def test_lstm_names(folder):
+    out = run_program("lstm_names.py", folder)
+    learned(out, 0.9)
+    assert float(re.search(r"ends-in-vowel: loss \S+, accuracy (\S+)%", out).group(1)) > 90

@@ -7,23 +7,38 @@ the layer classes in this package call these.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
 from .. import backend
 from .. import nn_ops as N
-from ..factory import cat, full, where
+from ..factory import where
 from ..tensor import Tensor
-from ..tensor_args import _check_choice, _check_probability
+from ..tensor_args import _check_probability
 from . import amp
-
-_REDUCTIONS = ("mean", "sum", "none")
+from ._reduction import legacy_reduction as _legacy_reduction
+from ._reduction import reduce as _reduce
+from .functional_activations import *  # noqa: F401,F403  (the rest of PyTorch's activations)
+from .functional_activations import __all__ as _activations
+from .functional_conv import *  # noqa: F401,F403  (convolution, pooling, unfold / fold)
+from .functional_conv import __all__ as _conv
+from .functional_distance import *  # noqa: F401,F403  (normalize, cosine_similarity, pairwise_distance)
+from .functional_distance import __all__ as _distance
+from .functional_losses import *  # noqa: F401,F403  (the binary, regression and margin losses)
+from .functional_losses import __all__ as _losses
+from .functional_losses import warn_if_broadcast as _warn_if_broadcast
+from .functional_losses import weighted_reduce as _weighted_reduce
+from .functional_norm import *  # noqa: F401,F403  (batch_norm, instance_norm, local_response_norm)
+from .functional_norm import __all__ as _norms
+from .functional_pad import pad
+from .functional_resize import *  # noqa: F401,F403  (interpolate, pixel_shuffle)
+from .functional_resize import __all__ as _resize
 
 
 # ---------------------------------------------------------------- activations
-def relu(x):
-    return x.relu()
+def relu(x, inplace=False):
+    """max(x, 0) (``inplace=True`` writes it into x, as PyTorch)."""
+    return x.copy_(x.relu()) if inplace else x.relu()
 
 
 def gelu(x, approximate="none"):
@@ -31,16 +46,18 @@ def gelu(x, approximate="none"):
     return x.gelu(approximate)
 
 
-def silu(x):
-    """x * sigmoid(x) (a.k.a. swish)."""
-    return x.silu()
+def silu(x, inplace=False):
+    """x * sigmoid(x) (a.k.a. swish); ``inplace=True`` writes it into x."""
+    return x.copy_(x.silu()) if inplace else x.silu()
 
 
 def tanh(x):
+    """tanh(x)."""
     return x.tanh()
 
 
 def sigmoid(x):
+    """1 / (1 + exp(-x))."""
     return x.sigmoid()
 
 
@@ -94,14 +111,14 @@ def _check_in_range(op, what, ids, n, of, ignore=None):
         raise IndexError(f"{op}: {what} {int(ids[bad][0])} is out of range for {of}")
 
 
-def dropout(x, p=0.5, training=True):
-    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
+def dropout(x, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training);
+    ``inplace=True`` writes the result into x."""
     _check_probability("dropout", "p", p)
     if not training or p == 0:
         return x
-    if p == 1:
-        return x * 0
-    return N.Dropout.apply(x, p)
+    y = x * 0 if p == 1 else N.Dropout.apply(x, p)
+    return x.copy_(y) if inplace else y
 
 
 def _norm_shape(normalized_shape):
@@ -264,26 +281,14 @@ def _class_weight(op, weight, c, like):
     return backend.to_device(arr, like.device).astype(like.dtype, copy=False)
 
 
-def _legacy_reduction(op, size_average, reduce, reduction):
-    """PyTorch's deprecated ``size_average`` / ``reduce`` flags, turned into ``reduction`` (with its warning)."""
-    if size_average is not None or reduce is not None:
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
-        warnings.warn(f"{op}: size_average and reduce are deprecated, please use reduction='{reduction}' instead.",
-                      stacklevel=3)
-    _check_choice(op, "reduction", reduction, _REDUCTIONS)
-    return reduction
-
-
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
-    """The mean (or sum, or none) of the squared errors (input - target)^2."""
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
+    """The mean (or sum, or none) of the squared errors (input - target)^2 (times ``weight``; "mean" is then
+    sum(w (x - y)^2) / sum(w), as PyTorch). Shapes that differ warn, as PyTorch: they broadcast, usually by
+    mistake ((N, 1) predictions against (N,) targets)."""
     reduction = _legacy_reduction("mse_loss", size_average, reduce, reduction)
-    return _reduce((input - target) ** 2, reduction)
-
-
-def _reduce(loss, reduction):
-    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+    if isinstance(target, Tensor):
+        _warn_if_broadcast("mse_loss", input, target)
+    return _weighted_reduce("mse_loss", (input - target) ** 2, weight, reduction, input, True)
 
 
 # ---------------------------------------------------------------- attention
@@ -398,68 +403,10 @@ def one_hot(tensor, num_classes=-1):
     return Tensor._wrap((arr[..., None] == xp.arange(num_classes)).astype(np.int64), t.device)
 
 
-_PAD_MODES = ("constant", "reflect", "replicate", "circular")
-
-
-def pad(input, pad, mode="constant", value=None):  # noqa: A002
-    """Pad (or, with negative sizes, crop) the trailing dims, as PyTorch: ``pad = (left, right)`` for the
-    last dim, ``(left, right, top, bottom)`` for the last two, and so on. Differentiable.
-
-    constant:   new entries are ``value`` (0 by default)        [1 2 3] pad (2, 1) -> [0 0 1 2 3 0]
-    reflect:    mirrored without repeating the edge              [1 2 3] pad (2, 1) -> [3 2 1 2 3 2]
-    replicate:  the edge value repeated                          [1 2 3] pad (2, 1) -> [1 1 1 2 3 3]
-    circular:   wrapped around                                    [1 2 3] pad (2, 1) -> [2 3 1 2 3 1]
-
-    Unlike PyTorch, the non-constant modes work on any number of trailing dims (PyTorch allows 1-3).
-    """
-    pads = tuple(int(p) for p in pad)
-    _check_choice("pad", "mode", mode, _PAD_MODES)
-    if len(pads) % 2:
-        raise ValueError(f"pad: the padding length must be divisible by 2 (a (left, right) pair per dim), "
-                         f"got {len(pads)}: {pads}")
-    if len(pads) // 2 > input.ndim:
-        raise ValueError(f"pad: padding {pads} covers {len(pads) // 2} dims but the input has only {input.ndim} "
-                         f"(shape {input.shape})")
-    if mode != "constant" and value not in (None, 0):
-        raise ValueError(f"pad: mode {mode!r} doesn't take a value (got value={value})")
-    out = input
-    for i in range(len(pads) // 2):
-        dim, lo, hi = input.ndim - 1 - i, pads[2 * i], pads[2 * i + 1]
-        n = out.shape[dim]
-        if n + lo + hi < 0 or (mode in ("reflect", "replicate") and n + lo + hi <= 0):
-            raise ValueError(f"pad: padding ({lo}, {hi}) leaves dim {dim} of size {n} with size {n + lo + hi}")
-        if mode == "reflect" and (lo >= n or hi >= n):
-            raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the size {n} of dim {dim}")
-        if mode == "circular" and (lo > n or hi > n):
-            raise ValueError(f"pad: circular padding ({lo}, {hi}) may wrap around at most once (dim {dim} has "
-                             f"size {n})")
-        if mode != "constant" and n == 0:
-            raise ValueError(f"pad: {mode} padding needs a non-empty dim {dim}")
-        lead = (slice(None),) * dim
-        if mode == "constant":
-            out = _pad_constant(out, dim, lo, hi, 0 if value is None else value)
-        elif lo or hi:
-            j = np.arange(-lo, n + hi)                             # which source index each output position reads
-            j = np.abs(j) if mode == "reflect" else np.clip(j, 0, n - 1) if mode == "replicate" else j % n
-            if mode == "reflect":
-                j = np.where(j > n - 1, 2 * (n - 1) - j, j)
-            out = out[lead + (j,)]
-    return out
-
-
-def _pad_constant(x, dim, lo, hi, value):
-    lead = (slice(None),) * dim
-    n = x.shape[dim]
-    if lo < 0 or hi < 0:                                           # negative padding crops
-        x = x[lead + (slice(max(-lo, 0), n - max(-hi, 0)),)]
-    parts = []
-    for size in (max(lo, 0), None, max(hi, 0)):
-        if size is None:
-            parts.append(x)
-        elif size:
-            shape = x.shape[:dim] + (size,) + x.shape[dim + 1:]
-            parts.append(full(shape, value, dtype=x.dtype, device=x.device))
-    return parts[0] if len(parts) == 1 else cat(parts, dim=dim)
+__all__ = sorted(["relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "embedding", "dropout",
+                  "layer_norm", "rms_norm", "group_norm", "cross_entropy", "nll_loss", "mse_loss", "attention",
+                  "causal_mask", "scaled_dot_product_attention", "one_hot", "pad",
+                  *_activations, *_conv, *_distance, *_losses, *_norms, *_resize])
 
 from ..compat import module_getattr as _module_getattr  # noqa: E402
 

@@ -16,8 +16,11 @@ The scaled initialisers pick a standard deviation from the tensor's fans
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import warnings
+
+import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
@@ -38,6 +41,21 @@ def skip_default_init():
         yield
     finally:
         _skip[0] = prev
+
+
+def _arrays_too(fn):
+    """Let an initialiser fill a backend array as well as a Tensor: PyTorch programs write
+    ``nn.init.normal_(m.weight.data, 0.0, 0.02)``, and ``.data`` is the array here. The values are written
+    into that array in place, so the parameter holding it sees them; the array is returned."""
+    @functools.wraps(fn)
+    def init(tensor, *args, **kwargs):
+        if not (isinstance(tensor, np.ndarray) or backend.device_of(tensor) == "cuda"):
+            return fn(tensor, *args, **kwargs)              # a Tensor (or something _check refuses)
+        t = Tensor._wrap(tensor, backend.device_of(tensor))
+        fn(t, *args, **kwargs)
+        tensor[...] = t.data
+        return tensor
+    return init
 
 
 def _check(op, t):
@@ -69,36 +87,42 @@ def _uniform(t, a, b, generator):
 
 
 # ---------------------------------------------------------------- plain fills
+@_arrays_too
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2)."""
     _check("normal_", tensor)
     return _normal(tensor, mean, std, generator)
 
 
+@_arrays_too
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
     _check("uniform_", tensor)
     return _uniform(tensor, a, b, generator)
 
 
+@_arrays_too
 def constant_(tensor, val):
     """Fill with the value ``val``."""
     _check("constant_", tensor)
     return _fill(tensor, backend.get_array_module(tensor.data).full(tensor.shape, val, dtype=tensor.dtype))
 
 
+@_arrays_too
 def zeros_(tensor):
     """Fill with 0."""
     _check("zeros_", tensor)
     return _fill(tensor, backend.get_array_module(tensor.data).zeros_like(tensor.data))
 
 
+@_arrays_too
 def ones_(tensor):
     """Fill with 1."""
     _check("ones_", tensor)
     return _fill(tensor, backend.get_array_module(tensor.data).ones_like(tensor.data))
 
 
+@_arrays_too
 def eye_(tensor):
     """Fill a 2-D tensor with the identity matrix (ones on the diagonal, also when it is not square)."""
     _check("eye_", tensor)
@@ -107,6 +131,7 @@ def eye_(tensor):
     return _fill(tensor, backend.get_array_module(tensor.data).eye(*tensor.shape, dtype=tensor.dtype))
 
 
+@_arrays_too
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with N(mean, std^2) truncated to [a, b] (``a`` and ``b`` are values, not numbers of stds).
 
@@ -193,6 +218,7 @@ def calculate_gain(nonlinearity, param=None):
 
 
 # ---------------------------------------------------------------- scaled initialisers
+@_arrays_too
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
     _check("xavier_uniform_", tensor)
@@ -201,6 +227,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return _uniform(tensor, -bound, bound, generator)
 
 
+@_arrays_too
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     _check("xavier_normal_", tensor)
@@ -212,6 +239,7 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
 
 
+@_arrays_too
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He uniform: U(-b, b) with b = sqrt(3) * gain / sqrt(fan); ``a`` is the leaky_relu slope for the gain,
     ``mode`` picks fan_in (keeps the forward pass's variance) or fan_out (the backward pass's).
@@ -223,6 +251,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return _uniform(tensor, -bound, bound, generator)
 
 
+@_arrays_too
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He normal: N(0, std^2) with std = gain / sqrt(fan) (arguments as ``kaiming_uniform_``)."""
     _check("kaiming_normal_", tensor)
@@ -231,6 +260,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     return _normal(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
+@_arrays_too
 def orthogonal_(tensor, gain=1, generator=None):
     """A (semi-)orthogonal matrix times ``gain``: the tensor seen as (size(0), rest) gets orthonormal rows or
     columns (whichever are fewer), from the QR decomposition of a Gaussian matrix (signs fixed so the

@@ -15,6 +15,7 @@ import numpy as np
 from .. import backend
 from ..compat import missing
 from ..tensor import Tensor
+from .hooks import BackwardHooks
 
 
 class Parameter(Tensor):
@@ -76,6 +77,7 @@ class Module:
         d["_parameters"], d["_buffers"], d["_modules"] = OrderedDict(), OrderedDict(), OrderedDict()
         d["_non_persistent"] = set()
         d["_forward_hooks"], d["_forward_pre_hooks"] = OrderedDict(), OrderedDict()
+        d["_backward_hooks"], d["_backward_pre_hooks"] = OrderedDict(), OrderedDict()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
@@ -85,12 +87,15 @@ class Module:
             new = hook(self, args)
             if new is not None:
                 args = new if isinstance(new, tuple) else (new,)
+        backward = BackwardHooks(self, args) if self._backward_hooks or self._backward_pre_hooks else None
+        if backward is not None:
+            args = tuple(backward.args)
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):          # hook(module, inputs, output) -> new output or None
             new = hook(self, args, out)
             if new is not None:
                 out = new
-        return out
+        return out if backward is None else backward.setup_output(out)
 
     # ------------------------------------------------------------ registration by attribute
     def __setattr__(self, name, value):
@@ -170,6 +175,17 @@ class Module:
         self._modules[str(name)] = module
 
     register_module = add_module
+
+    def set_submodule(self, target: str, module: "Module", strict: bool = False):
+        """Put ``module`` at a dotted path ("blocks.0.attn"), replacing what is there (with ``strict``, the path
+        must already name a submodule)."""
+        parent, _, name = target.rpartition(".")
+        owner = self.get_submodule(parent)
+        if not name or (strict and owner._modules.get(name) is None):
+            raise AttributeError(f"set_submodule: {type(owner).__name__} has no submodule {name!r} (path {target!r})")
+        if not isinstance(module, Module):
+            raise TypeError(f"set_submodule: {type(module).__name__} is not a Module")
+        setattr(owner, name, module)
 
     def get_submodule(self, target: str) -> "Module":
         """The descendant at a dotted path ("blocks.0.attn"); "" is the module itself."""
@@ -360,6 +376,18 @@ class Module:
     def half(self):
         return self.to(dtype=backend.float16)
 
+    def type(self, dst_type):
+        """Cast the floating parameters and buffers to ``dst_type`` (``.to(dtype)``); returns self."""
+        return self.to(dtype=dst_type)
+
+    def share_memory(self):
+        """Does nothing and returns self: PyTorch moves the tensors to shared memory for multiprocessing; here
+        the DataLoader's workers run in-process, so there is nothing to share."""
+        return self
+
+    def compile(self, *args, **kwargs):
+        """Does nothing (PyTorch compiles the module in place and returns None; this engine runs eagerly)."""
+
     @property
     def device(self) -> str:
         p = next(self.parameters(), None)
@@ -403,6 +431,20 @@ class Module:
         """``fn(module, inputs)`` before every forward; a non-None return replaces the inputs."""
         h = _Handle(self._forward_pre_hooks)
         self._forward_pre_hooks[h.id] = fn
+        return h
+
+    def register_full_backward_hook(self, hook):
+        """``hook(module, grad_input, grad_output)`` once the gradients of this module's inputs are known; a
+        non-None return replaces grad_input (for a module with one tensor input). See nn/hooks.py."""
+        h = _Handle(self._backward_hooks)
+        self._backward_hooks[h.id] = hook
+        return h
+
+    def register_full_backward_pre_hook(self, hook):
+        """``hook(module, grad_output)`` once the gradient of this module's output is known; a non-None return
+        replaces grad_output."""
+        h = _Handle(self._backward_pre_hooks)
+        self._backward_pre_hooks[h.id] = hook
         return h
 
     # ------------------------------------------------------------ printing

@@ -26,7 +26,8 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}, "
+                f"bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
@@ -75,8 +76,8 @@ class GroupNorm(Module):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps, self.channels_last)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}" + \
-            (", channels_last=True" if self.channels_last else "")
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.weight is not None}, "
+                f"bias={self.bias is not None}") + (", channels_last=True" if self.channels_last else "")
 
 
 NORMS = ("layernorm", "rmsnorm", "groupnorm", "none")

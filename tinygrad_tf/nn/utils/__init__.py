@@ -1,4 +1,5 @@
-"""Gradient utilities, as ``torch.nn.utils``: clip_grad_norm_, clip_grad_value_, get_total_norm.
+"""Gradient utilities, as ``torch.nn.utils``: clip_grad_norm_, clip_grad_value_, get_total_norm,
+parameters_to_vector, vector_to_parameters; ``nn.utils.rnn`` has the padded and packed sequence helpers.
 
 The trailing underscore says the parameters' ``.grad`` change, but, as
 everywhere in tinygrad_tf, the gradient *arrays* are never written in place (a
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import math
 
-from .. import backend
-from ..tensor import Tensor
+from ... import backend
+from ...factory import cat
+from ...tensor import Tensor
+from . import rnn
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector", "vector_to_parameters",
+           "rnn"]
 
 
 def _grads(parameters):
@@ -85,3 +89,29 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     for p in _grads(parameters):
         xp = backend.get_array_module(p.grad.data)
         p.grad = Tensor(xp.clip(p.grad.data, -clip_value, clip_value))
+
+
+def parameters_to_vector(parameters) -> Tensor:
+    """Every parameter flattened and joined into one vector (differentiable, as PyTorch)."""
+    return cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec, parameters) -> None:
+    """Copy consecutive slices of ``vec`` into the parameters' values (the inverse of parameters_to_vector)."""
+    if not isinstance(vec, Tensor) or vec.ndim != 1:
+        raise TypeError(f"vector_to_parameters: expected a 1-D Tensor, got {type(vec).__name__}"
+                        f"{' of shape ' + str(vec.shape) if isinstance(vec, Tensor) else ''}")
+    params = list(parameters)
+    total = sum(p.numel() for p in params)
+    if vec.numel() != total:
+        raise ValueError(f"vector_to_parameters: the vector has {vec.numel()} values but the parameters {total}")
+    start = 0
+    for p in params:
+        n = p.numel()
+        p.data = backend.to_device(vec.data[start:start + n].reshape(p.shape), p.device).astype(p.dtype, copy=True)
+        start += n
+
+
+from ...compat import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr(__name__, "torch.nn.utils")
