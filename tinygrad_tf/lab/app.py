@@ -134,8 +134,8 @@ class LabApp(App):
             with TabPane("2 Inspect", id="inspect"):
                 with Horizontal(id="inspect-bar"):
                     yield Label("prompt")
-                    yield Input("", placeholder="text for the attention map, then enter (esc: keys again)",
-                                compact=True, id="prompt")
+                    yield Input("", placeholder="type text, enter draws it · esc: keys", compact=True,
+                                id="prompt")
                     yield Select([("layer 0", 0)], value=0, allow_blank=False, compact=True, id="layer")
                     yield Select([("head 0", 0)], value=0, allow_blank=False, compact=True, id="head")
                 with VerticalScroll(id="inspect-body"):
