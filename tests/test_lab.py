@@ -17,10 +17,11 @@ import pytest
 
 pytest.importorskip("textual")
 
-from textual.widgets import Button, OptionList, Select, SelectionList, Static  # noqa: E402
+from textual.widgets import Button, Input, OptionList, Select, SelectionList, Static, TabbedContent  # noqa: E402
 
 from tinygrad_tf.lab import LabSpec, RunStore, train_run  # noqa: E402
 from tinygrad_tf.lab.app import LabApp  # noqa: E402
+from tinygrad_tf.lab.screens import ConfirmScreen  # noqa: E402
 
 TINY = dict(n_layer=1, d_model=16, n_head=2, context_length=16, batch_size=4, eval_iters=1)
 SIZE = (80, 24)
@@ -129,7 +130,9 @@ def test_pause_resume_stop_saves_a_stopped_run(tmp_path):
         assert "paused" in screen_text(app)
         await key(app, "p")
         await wait_for(pilot, lambda: app.worker.step > step, what="resume")
-        await key(app, "x")
+        await key(app, "x")                                     # stopping asks first
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await key(app, "y")
         await wait_for(pilot, lambda: app.run_state == "stopped", what="stop")
         (run,) = RunStore(tmp_path / "runs").list()
         assert run.status == "stopped" and 3 <= run.summary()["step"] < 100000
@@ -143,11 +146,71 @@ def test_quit_while_training_stops_and_saves(tmp_path):
     async def body(app, pilot):
         await key(app, "s")
         await wait_for(pilot, lambda: app.latest.get("step", 0) >= 2, what="a few steps")
-        await key(app, "q")
+        await key(app, "q")                                     # a run is training: it asks first
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await key(app, "y")
         await wait_for(pilot, lambda: not app.is_running or app.run_state == "stopped", what="quit")
     run_app(tmp_path, body, spec=LabSpec(**TINY, steps=100000, sample_every=100000, checkpoint_every=100000))
     (run,) = RunStore(tmp_path / "runs").list()
     assert run.status == "stopped"
+
+
+KEY_NAMES = {" ": "space", "(": "left_parenthesis", ")": "right_parenthesis", ":": "colon"}
+
+
+async def type_text(app, text):
+    """Type ``text`` as a terminal would: a key event per character, with its name and the character."""
+    from textual import events
+    for ch in text:
+        app.post_message(events.Key(KEY_NAMES.get(ch, ch), ch))
+        await asyncio.sleep(0.05)
+
+
+def test_typing_on_the_inspect_tab_never_stops_the_run(tmp_path):
+    """Typing `def f(x):` on the Inspect tab goes into the prompt (it used to stop the run: x = Stop); a stray x
+    outside a text field only asks, and anything but y answers no."""
+    async def body(app, pilot):
+        await key(app, "s")
+        await wait_for(pilot, lambda: app.latest.get("step", 0) >= 2, what="a few steps")
+        await key(app, "2")
+        await wait_for(pilot, lambda: app.query_one(TabbedContent).active == "inspect", what="the Inspect tab")
+        await type_text(app, "def f(x): return x")
+        await wait_for(pilot, lambda: app.query_one("#prompt", Input).value == "def f(x): return x",
+                       what="the typed prompt")
+        assert app.worker.active and app.run_state == "running" and not isinstance(app.screen, ConfirmScreen)
+        await key(app, "escape")                                # leave the field: letters are keys again
+        await key(app, "x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        assert "Stop" in screen_text(app) and app.worker.active
+        await type_text(app, "):")                              # the rest of what was being typed: no
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="the answer")
+        await asyncio.sleep(0.3)
+        assert app.worker.active and app.run_state == "running"
+        await key(app, "q")                                     # quitting stops the run too: it asks as well
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the quit question")
+        await key(app, "n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="the answer")
+        assert app.is_running and app.worker.active
+        await key(app, "x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await key(app, "y")
+        await wait_for(pilot, lambda: app.run_state == "stopped", what="stop")
+    run_app(tmp_path, body, spec=LabSpec(**TINY, steps=100000, sample_every=100000, checkpoint_every=100000))
+
+
+def test_arrow_keys_move_through_the_code_tab_at_once(tmp_path):
+    async def body(app, pilot):
+        await pilot.press("4")
+        await pilot.pause()
+        opts = app.query_one("#components", OptionList)
+        assert app.focused is opts and opts.highlighted == 0
+        first = opts.get_option_at_index(0).id
+        assert f"class {first}(" in screen_text(app)
+        await pilot.press("down")                               # no Tab first
+        await pilot.pause()
+        second = opts.get_option_at_index(1).id
+        assert opts.highlighted == 1 and f"class {second}(" in screen_text(app)
+    run_app(tmp_path, body)
 
 
 def test_compare_two_runs_in_the_app(tmp_path):

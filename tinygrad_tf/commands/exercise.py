@@ -27,8 +27,9 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    """Show what to write for one exercise: statement, formula, signature, the inputs it is tried on, hints, and
-    a starter template."""
+    """Show what to write for one exercise: the statement, the forward's formula, the signature, the inputs it is
+    tried on and a starter template. The backward's formula is the exercise, so it is not shown: --hint gives the
+    hints, --answer the backward's formula (read it after you have tried)."""
     ex = get_exercise(args.name)
 
     console.print(Text(f"exercise {ex.name}: {ex.title}", style="bold"))
@@ -39,9 +40,16 @@ def cmd_show(args) -> int:
     console.print(f"you write:  class {ex.class_name}(tg.Function) with {ex.signature}; backward(ctx, grad) returns "
               f"{ex.backward_returns}", markup=False)
     console.print("tried on:   " + "\n            ".join(f"{c.label}: {c.describe()}" for c in ex.cases), markup=False)
-    for h in ex.hints:
+    for h in ex.hints if args.hint else ():
         console.print(f"hint:       {h}", markup=False)
+    if args.answer:
+        console.print(Text("the backward (the answer):", style="bold"))
+        console.print(Text(ex.answer, style="cyan"))
     console.print(f"the real op (read it after you pass): {ex.reference_location()}", markup=False)
+    if args.hint or args.answer:
+        return 0
+    console.print(Text(f"stuck? `exercise show {ex.name} --hint` gives {len(ex.hints)} hint"
+                       f"{'s' if len(ex.hints) != 1 else ''}, `--answer` the backward's formula", style="dim"))
     console.print()
     console.print(Text(f"starter file (`exercise start {ex.name}` writes it):", style="bold"))
     console.print(ex.template(), markup=False, highlight=False, soft_wrap=True)     # exact text: copy-paste safe
@@ -100,8 +108,11 @@ def add_parsers(subparsers) -> dict:
     parser.set_defaults(exercise_parser=parser)
     sub = parser.add_subparsers(dest="exercise_command", metavar="SUBCOMMAND")
     command(sub, "list", cmd_list, "the exercises, in order")
-    command(sub, "show", cmd_show, "an exercise's statement, formula and starter template").add_argument(
-        "name", help="the exercise (see `list`)")
+    p = command(sub, "show", cmd_show, "an exercise's statement, forward formula and starter template")
+    p.add_argument("name", help="the exercise (see `list`)")
+    p.add_argument("--hint", action="store_true", help="show the hints (not the starter file)")
+    p.add_argument("--answer", action="store_true", help="show the backward's formula: the answer (read it after "
+                                                        "you have tried)")
     p = command(sub, "start", cmd_start, "write a starter file with the class skeleton")
     p.add_argument("name", help="the exercise (see `list`)")
     p.add_argument("--out", metavar="FILE", help="where to write it (default NAME.py)")

@@ -27,7 +27,8 @@ from ..tensor import Tensor
 from ..text import ByteBPETokenizer, CharTokenizer, DataError, default_corpus
 from ..train import TRAIN_PRESETS, load_checkpoint
 from ..viz import attention_maps, config_summary, draw_graph, model_summary, render, save_svg, token_labels
-from ..viz.graph_presets import GRAPH_PRESETS, gpt_model_presets, graph_preset
+from ..viz import capture_grads
+from ..viz.graph_presets import GRAPH_PRESETS, Intermediates, gpt_model_presets, graph_preset
 from ..viz.readout import json_safe
 from .common import (UserError, command, console, encode_text, output_flags, parse_ids, parse_set_args,
                      preset_config, write_or_print)
@@ -223,13 +224,15 @@ def _expr_graph(tg, expr, var_specs):
             raise UserError(f"--var {n}: cannot make a tensor of {v!r} ({e})") from None
         t.name = n
         leaves[n] = t
+    keep = Intermediates(expr)                   # every intermediate, named by its source text, drawn with values
     try:
-        out = eval(compile(tree, "<expr>", "eval"), {"__builtins__": {}, "tg": tg, **funcs}, dict(leaves))  # noqa: S307
+        out = eval(compile(keep.wrap(tree), "<expr>", "eval"),  # noqa: S307
+                   {"__builtins__": {}, "tg": tg, **funcs, keep.NAME: keep}, dict(leaves))
     except Exception as e:  # noqa: BLE001  (the user's expression: any error is theirs to fix)
         raise UserError(f"--expr failed: {type(e).__name__}: {e}") from None
     if not hasattr(out, "grad_fn"):
         raise UserError("--expr must compute a tensor from its names (e.g. '(a * b + c).tanh()')")
-    return out, {}
+    return out, {"params": list(keep)}
 
 
 def cmd_graph(args) -> int:
@@ -251,9 +254,11 @@ def cmd_graph(args) -> int:
         out, extra = _expr_graph(tg, args.expr, args.var)
         title = args.title or args.expr
     if not args.no_backward and out.requires_grad:
-        (out if out.numel() == 1 else out.sum()).backward()
+        with capture_grads(out):                 # the intermediates' gradients too
+            (out if out.numel() == 1 else out.sum()).backward()
     depth = args.depth if args.depth is not None else extra.get("depth")
-    g = draw_graph(out, model=extra.get("model"), view=args.view, depth=depth, rankdir=args.rankdir, title=title)
+    g = draw_graph(out, params=extra.get("params"), model=extra.get("model"), view=args.view, depth=depth,
+                   rankdir=args.rankdir, title=title)
     path = render(g, args.out)
     print(f"wrote {path}")
     if Path(path).suffix == ".dot" and Path(args.out).suffix.lower() not in (".dot", ".gv"):
@@ -306,7 +311,8 @@ def add_parsers(sub) -> dict:
     g.add_argument("--view", choices=["forward", "backward"], default="forward",
                    help="edge direction (default forward)")
     g.add_argument("--depth", type=int, help="module levels drawn open (models)")
-    g.add_argument("--rankdir", choices=["TB", "LR"], default="TB")
+    g.add_argument("--rankdir", choices=["auto", "TB", "LR"], default="auto",
+                   help="auto (default): the direction and wrapping that fit a 16:9 slide")
     g.add_argument("--title", help="a line on top of the drawing")
     g.add_argument("--no-backward", action="store_true", help="do not run backward (no gradients drawn)")
     return {"attention": a, "summary": s, "graph": g}

@@ -93,14 +93,15 @@ class Exercise:
     name: str
     title: str
     statement: str                 # one line
-    formula: str                   # forward and backward, a few lines
+    formula: str                   # the forward: part of the statement, shown up front
+    answer: str                    # the backward's formula: the answer, shown only on request (--answer)
     class_name: str
     forward_args: tuple = ("x",)   # the names after ctx (most ops here take one input, x)
     backward_returns: str = "dL/dx, shaped like x"   # what backward must return
     cases: tuple
     reference: object              # fn(*tensors) -> Tensor: the real op
     reference_name: str            # "tinygrad_tf.ops.Sigmoid": where to read the real one
-    hints: tuple = ()              # shown by `show`, and under a failing check
+    hints: tuple = ()              # shown on request (`show --hint`), and under a failing check
     mistakes: tuple = ()           # known wrong backwards (Mistake)
     forward_mistakes: tuple = ()   # known wrong forwards (Mistake)
     factor_hints: object = None    # fn(*arrays) -> [(factor, meaning)]: constant factors worth naming
@@ -140,11 +141,11 @@ class Exercise:
         return f"{path}:{line}"
 
     def template(self) -> str:
-        """The starter file: the class skeleton with the statement and formula in its docstring."""
+        """The starter file: the class skeleton with the statement and the forward's formula in its docstring
+        (the backward's formula is the exercise: it is not given away, and neither are the hints)."""
         formula = "\n".join("    " + ln if ln else "" for ln in self.formula.splitlines())
         imports = "".join(line + "\n" for line in ("import tinygrad_tf as tg", *self.imports))
         fwd_args = ", ".join(self.forward_args)
-        hints = "".join(f"#   - {h}\n" for h in self.hints)
         return f'''"""Exercise {self.name}: {self.title}.
 
 {self.statement}
@@ -152,11 +153,10 @@ class Exercise:
 {formula}
 
 Check it:   tinygrad-tf exercise check {self.name} {self.name}.py
+Stuck?      tinygrad-tf exercise show {self.name} --hint
 """
 
 {imports}
-# Hints:
-{hints}
 
 class {self.class_name}(tg.Function):
     @staticmethod
@@ -224,7 +224,7 @@ EXERCISES = (
     Exercise(
         name="square", title="the warm-up: y = x^2",
         statement="Write Square: y = x * x elementwise, and its backward.",
-        formula="y = x^2\ndL/dx = 2 x * grad",
+        formula="y = x^2", answer="dL/dx = 2 x * grad",
         class_name="Square", cases=(Case("a matrix", (_n("x", (3, 4)),)), Case("a vector", (_n("x", (5,), 3.0),))),
         reference=lambda x: x.square(), reference_name="tinygrad_tf.ops.Mul",
         hints=("save x in forward: ctx.save_for_backward(x); get it back with (x,) = ctx.saved_tensors",
@@ -234,7 +234,7 @@ EXERCISES = (
     Exercise(
         name="sigmoid", title="the logistic function, without overflow",
         statement="Write Sigmoid: y = 1 / (1 + e^-x), stable for any x (|x| up to 1000 is tested).",
-        formula="y = 1 / (1 + e^(-x))\ndy/dx = y (1 - y)          (save y, not x)",
+        formula="y = 1 / (1 + e^(-x))", answer="dy/dx = y (1 - y)          (save y, not x)",
         class_name="Sigmoid", cases=(Case("ordinary values", (_n("x", (3, 4), 3.0),)), _LARGE_X),
         reference=ops.Sigmoid.apply, reference_name="tinygrad_tf.ops.Sigmoid", uses_exp=True,
         hints=("never exponentiate a large positive number: with e = xp.exp(-xp.abs(x)) <= 1, "
@@ -246,7 +246,7 @@ EXERCISES = (
     Exercise(
         name="tanh", title="the hyperbolic tangent",
         statement="Write Tanh: y = (e^x - e^-x) / (e^x + e^-x), stable for any x (|x| up to 1000 is tested).",
-        formula="y = tanh x = (e^x - e^(-x)) / (e^x + e^(-x))\ndy/dx = 1 - y^2",
+        formula="y = tanh x = (e^x - e^(-x)) / (e^x + e^(-x))", answer="dy/dx = 1 - y^2",
         class_name="Tanh", cases=(Case("ordinary values", (_n("x", (3, 4), 2.0),)), _LARGE_X),
         reference=ops.Tanh.apply, reference_name="tinygrad_tf.ops.Tanh", uses_exp=True,
         hints=("xp.tanh(x) is allowed; written out, use e = xp.exp(-2 |x|) <= 1: "
@@ -261,8 +261,8 @@ EXERCISES = (
         name="softmax", title="softmax over the last axis",
         statement="Write Softmax: y = softmax(x) over the last axis, for inputs of any number of axes.",
         formula=("y_i = e^(x_i - m) / sum_j e^(x_j - m),  m = max_j x_j   (the same y for any m; this one "
-                 "never overflows)\n"
-                 "dy_i/dx_j = y_i (delta_ij - y_j)  ->  dL/dx = y * (grad - sum_j grad_j y_j)"),
+                 "never overflows)"),
+        answer="dy_i/dx_j = y_i (delta_ij - y_j)  ->  dL/dx = y * (grad - sum_j grad_j y_j)",
         class_name="Softmax", cases=_LAST_AXIS_CASES,
         reference=lambda x: F.softmax(x, dim=-1), reference_name="tinygrad_tf.reduce_ops.Softmax", uses_exp=True,
         hints=("reduce over axis=-1 with keepdims=True so the result broadcasts back against x",
@@ -284,8 +284,8 @@ EXERCISES = (
     Exercise(
         name="log_softmax", title="log-softmax over the last axis",
         statement="Write LogSoftmax: y = log(softmax(x)) over the last axis, stable for large inputs.",
-        formula=("y_i = x_i - logsumexp(x),  logsumexp(x) = m + log sum_j e^(x_j - m),  m = max_j x_j\n"
-                 "dL/dx = grad - softmax(x) * sum_j grad_j       (softmax(x) = e^y)"),
+        formula="y_i = x_i - logsumexp(x),  logsumexp(x) = m + log sum_j e^(x_j - m),  m = max_j x_j",
+        answer="dL/dx = grad - softmax(x) * sum_j grad_j       (softmax(x) = e^y)",
         class_name="LogSoftmax", cases=_LAST_AXIS_CASES,
         reference=lambda x: F.log_softmax(x, dim=-1), reference_name="tinygrad_tf.reduce_ops.LogSoftmax",
         uses_exp=True,
@@ -305,8 +305,8 @@ EXERCISES = (
         name="layer_norm", title="layer normalisation, with weight and bias",
         statement="Write LayerNorm: normalise over the last axis (eps = 1e-5), then scale by weight and shift by bias.",
         formula=("mu = mean(x),  var = mean((x - mu)^2)   (the BIASED variance: divide by D, not D - 1)\n"
-                 "xhat = (x - mu) / sqrt(var + eps),   y = xhat * weight + bias\n"
-                 "gh = grad * weight\n"
+                 "xhat = (x - mu) / sqrt(var + eps),   y = xhat * weight + bias"),
+        answer=("gh = grad * weight\n"
                  "dL/dx = (gh - mean(gh) - xhat * mean(gh * xhat)) / sqrt(var + eps)   (means over the last axis)\n"
                  "dL/dweight = grad * xhat,   dL/dbias = grad   (shaped like x: the engine sums over the rows)"),
         class_name="LayerNorm", forward_args=("x", "weight", "bias"),
@@ -340,9 +340,8 @@ EXERCISES = (
     Exercise(
         name="gelu", title="GELU, the exact (erf) form",
         statement="Write GELU: y = x * Phi(x) with Phi the standard normal CDF (the exact erf form, not tanh).",
-        formula=("Phi(x) = (1 + erf(x / sqrt 2)) / 2,   phi(x) = e^(-x^2/2) / sqrt(2 pi)\n"
-                 "y = x Phi(x)\n"
-                 "dy/dx = Phi(x) + x phi(x)      (product rule)"),
+        formula="y = x Phi(x),   Phi(x) = (1 + erf(x / sqrt 2)) / 2   (the standard normal CDF)",
+        answer="dy/dx = Phi(x) + x phi(x)      (product rule),   phi(x) = e^(-x^2/2) / sqrt(2 pi)",
         class_name="GELU",
         cases=(Case("ordinary values", (_n("x", (3, 4), 2.0),)), Case("a vector", (_n("x", (7,), 3.0),))),
         reference=F.gelu, reference_name="tinygrad_tf.ops.GELU",
@@ -356,9 +355,8 @@ EXERCISES = (
     Exercise(
         name="cross_entropy", title="softmax cross-entropy from logits",
         statement="Write CrossEntropy: the mean over N rows of -log softmax(logits_i)[target_i]; a scalar.",
-        formula=("loss = (1/N) sum_i [ logsumexp(logits_i) - logits_i[target_i] ]\n"
-                 "dL/dlogits = grad * (softmax(logits) - onehot(target)) / N       (target gets no gradient: "
-                 "return None for it)"),
+        formula="loss = (1/N) sum_i [ logsumexp(logits_i) - logits_i[target_i] ]   (target gets no gradient)",
+        answer="dL/dlogits = grad * (softmax(logits) - onehot(target)) / N",
         class_name="CrossEntropy", forward_args=("logits", "target"),
         backward_returns="(dL/dlogits, None)  — grad is a 0-d array",
         cases=(Case("4 rows, 5 classes", (_n("logits", (4, 5), 2.0), Arg("target", (4,), "classes:5"))),
@@ -376,8 +374,8 @@ EXERCISES = (
     Exercise(
         name="matmul", title="matrix multiplication",
         statement="Write MatMul: y = a @ b for 2-D a (n, k) and b (k, m).",
-        formula="y = a @ b                                 (n, m)\n"
-                "dL/da = grad @ b^T                        (n, k)\n"
+        formula="y = a @ b                                 (n, m)",
+        answer="dL/da = grad @ b^T                        (n, k)\n"
                 "dL/db = a^T @ grad                        (k, m)",
         class_name="MatMul", forward_args=("a", "b"), backward_returns="(dL/da, dL/db)",
         cases=(Case("(3, 4) @ (4, 5)", (_n("a", (3, 4)), _n("b", (4, 5)))),
@@ -392,8 +390,8 @@ EXERCISES = (
         name="broadcast_add", title="addition with broadcasting: the gradient is a sum",
         statement="Write BroadcastAdd: y = a + b with NumPy broadcasting; backward returns each gradient summed "
                   "back to its input's exact shape.",
-        formula=("y = a + b      shapes aligned from the RIGHT; size-1 and missing axes are stretched\n"
-                 "dL/da = grad summed over the axes broadcasting stretched for a, reshaped to a.shape\n"
+        formula="y = a + b      shapes aligned from the RIGHT; size-1 and missing axes are stretched",
+        answer=("dL/da = grad summed over the axes broadcasting stretched for a, reshaped to a.shape\n"
                  "(drop the leading axes a does not have: sum over them; then sum, keepdims, where a had size 1)"),
         class_name="BroadcastAdd", forward_args=("a", "b"),
         backward_returns="(dL/da, dL/db), each of its input's exact shape",
@@ -414,8 +412,8 @@ EXERCISES = (
     Exercise(
         name="attention", title="scaled dot-product attention, one head",
         statement="Write Attention: y = softmax(q k^T / sqrt(d)) v for one head: q (T, d), k (S, d), v (S, d).",
-        formula=("s = 1 / sqrt(d),   P = softmax(q k^T s)   (over the keys: the last axis),   y = P v   (T, d)\n"
-                 "dL/dv = P^T grad\n"
+        formula="s = 1 / sqrt(d),   P = softmax(q k^T s)   (over the keys: the last axis),   y = P v   (T, d)",
+        answer=("dL/dv = P^T grad\n"
                  "dP = grad v^T,   dS = P * (dP - sum_j dP_j P_j)     (softmax's backward, per row)\n"
                  "dL/dq = dS k s,   dL/dk = dS^T q s"),
         class_name="Attention", forward_args=("q", "k", "v"), backward_returns="(dL/dq, dL/dk, dL/dv)",

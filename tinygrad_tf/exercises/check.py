@@ -452,6 +452,7 @@ def _diagnose(ex: Exercise, cls, arrays, r, g, fitted, forward_ok) -> list:
     excess = np.abs(A - N) - (GRAD_ATOL + GRAD_RTOL * np.abs(N))
     k, total = int((excess > 0).sum()), A.size
     out.append(f"{k} of {total} elements are wrong" + (" (all of them)" if k == total else "")
-               + "; compare your formula with the one in `tinygrad-tf exercise show " + ex.name + "`")
+               + "; the hints are below (`tinygrad-tf exercise show " + ex.name + " --answer` gives the backward's "
+               "formula)")
     out += [f"hint: {h}" for h in ex.hints]
     return out

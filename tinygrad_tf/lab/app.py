@@ -2,7 +2,9 @@
 
 Four tabs (keys 1-4): Train (the controls and the live run), Inspect (attention for a prompt, gradient
 norms), Runs (every saved run; select and compare), Code (any component's source beside its math).
-Keyboard first: s start, p pause, x stop, c compare, ? help, q quit. Works from 80x24 up.
+Keyboard first: s start, p pause, x stop (it asks first), c compare, ? help, q quit. Works from 80x24 up.
+What you type into a text field never acts as a key: the Inspect tab puts you in its prompt field, and esc
+leaves a field. The Code tab puts you in its list, so the arrows move through the components at once.
 
 Training runs in a background thread (``worker.TrainingWorker``); it posts what happens as ``LabEvent``
 messages (Textual's ``post_message`` is thread-safe), and only the worker thread touches the model.
@@ -26,7 +28,7 @@ from textual.widgets.option_list import Option
 
 from .codeview import COMPONENTS, KINDS, component_view
 from .runs import RunStore, compare, runs_dir
-from .screens import HelpScreen
+from .screens import ConfirmScreen, HelpScreen
 from .spec import LabSpec
 from .widgets import ControlPanel, LiveView
 from .worker import Locked, TrainingWorker
@@ -132,7 +134,8 @@ class LabApp(App):
             with TabPane("2 Inspect", id="inspect"):
                 with Horizontal(id="inspect-bar"):
                     yield Label("prompt")
-                    yield Input("", placeholder="text for the attention map, then enter", compact=True, id="prompt")
+                    yield Input("", placeholder="type text, enter draws it · esc: keys", compact=True,
+                                id="prompt")
                     yield Select([("layer 0", 0)], value=0, allow_blank=False, compact=True, id="layer")
                     yield Select([("head 0", 0)], value=0, allow_blank=False, compact=True, id="head")
                 with VerticalScroll(id="inspect-body"):
@@ -169,6 +172,7 @@ class LabApp(App):
     def on_mount(self) -> None:
         self.refresh_runs()
         self._apply_size()
+        self._focus_tab(self.initial_tab)
 
     def on_resize(self, event) -> None:
         self._apply_size()
@@ -184,7 +188,7 @@ class LabApp(App):
         return self.query_one(ControlPanel)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        action = {"start": self.action_start, "pause": self.action_pause, "stop": self.action_stop,
+        action = {"start": self.action_start, "pause": self.action_pause, "stop": self.stop_run,
                   "compare": self.action_compare, "reload": self.action_refresh_runs}.get(event.button.id)
         if action is not None:
             action()
@@ -228,20 +232,48 @@ class LabApp(App):
             return
         self.worker.toggle_pause()
 
+    def _training(self) -> bool:
+        return self.worker is not None and self.worker.active
+
+    def _confirming(self) -> bool:
+        return isinstance(self.screen, ConfirmScreen)
+
     def action_stop(self) -> None:
-        if self.worker is None or not self.worker.active:
+        """x: stopping cannot be undone, so it asks first (a stray x typed outside a text field answers nothing)."""
+        if not self._training():
             self.notify("no run is training", severity="warning")
+            return
+        if self._confirming():
+            return
+        name = self.run_name or "the run"
+        self.push_screen(ConfirmScreen(f"Stop {name}? It saves its checkpoint and is marked 'stopped'."),
+                         lambda yes: self.stop_run() if yes else None)
+
+    def stop_run(self) -> None:
+        """Stop the run now (the Stop button, a confirmed x)."""
+        if not self._training():
             return
         self.worker.stop()
         self.notify("stopping after this step; the checkpoint is being saved")
 
     def action_quit_lab(self) -> None:
-        if self.worker is not None and self.worker.active and not self._quitting:
-            self._quitting = True
-            self.worker.stop()
-            self.notify("stopping the run and saving it before quitting (q again: quit now)")
+        if self._training() and not self._quitting:
+            if self._confirming():
+                return
+            name = self.run_name or "the run"
+            self.push_screen(ConfirmScreen(f"{name} is training. Stop it, save it and quit?", yes="Quit",
+                                           no="Keep training"),
+                             lambda yes: self._quit_after_stop() if yes else None)
             return
         self.exit()
+
+    def _quit_after_stop(self) -> None:
+        if not self._training():
+            self.exit()
+            return
+        self._quitting = True
+        self.worker.stop()
+        self.notify("stopping the run and saving it before quitting (q again: quit now)")
 
     async def action_quit(self) -> None:
         """ctrl+q (Textual's quit) also stops and saves a run in progress first."""
@@ -386,6 +418,18 @@ class LabApp(App):
             self._show_dashboard()
         elif event.pane.id == "inspect" and self.monitor_view is not None:
             self.query_one("#grads", Static).update(self.monitor_view)
+        self._focus_tab(event.pane.id)
+
+    def _focus_tab(self, tab: str) -> None:
+        """Where the keys go on arriving at a tab: Inspect's prompt field (typing is text, not commands), Code's
+        component list (the arrows move through it at once, the first component shown)."""
+        if tab == "inspect":
+            self.query_one("#prompt", Input).focus()
+        elif tab == "code":
+            opts = self.query_one("#components", OptionList)
+            opts.focus()
+            if opts.highlighted is None and opts.option_count:
+                opts.highlighted = 0
 
     def _show_dashboard(self) -> None:
         if self.dashboard is not None:

@@ -72,12 +72,31 @@ class Component:
         return path, line
 
     def doc(self) -> str:
-        return inspect.cleandoc(inspect.getdoc(self.obj()) or "")
+        """The object's own docstring ("" when it has none: never the one a class inherits, e.g. Function's for
+        an op; the catalogue's formulas are then the whole math)."""
+        o = self.obj()
+        own = o.__dict__.get("__doc__") if isinstance(o, type) else getattr(o, "__doc__", None)
+        return inspect.cleandoc(own) if isinstance(own, str) else ""
 
     def to_dict(self) -> dict:
         path, line = self.location()
         return {"name": self.name, "kind": self.kind, "target": self.target, "file": path, "line": line,
                 "math": [list(r) for r in self.math], "aliases": list(self.aliases)}
+
+
+# RST inline markup in docstrings: ``code``, :role:`target`, `interpreted text`
+_RST_CODE = re.compile(r"``(.+?)``|:[a-z]+:`~?([^`]+)`|(?<![`\w])`([^`]+)`(?!`)")
+
+
+def rst_text(doc: str, style: str = "dim", code_style: str = "bold") -> Text:
+    """A docstring as rich Text: RST code marks dropped, the code they mark set in ``code_style``."""
+    out, pos = Text(style=style), 0
+    for m in _RST_CODE.finditer(doc):
+        out.append(doc[pos:m.start()])
+        out.append(next(g for g in m.groups() if g is not None), style=code_style)
+        pos = m.end()
+    out.append(doc[pos:])
+    return out
 
 
 def _norm(s: str) -> str:
@@ -286,7 +305,7 @@ class ComponentView:
 
     def __rich_console__(self, console, options):
         doc = self.component.doc()
-        math = Group(self.math_table(), *([Text(doc, style="dim")] if doc else []))
+        math = Group(self.math_table(), *([rst_text(doc)] if doc else []))
         math_panel = Panel(math, title="the math", title_align="left", border_style="cyan")
         code_panel = Panel(self.syntax(), title="the code", title_align="left", border_style="blue")
         wide = options.max_width >= 140 if self.side_by_side is None else self.side_by_side

@@ -1,4 +1,5 @@
-"""The lab's help screen (``?``): every key, what each tab shows, where runs are saved."""
+"""The lab's modal screens: help (``?``: every key, what each tab shows, where runs are saved) and the
+confirmation that a key which stops a run asks for (``x``, and ``q`` while a run trains)."""
 
 from __future__ import annotations
 
@@ -8,31 +9,37 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual import events
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
-__all__ = ["HelpScreen", "KEYS"]
+__all__ = ["HelpScreen", "ConfirmScreen", "KEYS"]
 
 KEYS = [
     ("s", "start a run with the settings on the Train tab"),
     ("p", "pause / resume the run (the step in progress finishes first)"),
-    ("x", "stop: the run saves its checkpoint and is marked 'stopped'"),
-    ("1 2 3 4", "tabs: Train, Inspect, Runs, Code"),
+    ("x", "stop: asks first (y stops; any other key keeps training); the run saves its checkpoint and is "
+          "marked 'stopped'"),
+    ("1 2 3 4", "tabs: Train, Inspect, Runs, Code (Inspect puts you in its prompt field, Code in its list)"),
     ("tab / shift+tab", "move between controls; arrows and enter open a choice"),
-    ("esc", "leave a text field (so letters are keys again)"),
+    ("esc", "leave a text field (so letters are keys again); what you type in one never acts as a key"),
     ("enter", "in the prompt field: draw the attention map for that text"),
     ("space", "Runs tab: select / unselect a run"),
     ("c", "compare the selected runs (two or more): curves overlaid, configs diffed"),
     ("r", "reload the runs list"),
     ("f2", "save a screenshot (SVG) into the runs folder"),
     ("?", "this help"),
-    ("q", "quit (a training run is stopped and saved first; q again quits at once)"),
+    ("q", "quit (while a run trains it asks first, then stops and saves the run before quitting)"),
 ]
 
 TABS = [
     ("Train", "the model and training choices (problems are explained under the form); live loss and "
-              "validation curves, tokens/s, learning rate, gradient norm, generated samples"),
+              "validation curves, tokens/s, learning rate, gradient norm, generated samples. Losses are in nats "
+              "(natural-log units: a uniform guess among V tokens scores ln V); |grad| is the length of all "
+              "gradients as one vector, before clipping. Validation below training loss is normal: the training "
+              "loss is one batch (with dropout, if any), validation the mean over fixed held-out batches of other "
+              "text"),
     ("Inspect", "attention heatmap for a prompt you type (pick layer and head), gradient norms per "
                 "parameter and per layer with their history and flags"),
     ("Runs", "every saved run (done, stopped, running, interrupted); select two or more and compare"),
@@ -76,3 +83,45 @@ def _two_columns(title, headers, rows, name_style) -> Table:
     for name, text in rows:
         table.add_row(name, text)
     return table
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes / no question about something that cannot be undone (stopping a run). ``y`` (or the red button)
+    confirms; ``n``, esc, enter on the default button, or any other key says no — so text typed by mistake
+    while this is open answers no."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 64; max-width: 95%; height: auto; border: round $error; background: $surface;
+                               padding: 0 1; }
+    ConfirmScreen #question { margin-bottom: 1; }
+    ConfirmScreen #answers { height: 1; }
+    ConfirmScreen #answers Button { margin-right: 2; min-width: 14; }
+    """
+
+    def __init__(self, question: str, yes: str = "Stop", no: str = "Keep training"):
+        super().__init__()
+        self.question, self.yes, self.no = question, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text.assemble((self.question, "bold"), "\n",
+                                       (f"y: {self.yes.lower()} · any other key: {self.no.lower()}", "dim")),
+                         id="question")
+            with Horizontal(id="answers"):
+                yield Button(self.no, id="no", compact=True)
+                yield Button(f"{self.yes} (y)", id="yes", variant="error", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key in ("tab", "shift+tab", "left", "right", "enter", "space"):
+            return                                  # moving between the buttons and pressing one
+        event.stop()
+        event.prevent_default()
+        self.dismiss(event.key == "y")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")

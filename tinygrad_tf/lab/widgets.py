@@ -228,4 +228,7 @@ class LiveView:
                 line = Text(f"{label:<8}{_num(latest):>10} ", style="dim", no_wrap=True, overflow="crop")
                 line.append(sparkline(vals, width=max(4, w - 20), log=log), style="cyan")
                 parts.append(line)
+            from ..viz.dashboard import LEGEND_SHORT
+            parts.append(Text(LEGEND_SHORT + (" · val < loss: normal (? says why)" if d.val_below_train() else ""),
+                              style="dim", overflow="fold"))
         yield Panel(Group(*parts), title=d.title, title_align="left", border_style="blue")

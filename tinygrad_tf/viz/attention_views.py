@@ -335,17 +335,19 @@ class AttentionGrid(Readout):
             for _ in heads:
                 grid.add_column(width=cell_w, no_wrap=True)
             grid.add_row("", *[Text(f"h{h}", style="bold cyan") for h in heads])
-            for layer in self.layers:
+            for i, layer in enumerate(self.layers):
+                if i:
+                    grid.add_row("")                    # a blank line between layers: each caption is its map's
                 cells = []
                 for h in heads:
                     st = s.stats(layer, h, self.thresholds)
                     mini = self._mini(layer, h, rows, cols, colour)
                     tag = TAG_ABBREV.get(st.patterns[0], st.patterns[0]) if st.patterns else "·"
-                    cells.append(Text.assemble(mini, "\n", (tag, "magenta" if st.patterns else "dim")))
-                grid.add_row(Text(f"L{layer}", style="bold"), *cells)
+                    cells.append(Text.assemble((tag, "magenta" if st.patterns else "dim"), "\n", mini))
+                grid.add_row(Text(f"L{layer}", style="bold"), *cells)      # the caption on the layer's own line
             yield grid
         abbrev = ", ".join(f"{v} = {k}" for k, v in TAG_ABBREV.items())
-        yield Text(f"captions: the strongest pattern ({abbrev}); · = none", style="dim")
+        yield Text(f"captions (over each map): its strongest pattern ({abbrev}); · = none", style="dim")
 
 
 # ---------------------------------------------------------------- the numbers, per head

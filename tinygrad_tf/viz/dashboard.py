@@ -156,12 +156,13 @@ class TrainingDashboard(Readout):
     """Everything about a training run on one screen, fed one metrics dict per step (see the module doc)."""
 
     def __init__(self, total_steps=None, title="training", sample_fn=None, sample_every=None, plot_height=8,
-                 keep=100_000, log_loss=False, monitor=None):
+                 keep=100_000, log_loss=False, monitor=None, legend=True):
         self.total_steps, self.title = total_steps, title
         self.monitor = monitor            # a GradientMonitor fed the same metrics first, drawn under the curves
         self.trainer = None
         self.sample_fn, self.sample_every = sample_fn, sample_every
         self.plot_height, self.keep, self.log_loss = plot_height, keep, log_loss
+        self.legend = legend              # the lines under the numbers that say what they mean
         self.steps, self.loss, self.lr, self.grad_norm, self.tokens_per_sec = [], [], [], [], []
         self.val_steps, self.val_loss = [], []
         self.extra: dict[str, list] = {}
@@ -321,6 +322,8 @@ class TrainingDashboard(Readout):
             x_range = (self.steps[0], max(self.total_steps, self.steps[-1])) if self.total_steps else None
             parts.append(LinePlot(series, height=self.plot_height, log_y=self.log_loss, x_range=x_range))
             parts.append(self._stats())
+            if self.legend:
+                parts.extend(self.legend_lines())
         if self.monitor is not None and self.monitor.latest:
             parts.append(self.monitor)
         if self.sample is not None:
@@ -328,6 +331,29 @@ class TrainingDashboard(Readout):
             parts.append(Text(self.sample.replace("\r", ""), overflow="fold"))
         yield Panel(Group(*parts), title=self.title, title_align="left", border_style="blue",
                     width=options.max_width)
+
+
+    def val_below_train(self) -> bool:
+        """Whether the latest validation loss is below the training loss of the same step."""
+        if not self.val_loss or self.val_loss[-1] is None:
+            return False
+        train = next((loss for step, loss in zip(reversed(self.steps), reversed(self.loss))
+                      if step == self.val_steps[-1]), None)
+        return train is not None and math.isfinite(train) and self.val_loss[-1] < train
+
+    def legend_lines(self) -> list:
+        """What the numbers mean, said once under them; and why validation can be below training when it is."""
+        lines = [Text(LEGEND, style="dim")]
+        if self.val_below_train():
+            lines.append(Text(VAL_BELOW_TRAIN, style="dim"))
+        return lines
+
+
+LEGEND = ("loss and val are in nats (natural-log units: a uniform guess among V tokens scores ln V) · |grad|: "
+          "all gradients as one vector, its length before clipping")
+LEGEND_SHORT = "nats: ln units · |grad|: before clipping"
+VAL_BELOW_TRAIN = ("val below loss is normal: loss is one training batch (with dropout, if any), val the mean over "
+                   "fixed held-out batches of other text (docs/lesson-09-training.md)")
 
 
 def _bar(frac, width) -> Text:

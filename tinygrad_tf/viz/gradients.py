@@ -353,7 +353,8 @@ class GradientMonitor(Readout):
                 hidden = len(self.latest) - len(rows)
             yield self._param_table(rows, step, show_shape=options.max_width >= 110)   # names first when narrow
             if hidden:
-                yield Text(f"… {hidden} more parameters (max_rows={self.max_rows}; None shows all)", style="dim")
+                yield Text(f"… and {hidden} more parameter{'s' if hidden != 1 else ''} (not shown; any flagged one "
+                           "would be listed above)", style="dim")
         if self.show in ("both", "layers"):
             width = max(6, min(24, options.max_width - (84 if self.track_updates else 66)))
             yield self._layer_table(step, width)

@@ -26,6 +26,7 @@ import graphviz
 import numpy as np
 
 from .. import backend
+from .graph_layout import SLIDE, emit_edges, plan, slide_size
 from .graph_model import EngineGraph, choose_view
 from .graph_record import GradStat, capture_grads, parent_path, path_chain, trace
 from .graph_render import INSTALL_HINT, GraphDrawing, render
@@ -38,7 +39,8 @@ _VIRIDIS = ["#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c",
             "#22a884", "#44bf70", "#7ad151", "#bddf26", "#fde725"]
 
 _FILL = {"op": "#f2f2f2", "param": "#dbe9f6", "leaf": "#fdf2d0", "value": "#ffffff", "root": "#d9f0d3",
-         "group": "#e8e8f0"}
+         "group": "#e8e8f0", "const": "#f4f4f4"}
+_GREY = "#8c8c8c"
 _RED, _ORANGE = "#d62728", "#ff7f0e"
 
 
@@ -115,8 +117,9 @@ def _values_limit(show_values):
 class _Painter:
     """Turns a View into DOT: node labels and styles, clusters, edges, legend."""
 
-    def __init__(self, eg, view, *, direction, rankdir, title, show_values):
+    def __init__(self, eg, view, *, direction, rankdir, title, show_values, size=SLIDE):
         self.eg, self.view, self.direction, self.rankdir, self.title = eg, view, direction, rankdir, title
+        self.size = size
         self.limit = _values_limit(show_values)
         self.stats = {v.id: self._grad_of(v) for v in view.nodes}
         self.consumers = {a.id: [] for a in eg.atoms}            # tensor atom -> the ops that use it
@@ -126,7 +129,20 @@ class _Painter:
         norms = [s.norm for s in self.stats.values() if s is not None and s.flag is None]
         self.lo = math.log10(min(norms)) if norms else None
         self.hi = math.log10(max(norms)) if norms else None
+        self.segment = {}                     # node id -> column (TB) / row (LR) of a wrapped drawing
+        if self.rankdir == "auto":
+            self.rankdir, self.segment = self._slide_plan()
+        self.wrapped = any(self.segment.values())
 
+    def _slide_plan(self):
+        """TB or LR, and where a long chain wraps, so that the drawing's shape is near a 16:9 slide."""
+        nodes = []
+        for v in self.view.nodes:
+            label, attrs = self.node(v)
+            nodes.append((v.id, str(label), attrs.get("shape", "ellipse"), tuple(path_chain(v.cluster))))
+        if self.lo is not None:
+            nodes.append(("legend", "<legend>", "plaintext", ()))
+        return plan(nodes, [(e.src.id, e.dst.id) for e in self.view.edges])
     # -------------------------------------------------- gradients
     def _grad_of(self, v):
         if v.kind in ("leaf", "value"):
@@ -173,6 +189,10 @@ class _Painter:
     def _tensor_fields(self, a, stat, hide_grad=False):
         t = a.tensor
         name = a.name if a.name is not None else ("output" if a.is_root and a.kind == "value" else None)
+        if a.constant:                                  # an input that needs no gradient: data, targets, masks
+            small = t is not None and 0 < t.numel() <= self.limit
+            return [name, f"{fmt_shape(a.shape)} {a.dtype} {a.device}",
+                    "data " + _fmt_values(backend.to_numpy(t.data)) if small else None, "no grad"]
         if name is not None and a.aliases:
             name = f"{name} (tied: {', '.join(a.aliases)})"
         fields = [name, f"{fmt_shape(a.shape)} {a.dtype} {a.device}"]
@@ -193,7 +213,12 @@ class _Painter:
         attrs = {}
         stat = self.stats[v.id]
         a = v.atoms[0] if v.atoms else None
-        if v.kind in ("leaf", "value"):
+        if v.kind in ("leaf", "value") and a.constant:
+            attrs.update(shape="record", style="filled,dashed", fillcolor=_FILL["const"], color=_GREY,
+                         fontcolor="#444444")
+            label = _record(self._tensor_fields(a, None))
+            tip = f"{a.name or 'input'} {fmt_shape(a.shape)} {a.dtype} {a.device}: needs no gradient"
+        elif v.kind in ("leaf", "value"):
             kind = "root" if a.is_root else ("param" if a.kind == "leaf" and a.is_param else a.kind)
             attrs.update(shape="record", style="filled", fillcolor=_FILL[kind])
             flag = self._grad_style(stat, attrs) if state is None else None
@@ -238,7 +263,7 @@ class _Painter:
         ops = sum(a.kind == "op" for a in v.atoms)
         seen, params = set(), 0
         for a in v.atoms:
-            if a.kind == "leaf" and id(a.tensor) not in seen:
+            if a.kind == "leaf" and not a.constant and id(a.tensor) not in seen:
                 seen.add(id(a.tensor))
                 params += int(np.prod(a.shape)) if a.shape else 1
         counts = f"{ops} ops" + (f", {_fmt_count(params)} params" if params else "")
@@ -267,6 +292,8 @@ class _Painter:
                     states[v.id] = "todo"
         graph_attr = {"rankdir": self.rankdir, "fontname": "Helvetica", "fontsize": "12", "labelloc": "t",
                       "nodesep": "0.25", "ranksep": "0.35"}
+        if self.size is not None:                # at most this many inches: dot scales a bigger drawing down
+            graph_attr["size"] = f"{self.size[0]:g},{self.size[1]:g}"
         if any(label):
             graph_attr["label"] = _lines(*label)
         g = GraphDrawing("tinygrad_tf", graph_attr=graph_attr,
@@ -275,8 +302,13 @@ class _Painter:
                                     "color": "#555555" if self.direction == "forward" else "#1f77b4"})
         self._emit_tree(g, states, known)
         cur_v = view.owner[step[0].id] if step is not None else None
+        drawn = []                              # (tail, head, attrs) of every edge
         for e in view.edges:
             attrs = {}
+            if e.constant:                      # no gradient goes back along it: drawn the forward way, dashed
+                drawn.append((e.src.id, e.dst.id, dict(style="dashed", color=_GREY, **(
+                    {"dir": "none"} if self.direction == "backward" else {}))))
+                continue
             if self.direction == "forward":
                 if e.src.kind == "group":
                     attrs["label"] = self._shapes(e.shapes, sums=False)
@@ -287,7 +319,10 @@ class _Painter:
                 tail, head = e.dst.id, e.src.id
                 if cur_v is not None and e.dst is cur_v and e.carries_grad:
                     attrs.update(color=_RED, penwidth="2.5", fontcolor=_RED)
-            g.edge(tail, head, **attrs)
+            drawn.append((tail, head, attrs))
+        nodes = view.nodes if self.direction == "forward" else view.nodes[::-1]
+        emit_edges(g, drawn, self.segment, [v.id for v in nodes], reverse=self.direction == "backward",
+                   legend=self.lo is not None, grey=_GREY)
         if self.lo is not None and step is None:
             g.node("legend", self._legend(), shape="plaintext")
         g.summary = {"ops": len(self.eg.ops), "nodes": len(view.nodes), "depth": view.depth,
@@ -322,6 +357,8 @@ class _Painter:
                 if kind == "node":
                     label, attrs = self.node(item, states.get(item.id), known)
                     container.node(item.id, label, **attrs)
+                elif item == "" and self.wrapped:   # the model's own box would hold every column: left out
+                    emit(container, item)
                 else:
                     with container.subgraph(name=ids[item]) as sub:
                         tname = view.clusters.get(item, "")
@@ -348,16 +385,18 @@ class _Painter:
 def _check(view, rankdir, max_nodes, depth):
     if view not in ("forward", "backward"):
         raise ValueError(f"draw_graph: view must be 'forward' or 'backward', got {view!r}")
-    if rankdir not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"draw_graph: rankdir must be 'TB' or 'LR', got {rankdir!r}")
+    if rankdir not in ("auto", "TB", "LR", "BT", "RL"):
+        raise ValueError(f"draw_graph: rankdir must be 'auto', 'TB' or 'LR', got {rankdir!r}")
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 2):
         raise ValueError(f"draw_graph: max_nodes must be an int >= 2 or None, got {max_nodes!r}")
     if depth is not None and (not isinstance(depth, int) or depth < 0):
         raise ValueError(f"draw_graph: depth must be an int >= 0 or None, got {depth!r}")
 
 
-def _painter(tensor, params, model, view, depth, expand, max_nodes, show_values, rankdir, title, show_tensors):
+def _painter(tensor, params, model, view, depth, expand, max_nodes, show_values, rankdir, title, show_tensors,
+             size="slide"):
     _check(view, rankdir, max_nodes, depth)
+    size = slide_size(size)
     if show_tensors not in ("auto", "all", "none", True, False):
         raise ValueError(f"draw_graph: show_tensors must be 'auto', 'all' or 'none', got {show_tensors!r}")
     _values_limit(show_values)
@@ -366,11 +405,11 @@ def _painter(tensor, params, model, view, depth, expand, max_nodes, show_values,
                     show_tensors="none" if show_tensors is False else show_tensors)
     if model is not None and not eg.traced and eg.ops:
         v.notes.append("ops are not grouped by module: build the graph inside `with viz.trace(model):`")
-    return _Painter(eg, v, direction=view, rankdir=rankdir, title=title, show_values=show_values)
+    return _Painter(eg, v, direction=view, rankdir=rankdir, title=title, show_values=show_values, size=size)
 
 
 def draw_graph(tensor, params=None, model=None, view="forward", depth=None, expand=None, max_nodes=300,
-               show_values="auto", rankdir="TB", title=None, show_tensors="auto") -> GraphDrawing:
+               show_values="auto", rankdir="auto", title=None, show_tensors="auto", size="slide") -> GraphDrawing:
     """Draw the graph that produced ``tensor`` (a ``graphviz.Digraph``; ``viz.render`` writes SVG/PNG/PDF).
 
     params        names for tensors: {name: tensor} or tensors with ``.name`` set (matched by identity;
@@ -383,24 +422,32 @@ def draw_graph(tensor, params=None, model=None, view="forward", depth=None, expa
     expand        a module path (or several) to draw in full inside a collapsed region, e.g. "blocks.3"
     max_nodes     past this many nodes, collapse further (then keep the nodes nearest the output); None: no limit
     show_values   "auto": data/grad values of tensors with <= 4 elements; True: <= 16; False: never
-    rankdir       "TB" (top to bottom) or "LR"
+    rankdir       "auto": TB (top to bottom) or LR, whichever gives the drawing a shape nearer a 16:9 slide;
+                  or "TB" / "LR"
     title         a line on top of the drawing
     show_tensors  "auto": a record per intermediate tensor when there are <= 40 op nodes, else the shape is
                   written in each op node; "all" / "none" to force
+    size          "slide": at most 13.33 x 7.5 inches (a 16:9 slide; a bigger drawing is scaled down to fit);
+                  (width, height) in inches; None: Graphviz's natural size
+
+    Inputs that need no gradient (data, targets, masks) are drawn as dashed grey leaves when the engine
+    records them; intermediates show their values when the tensor is known (named through ``params``), and
+    their gradients after a backward inside ``viz.capture_grads``.
     """
     return _painter(tensor, params, model, view, depth, expand, max_nodes, show_values, rankdir, title,
-                    show_tensors).draw()
+                    show_tensors, size).draw()
 
 
 def backward_steps(tensor, params=None, model=None, view="backward", depth=None, expand=None, max_nodes=300,
-                   show_values="auto", rankdir="TB", title=None, show_tensors="auto"):
+                   show_values="auto", rankdir="auto", title=None, show_tensors="auto", size="slide"):
     """Yield the backward pass one node at a time: a drawing per op node, in the order ``backward()`` visits
     them (reverse topological), the current node highlighted and the visited ones greyed out.
 
         for frame in viz.backward_steps(loss):
             display(frame)                       # or viz.render(frame, f"step{i}.svg")
     """
-    p = _painter(tensor, params, model, view, depth, expand, max_nodes, show_values, rankdir, title, show_tensors)
+    p = _painter(tensor, params, model, view, depth, expand, max_nodes, show_values, rankdir, title, show_tensors,
+                 size)
     done = set()
     for op in reversed(p.eg.ops):
         yield p.draw(step=(op, done))

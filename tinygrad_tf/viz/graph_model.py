@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..tensor import Tensor
-from .graph_record import (_GRAD_OF, _MODULE_OF, GradStat, _named_parameters, module_of_param, parent_path,
+from .graph_record import (_GRAD_OF, _MODULE_OF, _OUTPUT_NAME, GradStat, _named_parameters, module_of_param, parent_path,
                            path_chain, path_depth, topological_order)
 
 # ops that broadcast their inputs: backward's gradient has the output's shape and the engine sums it back
@@ -34,6 +36,7 @@ class Atom:
     aliases: tuple = ()             # a tied leaf's other names
     is_param: bool = False
     is_root: bool = False
+    constant: bool = False          # leaf: an input that needs no gradient (data, targets, masks, ids)
     index: int = 0                  # op: position in forward topological order
 
 
@@ -45,10 +48,23 @@ class AtomEdge:
     carries_grad: bool              # an input -> op edge: backward sends a gradient back along it
     summed_from: object = None      # a broadcast input: the engine sums the op's gradient of this shape back
     slot: object = None             # which input of the op (x * x draws two edges)
+    constant: bool = False          # from an input that needs no gradient: no gradient goes back along it
 
 
 def _shape_of(t):
     return tuple(int(s) for s in t.shape)
+
+
+def _constant_input(node, slot):
+    """(the Tensor or None, its (shape, dtype) or None) of input ``slot`` of ``node`` when that input needs no
+    gradient. The engine records such an input's (shape, dtype) in ``node.in_meta[slot]`` (``next[slot]`` is
+    None: no gradient goes back) and may keep a weak reference to it in ``node.in_refs[slot]``; a slot with
+    neither was not a Tensor (an axis, an exponent)."""
+    meta = node.in_meta[slot] if slot < len(node.in_meta) else None
+    refs = getattr(node, "in_refs", None)
+    ref = refs[slot] if refs is not None and slot < len(refs) else None
+    t = ref() if callable(ref) and not isinstance(ref, Tensor) else ref
+    return (t if isinstance(t, Tensor) else None), meta
 
 
 class EngineGraph:
@@ -73,19 +89,29 @@ class EngineGraph:
 
         leaves = {}                                          # id(tensor) -> Atom (tensor kept alive by the Atom)
 
-        def leaf(t):
+        def leaf(t, constant=False, module=None):
             a = leaves.get(id(t))
             if a is None:
                 given = names.get(id(t), (None, []))[1]
                 label = given[0] if given else t.name
                 mpath = mpaths.get(id(t))
-                a = Atom(f"in{len(leaves)}", "leaf", module=mpath, name=label, shape=_shape_of(t),
-                         dtype=str(t.dtype), device=str(t.device), tensor=t, aliases=tuple(given[1:]),
-                         is_param=mpath is not None or bool(given),
+                a = Atom(f"in{len(leaves)}", "leaf", module=mpath if mpath is not None or not constant else module,
+                         name=label, shape=_shape_of(t), dtype=str(t.dtype), device=str(t.device), tensor=t,
+                         aliases=tuple(given[1:]), is_param=not constant and (mpath is not None or bool(given)),
                          grad=GradStat.of(t.grad.data) if t.grad is not None else None,
-                         is_root=t is root)
+                         is_root=t is root, constant=constant)
                 leaves[id(t)] = a
                 self.atoms.append(a)
+            return a
+
+        def constant(t, meta, module, device):
+            """An input that needs no gradient: drawn where its first user is (so it folds with that module)."""
+            if t is not None:
+                return leaf(t, constant=True, module=module)
+            a = Atom(f"in{len(leaves)}", "leaf", module=module, shape=tuple(int(d) for d in meta[0]),
+                     dtype=str(np.dtype(meta[1])), device=str(device), constant=True)
+            leaves[("anonymous", len(leaves))] = a
+            self.atoms.append(a)
             return a
 
         if root.grad_fn is None:
@@ -98,6 +124,9 @@ class EngineGraph:
             inputs = []
             for j, (src, meta) in enumerate(zip(n.next, n.in_meta)):
                 if src is None:
+                    t, meta = _constant_input(n, j)
+                    if t is not None or meta is not None:
+                        inputs.append((constant(t, meta, module, n.device), None, j, meta))
                     continue
                 inputs.append((leaf(src) if isinstance(src, Tensor) else None, src, j, meta))
             op = Atom(f"op{i}", "op", module=module, name=type(n).__name__, shape=tuple(n.out_shape),
@@ -107,15 +136,18 @@ class EngineGraph:
             named = names.get(n)
             t = root if n is root.grad_fn else (named[0] if named else None)
             val = Atom(f"v{i}", "value", module=module, name=(named[1][0] if named else None) or
-                       (t.name if t is not None else None), shape=op.shape, dtype=op.dtype, device=op.device,
+                       (t.name if t is not None else None) or _OUTPUT_NAME.get(n), shape=op.shape, dtype=op.dtype, device=op.device,
                        tensor=t, grad=op.grad, node=n, op=op, is_root=n is root.grad_fn)
             if val.grad is None and t is not None and t.grad is not None:    # retain_grad()
                 val.grad = op.grad = GradStat.of(t.grad.data)
             self.atoms.append(val)
             op.op = val                                     # an op's output tensor (for labels)
             for src_leaf, src, j, meta in inputs:
-                shape = tuple(meta[0]) if meta else ()
+                shape = tuple(meta[0]) if meta else src_leaf.shape
                 src_atom = src_leaf if src_leaf is not None else value_of[src]
+                if src is None:                             # an input that needs no gradient
+                    self.edges.append(AtomEdge(src_atom, op, shape, False, None, j, constant=True))
+                    continue
                 summed = op.shape if op.name in BROADCASTING and shape != op.shape else None
                 self.edges.append(AtomEdge(src_atom, op, shape, True, summed, j))
             self.edges.append(AtomEdge(op, val, op.shape, False))
@@ -177,6 +209,7 @@ class VEdge:
     dst: VNode
     shapes: list                     # (shape, the broadcast shape it is summed from or None), each once
     carries_grad: bool
+    constant: bool = False           # only from inputs that need no gradient
 
 
 @dataclass
@@ -198,7 +231,7 @@ def _signature(atoms, path):
             sig.append(("op", a.name, a.shape, a.dtype))
         elif a.kind == "leaf":
             rel = a.name[len(path) + 1:] if isinstance(a.name, str) and a.name.startswith(path + ".") else a.name
-            sig.append(("leaf", str(rel), a.shape, a.dtype))
+            sig.append(("const" if a.constant else "leaf", str(rel), a.shape, a.dtype))
     return tuple(sorted(sig, key=repr))
 
 
@@ -282,8 +315,9 @@ class Collapser:
             key = (s.id, d.id, e.slot if s.kind != "group" and d.kind != "group" else None)
             ve = by_pair.get(key)
             if ve is None:
-                ve = by_pair[key] = VEdge(s, d, [], False)
+                ve = by_pair[key] = VEdge(s, d, [], False, e.constant)
                 edges.append(ve)
+            ve.constant = ve.constant and e.constant
             if (e.shape, e.summed_from) not in ve.shapes:
                 ve.shapes.append((e.shape, e.summed_from))
             ve.carries_grad = ve.carries_grad or e.carries_grad

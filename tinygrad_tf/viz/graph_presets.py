@@ -1,15 +1,19 @@
 """Small computation graphs to draw, each with its forward and backward (``tinygrad-tf graph --preset NAME``).
 
     from tinygrad_tf.viz.graph_presets import GRAPH_PRESETS, graph_preset
-    out, extra = graph_preset("neuron")        # micrograd's neuron; extra: {"model": ..., "depth": ...} or {}
-    out.backward(); viz.draw_graph(out, **extra)
+    out, extra = graph_preset("neuron")        # micrograd's neuron; extra: {"params": [...]} or {"model": ..., "depth": ...}
+    with viz.capture_grads(out):               # the intermediates' gradients too
+        out.backward()
+    viz.draw_graph(out, **extra)
 
-Each preset builds its graph on the engine and returns (output tensor, drawing options). A GPT model preset
-name (gpt2, ...) gives that model's forward + backward on 16 tokens, grouped by module.
+Each preset builds its graph on the engine and returns (output tensor, drawing options): the small ones name
+their intermediates (``params``: drawn with names, values and gradients, as micrograd draws them); a GPT model
+preset name (gpt2, ...) gives that model's forward + backward on 16 tokens, grouped by module.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 
 import tinygrad_tf as tg
@@ -18,7 +22,57 @@ from ..nn import functional as F
 from ..nn.models import GPT, GPTConfig, count_parameters
 from .graph import trace
 
-__all__ = ["GRAPH_PRESETS", "graph_preset", "gpt_model_presets"]
+__all__ = ["GRAPH_PRESETS", "graph_preset", "gpt_model_presets", "Intermediates"]
+
+
+class _Named(list):
+    """The tensors a preset names as it goes (``keep(t, "x1*w1")``): passed to ``draw_graph(params=...)``, so every
+    intermediate is drawn with its name and value, as micrograd draws them."""
+
+    def __call__(self, t, name):
+        t.name = name
+        self.append(t)
+        return t
+
+
+class Intermediates(list):
+    """The intermediates of an expression, named by their source text (micrograd's labels: ``a*b``, ...).
+
+        keep = Intermediates("(a*b + c).tanh()")
+        out = eval(compile(keep.wrap(ast.parse(expr, mode="eval")), "<expr>", "eval"), {keep.NAME: keep, ...})
+        viz.draw_graph(out, params=list(keep))
+
+    ``wrap`` rewrites the expression's tree so that every operation's value passes through ``keep(value,
+    text)``, which names a Tensor that has no name yet and keeps it alive for the drawing."""
+
+    NAME = "__keep__"
+    MAX_NAME = 32
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def __call__(self, value, text):
+        if isinstance(value, tg.Tensor) and value.grad_fn is not None and all(value is not t for t in self):
+            if value.name is None:
+                value.name = text if len(text) <= self.MAX_NAME else text[:self.MAX_NAME - 1] + "…"
+            self.append(value)
+        return value
+
+    def wrap(self, tree):
+        source = self.source
+
+        class Wrap(ast.NodeTransformer):
+            def _keep(self, node):
+                self.generic_visit(node)
+                text = " ".join((ast.get_source_segment(source, node) or "").split())
+                call = ast.Call(func=ast.Name(Intermediates.NAME, ast.Load()), args=[node, ast.Constant(text)],
+                                keywords=[])
+                return ast.copy_location(call, node)
+
+            visit_BinOp = visit_UnaryOp = visit_Call = _keep
+
+        return ast.fix_missing_locations(Wrap().visit(tree))
 
 
 def _neuron():
@@ -27,9 +81,14 @@ def _neuron():
          dict(x1=2.0, x2=0.0, w1=-3.0, w2=1.0, b=6.8813735870195432).items()}
     for k, v in t.items():
         v.name = k
-    out = (t["x1"] * t["w1"] + t["x2"] * t["w2"] + t["b"]).tanh()
+    keep = _Named()
+    x1w1 = keep(t["x1"] * t["w1"], "x1*w1")
+    x2w2 = keep(t["x2"] * t["w2"], "x2*w2")
+    s = keep(x1w1 + x2w2, "x1*w1 + x2*w2")
+    n = keep(s + t["b"], "n")
+    out = n.tanh()
     out.name = "o"
-    return out, {}
+    return out, {"params": keep}
 
 
 def _mlp():
@@ -40,9 +99,13 @@ def _mlp():
     w1 = (tg.randn(3, 4) * 0.5).requires_grad_(); w1.name = "w1"
     b1 = tg.zeros(4, requires_grad=True); b1.name = "b1"
     w2 = (tg.randn(4, 1) * 0.5).requires_grad_(); w2.name = "w2"
-    loss = (((x @ w1 + b1).tanh() @ w2 - y) ** 2).mean()
+    keep = _Named()
+    z = keep(keep(x @ w1, "x@w1") + b1, "z = x@w1 + b1")
+    h = keep(z.tanh(), "h = tanh z")
+    err = keep(keep(h @ w2, "pred = h@w2") - y, "pred - y")
+    loss = keep(err ** 2, "(pred - y)^2").mean()
     loss.name = "loss"
-    return loss, {}
+    return loss, {"params": keep + [x, y]}
 
 
 def _attention():
@@ -50,11 +113,12 @@ def _attention():
     tg.manual_seed(0)
     q, k, v = (tg.randn(3, 2, requires_grad=True) for _ in range(3))
     q.name, k.name, v.name = "q", "k", "v"
-    w = (q @ k.T / math.sqrt(2)).softmax(dim=-1)
-    w.name = "weights"
-    out = (w @ v).sum()
+    keep = _Named()
+    scores = keep(keep(q @ keep(k.T, "k^T"), "q k^T") / math.sqrt(2), "scores")
+    w = keep(scores.softmax(dim=-1), "weights")
+    out = keep(w @ v, "out").sum()
     out.name = "sum(out)"
-    return out, {}
+    return out, {"params": keep}
 
 
 def _layernorm():
@@ -63,20 +127,26 @@ def _layernorm():
     x = tg.randn(2, 4, requires_grad=True); x.name = "x"
     g = tg.ones(4, requires_grad=True); g.name = "gamma"
     b = tg.zeros(4, requires_grad=True); b.name = "beta"
-    mu = x.mean(dim=-1, keepdim=True)
-    var = ((x - mu) ** 2).mean(dim=-1, keepdim=True)
-    out = ((x - mu) / (var + 1e-5).sqrt() * g + b).sum()
+    keep = _Named()
+    mu = keep(x.mean(dim=-1, keepdim=True), "mean")
+    xc = keep(x - mu, "x - mean")
+    var = keep(keep(xc ** 2, "(x - mean)^2").mean(dim=-1, keepdim=True), "var")
+    std = keep(keep(var + 1e-5, "var + eps").sqrt(), "std")
+    xhat = keep(xc / std, "xhat")
+    y = keep(keep(xhat * g, "xhat * gamma") + b, "y")
+    out = y.sum()
     out.name = "sum(y)"
-    return out, {}
+    return out, {"params": keep}
 
 
 def _cross_entropy():
     """Cross-entropy of 2 rows of 3 logits: -log softmax(logits)[target], averaged."""
     tg.manual_seed(0)
     logits = tg.randn(2, 3, requires_grad=True); logits.name = "logits"
-    loss = F.cross_entropy(logits, tg.tensor([0, 2]))
+    target = tg.tensor([0, 2]); target.name = "target"
+    loss = F.cross_entropy(logits, target)
     loss.name = "loss"
-    return loss, {}
+    return loss, {"params": [target]}
 
 
 def _gpt():

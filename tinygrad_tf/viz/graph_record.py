@@ -9,6 +9,7 @@ attributes (``tensor.grad_fn``; a node's ``next``, ``in_meta``, ``out_shape``,
 node, so it disappears with the graph:
 
     _MODULE_OF[node] = (module path, _TraceInfo)   filled by ``trace(model)``
+    _OUTPUT_NAME[node] = "loss"                     filled by ``trace(model)``: the model's output fields
     _GRAD_OF[node]   = GradStat                     filled by ``capture_grads(tensor)``
 """
 
@@ -25,6 +26,7 @@ from ..autograd import Function
 from ..tensor import Tensor
 
 _MODULE_OF: "weakref.WeakKeyDictionary[Function, tuple]" = weakref.WeakKeyDictionary()
+_OUTPUT_NAME: "weakref.WeakKeyDictionary[Function, str]" = weakref.WeakKeyDictionary()
 _GRAD_OF: "weakref.WeakKeyDictionary[Function, GradStat]" = weakref.WeakKeyDictionary()
 
 def topological_order(root: Function) -> list:
@@ -149,6 +151,17 @@ def _tensors_in(obj, depth=3):
     return [t for it in items for t in _tensors_in(it, depth - 1)]
 
 
+def _named_tensors(obj) -> list:
+    """(name, Tensor) of an output record's fields: a dataclass-like output (``.loss``, ``.logits``) or a dict."""
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif hasattr(obj, "__dataclass_fields__"):
+        items = ((f, getattr(obj, f, None)) for f in obj.__dataclass_fields__)
+    else:
+        return []
+    return [(str(k), v) for k, v in items if isinstance(v, Tensor)]
+
+
 class trace:
     """Record which module produced each graph node, for clusters, ``depth=`` and ``"Block x 12"``.
 
@@ -206,6 +219,10 @@ class trace:
                 return None
             _, start = self._stack.pop()
             self.calls += 1
+            if path == "":                                   # the model's own output: name its fields' nodes
+                for name, t in _named_tensors(out):
+                    if t.grad_fn is not None:
+                        _OUTPUT_NAME[t.grad_fn] = name
             stop = {t.grad_fn for t in _tensors_in(args) if t.grad_fn is not None}
             todo = [t.grad_fn for t in _tensors_in(out) if t.grad_fn is not None]
             seen = set()
