@@ -336,17 +336,20 @@ def test_bad_checkpoints_give_one_line_errors(tmp_path):
     GPT(tiny()).save(path)
     with pytest.raises(CheckpointError, match="different config: d_model=16"):
         GPT.load(path, config=tiny(d_model=16))
-    cfg = json.loads((path / "config.json").read_text())
+    original = (path / "config.json").read_text()
+    cfg = json.loads(original)
     (path / "config.json").write_text(json.dumps({**cfg, "d_model": 16}))        # weights from another config
-    with pytest.raises(CheckpointError) as e:
+    with pytest.raises(CheckpointError, match=r"config\.json is \d+ bytes"):       # the manifest covers config.json
         GPT.load(path)
+    with pytest.raises(CheckpointError) as e:
+        GPT.load(path, verify=False)
     assert "\n" not in str(e.value) and "wte.weight: checkpoint shape (13, 8) vs model shape (13, 16)" in str(e.value)
-    (path / "config.json").write_text(json.dumps(cfg))
+    (path / "config.json").write_text(original)
     data = (path / "model.safetensors").read_bytes()
     (path / "model.safetensors").write_bytes(data[: len(data) // 2])               # truncated
     with pytest.raises(CheckpointError, match="truncated") as e:                     # the manifest sees it
         GPT.load(path)
-    assert "\n" not in str(e.value) and "8,552 when saved" in str(e.value)
+    assert "\n" not in str(e.value) and f"{len(data):,} when saved" in str(e.value)
     with pytest.raises(CheckpointError, match="corrupt or truncated") as e:         # and safetensors too
         GPT.load(path, verify=False)
     assert "\n" not in str(e.value)

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from ..opcheck import check_all
 from . import demo, exercise, generate, lab, models, train, viz
-from .common import USER_ERRORS, console
+from .common import USER_ERRORS, console, out_of_memory_message
 
 __all__ = ["main", "build_parser"]
 
@@ -78,6 +78,12 @@ def main(argv=None) -> int:
     except OSError as e:          # disk full, permission denied, ... on a path the user gave
         _error(f"{e.strerror or e}: {e.filename}" if getattr(e, "filename", None) else e)
         return 2
+    except MemoryError as e:      # --batch-size 100000000, --d-model 1000000, ...
+        _error(out_of_memory_message(e))
+        return 2
+    except FloatingPointError as e:     # a training run that diverged (TrainingDiverged), a loss scale gone to 0
+        _error(e)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -25,7 +25,7 @@ from ..text import DataError, TokenizerError
 
 __all__ = ["UserError", "USER_ERRORS", "console", "command", "output_flags", "THREADS_HELP", "limit_blas_threads", "apply_threads",
            "parse_set_args", "parse_ids", "encode_text", "write_or_print", "check_fresh_out", "all_presets",
-           "char_vocab", "preset_config"]
+           "char_vocab", "preset_config", "unknown_preset", "memory_available", "out_of_memory_message"]
 
 console = Console(highlight=False)
 
@@ -106,14 +106,23 @@ def apply_threads(args) -> None:
 
 
 # ---------------------------------------------------------------- small parsers
-def parse_set_args(pairs, flag="--set", example="a config field, e.g. --set position=rope", strict=False) -> dict:
-    """``--set position=rope --set bias=false`` -> {"position": "rope", "bias": False}: values are JSON where they
-    parse as JSON, else strings (``strict``: a value that is not JSON is an error)."""
+def parse_set_args(pairs, flag="--set", example="a config field, e.g. --set position=rope", strict=False,
+                   raw=False) -> dict:
+    """``--var a=2 --var b=[1,2]`` -> {"a": 2, "b": [1, 2]}: values are JSON where they parse as JSON, else
+    strings (``strict``: a value that is not JSON is an error). ``raw``: every value stays the string it was
+    (``--set``: TrainConfig parses each by its config field's type, so ``bias=False`` is the boolean False)."""
     out = {}
     for pair in pairs or ():
         if "=" not in pair:
             raise UserError(f"{flag} expects KEY=VALUE ({example}), got {pair!r}")
         k, v = (part.strip() for part in pair.split("=", 1))
+        if not k:
+            raise UserError(f"{flag} expects KEY=VALUE ({example}), got {pair!r}")
+        if k in out:
+            raise UserError(f"{flag} {k} is given twice ({out[k]!r} and {v!r}); give it once")
+        if raw:
+            out[k] = v
+            continue
         try:
             out[k] = json.loads(v)
         except json.JSONDecodeError:
@@ -159,12 +168,18 @@ def write_or_print(text: str, path) -> None:
 
 
 def check_fresh_out(path, overwrite=False) -> None:
-    """A new run must not silently replace a checkpoint (or anything else) already at ``path``."""
-    from ..train.checkpoint import check_target, is_checkpoint
+    """A new run must not silently replace a checkpoint (or anything else) already at ``path`` — nor the whole
+    previous checkpoint that a save killed mid-swap left at ``.NAME.old-PID`` while ``path`` is missing."""
+    from ..train.checkpoint import check_target, is_checkpoint, stale_checkpoint
     check_target(path)
     if is_checkpoint(path) and not overwrite:
         raise UserError(f"{path} already holds a checkpoint; continue it with --resume {path}, pass --overwrite "
                         "to replace it, or choose another --out")
+    stale = stale_checkpoint(path)
+    if stale is not None and not overwrite:
+        raise UserError(f"{path} is missing, but the checkpoint it held is whole at {stale} (a save was killed "
+                        f"mid-way); continue it with --resume {path}, pass --overwrite to replace it, or choose "
+                        "another --out")
 
 
 # ---------------------------------------------------------------- presets
@@ -191,4 +206,56 @@ def preset_config(name: str, vocab_size: int | None = None):
             return cls.preset(name, **({"vocab_size": vocab_size} if vocab_size else {}))
     if name in TRAIN_PRESETS:
         return TrainConfig(preset=name).model_config(vocab_size or char_vocab())
-    raise UserError(f"unknown preset {name!r}; known: {', '.join([*TRAIN_PRESETS, *(n for n, _, _ in all_presets())])}")
+    raise UserError(unknown_preset(name, [*TRAIN_PRESETS, *(n for n, _, _ in all_presets())]))
+
+
+def unknown_preset(name, valid, what="preset") -> str:
+    """"unknown preset 'gpt2-smal'; did you mean 'gpt2-small'? valid: ..." (difflib's closest names)."""
+    import difflib
+    close = difflib.get_close_matches(str(name), list(valid), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown {what} {name!r}{hint} (valid: {', '.join(valid)})"
+
+
+# ---------------------------------------------------------------- memory
+def _gib(n: float) -> str:
+    for unit, div in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if n >= div:
+            return f"{n / div:.1f} {unit}"
+    return f"{n / 2**10:.0f} KiB"
+
+
+def memory_available() -> tuple:
+    """(available, total) bytes of RAM: from psutil when it is installed, else /proc/meminfo (Linux), else
+    os.sysconf; None for what cannot be told."""
+    try:
+        import psutil
+        vm = psutil.virtual_memory()
+        return vm.available, vm.total
+    except Exception:  # noqa: BLE001  (not installed, or no access)
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f if line.split()[1:2]}
+        return info.get("MemAvailable", info.get("MemFree")), info.get("MemTotal")
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        return os.sysconf("SC_AVPHYS_PAGES") * page, os.sysconf("SC_PHYS_PAGES") * page
+    except (ValueError, OSError, AttributeError):
+        return None, None
+
+
+def out_of_memory_message(e: MemoryError) -> str:
+    """One line for a MemoryError: what was asked for (NumPy says: the size, shape and dtype) and what the
+    machine has, with the flags that make a model or a batch smaller."""
+    asked = getattr(e, "_total_size", None)
+    shape, dtype = getattr(e, "shape", None), getattr(e, "dtype", None)
+    what = (f"{_gib(asked)} was asked for" if asked else " ".join(str(e).split()) or "an allocation failed") + \
+        (f" (an array of shape {tuple(shape)}, {dtype})" if shape is not None and dtype is not None else "")
+    avail, total = memory_available()
+    have = (f"; the machine has {_gib(avail)} available of {_gib(total)}" if avail and total else
+            f"; the machine has {_gib(total)}" if total else "")
+    return (f"out of memory: {what}{have}; use a smaller --batch-size, --context, --d-model or --n-layer "
+            "(tinygrad-tf params counts a model's size first)")

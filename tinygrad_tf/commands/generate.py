@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -30,20 +31,40 @@ def cmd_generate(args) -> int:
     the prompt as input (for a `train --model t5` checkpoint: a digit string, e.g. --prompt 31415)."""
     if args.max_new_tokens is not None and args.max_new_tokens < 0:
         raise UserError(f"--max-new-tokens must be >= 0, got {args.max_new_tokens}")
-    if args.temperature is not None and args.temperature < 0:
-        raise UserError(f"--temperature must be >= 0 (0 = greedy), got {args.temperature}")
+    if args.temperature is not None and not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise UserError(f"--temperature must be a finite number >= 0 (0 = greedy), got {args.temperature}")
     if args.top_k is not None and args.top_k <= 0:
         raise UserError(f"--top-k must be a positive integer, got {args.top_k}")
-    if args.top_p is not None and not 0 < args.top_p <= 1:
+    if args.top_p is not None and not (math.isfinite(args.top_p) and 0 < args.top_p <= 1):
         raise UserError(f"--top-p must be in (0, 1], got {args.top_p}")
     if args.prompt == "":
         raise UserError("--prompt is empty; give at least one character to continue from")
     c = load_checkpoint(args.checkpoint, device=args.device, load_training_state=False, verify=not args.no_verify)
     backend.manual_seed(args.seed)
     text = {"gpt": _gpt, "bert": _bert, "t5": _t5}[c.config.model_type](c, args)
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    write_text(text + "\n")
     return 0
+
+
+def write_text(text: str, stream=None) -> None:
+    """Write ``text`` to stdout. A prompt that was not valid UTF-8 reaches Python with its bad bytes as lone
+    surrogates (surrogateescape); they are written back as the very bytes the user gave, not a traceback."""
+    stream = stream or sys.stdout
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        stream.flush()
+        try:
+            data = text.encode(stream.encoding or "utf-8", "surrogateescape")
+        except UnicodeEncodeError:                  # a surrogate that is no escaped byte: shown as U+FFFD
+            data = text.encode(stream.encoding or "utf-8", "replace")
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:
+            stream.write(data.decode(stream.encoding or "utf-8", "replace"))
+        else:
+            buffer.write(data)
+            buffer.flush()
+    stream.flush()
 
 
 def _gpt(c, args) -> str:

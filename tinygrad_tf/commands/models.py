@@ -28,14 +28,14 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from ..fileio import read_json
+from ..fileio import read_json, stale_copies
 from ..lab.runs import read_jsonl
 from ..nn.models import MODEL_CLASSES, ConfigError, GPTConfig, count_parameters
 from ..nn.models import model_stats
 from ..train import TRAIN_PRESETS, TrainConfig
 from ..train.seq2seq import VOCAB_SIZE
 from ..train.tasks import TASK_CLASSES
-from .common import UserError, all_presets, char_vocab, command, console
+from .common import UserError, all_presets, char_vocab, command, console, unknown_preset
 from .train import add_model_flags, model_family, train_overrides
 
 __all__ = ["add_parsers", "cmd_presets", "cmd_params", "cmd_compare", "resolve", "Entry", "comparison",
@@ -106,6 +106,8 @@ def training_summary(history: list, state: dict) -> dict | None:
 def resolve(arg: str) -> Entry:
     """A preset name or a checkpoint / run folder -> an Entry (a UserError says what is wrong)."""
     p = Path(arg).expanduser()
+    if not p.exists():                  # a save killed mid-swap: the whole previous folder is at .NAME.old-PID
+        p = next((c for c in stale_copies(p) if (c / "config.json").is_file()), p)
     if p.is_dir() and any((p / f).is_file() for f in ("config.json", "run.json")):
         return _from_folder(arg, p)
     if arg in TRAIN_PRESETS:
@@ -120,7 +122,8 @@ def resolve(arg: str) -> Entry:
     valid = ", ".join([*TRAIN_PRESETS, *(n for n, _, _ in all_presets())])
     if "/" in arg or "\\" in arg or arg.startswith("."):
         raise UserError(f"folder not found: {arg} (compare takes checkpoint / run folders or presets: {valid})")
-    raise UserError(f"unknown preset or folder {arg!r}; valid presets: {valid} (or a checkpoint / run folder)")
+    raise UserError(unknown_preset(arg, [*TRAIN_PRESETS, *(n for n, _, _ in all_presets())], "preset or folder")
+                    + " (or a checkpoint / run folder)")
 
 
 def _from_folder(arg: str, p: Path) -> Entry:
@@ -356,7 +359,7 @@ def params_config(args):
     family = model_family(args)
     published = {n: fam for n, fam, _ in all_presets()}
     if args.preset is not None and args.preset not in TRAIN_PRESETS and args.preset not in published:
-        raise UserError(f"unknown preset {args.preset!r}; valid: {', '.join([*TRAIN_PRESETS, *published])}")
+        raise UserError(unknown_preset(args.preset, [*TRAIN_PRESETS, *published]))
     if family is not None and args.preset in published and published[args.preset] != family:
         raise UserError(f"{args.preset} is a {published[args.preset]} preset, not a {family} one; leave out --model "
                         f"or give a {family} preset")

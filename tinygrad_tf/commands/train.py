@@ -59,7 +59,7 @@ def train_overrides(args) -> dict:
         given["family"] = model_family(args)
     if given.get("data"):
         given["data"] = os.path.abspath(given["data"])        # so that --resume works from any folder
-    fields = parse_set_args(getattr(args, "set", None))
+    fields = parse_set_args(getattr(args, "set", None), raw=True)     # TrainConfig parses them by field type
     if fields:
         given["model"] = fields
     return given

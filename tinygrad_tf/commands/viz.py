@@ -30,8 +30,10 @@ from ..viz import attention_maps, config_summary, draw_graph, model_summary, ren
 from ..viz import capture_grads
 from ..viz.graph_presets import GRAPH_PRESETS, Intermediates, gpt_model_presets, graph_preset
 from ..viz.readout import json_safe
+from ..viz.graph_render import _FORMATS as GRAPH_FORMATS
 from .common import (UserError, command, console, encode_text, output_flags, parse_ids, parse_set_args,
-                     preset_config, write_or_print)
+                     preset_config, unknown_preset, write_or_print)
+from .expr import ExprError, evaluate, expr_names
 
 __all__ = ["add_parsers", "cmd_attention", "cmd_summary", "cmd_graph"]
 
@@ -184,31 +186,23 @@ def cmd_summary(args) -> int:
 
 
 # ---------------------------------------------------------------- graph
-_EXPR_FUNCS = ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "cos", "maximum", "minimum",
-               "softmax", "log_softmax", "sum", "mean", "where", "clamp", "pow")
-
-
 def _expr_graph(tg, expr, var_specs):
     """Evaluate ``expr`` with its free names as scalar tensors that require grad (``--var a=2.0`` sets one;
-    JSON lists make vectors/matrices). Only arithmetic, attribute calls and tg functions are allowed."""
+    JSON lists make vectors/matrices). The expression is parsed with ``ast`` and evaluated by walking the tree
+    (commands/expr.py): names, numbers, arithmetic, the allowed functions and tensor methods, nothing else."""
     try:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError as e:
         raise UserError(f"--expr is not a Python expression: {e.msg} at column {e.offset}") from None
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Lambda, ast.NamedExpr, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.SetComp,
-                             ast.Await, ast.Yield, ast.YieldFrom)) or \
-                (isinstance(node, ast.Attribute) and node.attr.startswith("_")):
-            raise UserError(f"--expr may use arithmetic, names, numbers and tensor methods only "
-                               f"(found {type(node).__name__})")
+    except (RecursionError, MemoryError, ValueError) as e:
+        raise UserError(f"--expr cannot be read: {type(e).__name__} ({' '.join(str(e).split())})") from None
+    try:
+        names = expr_names(tree)
+    except ExprError as e:
+        raise UserError(str(e)) from None
+    except RecursionError:
+        raise UserError("--expr is nested too deeply") from None
     values = parse_set_args(var_specs, "--var", "a number or a JSON list for a name, e.g. --var a=2", strict=True)
-    funcs = {name: getattr(tg, name) for name in _EXPR_FUNCS if hasattr(tg, name)}
-    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(funcs) - {"tg"} - called)
-    unknown_calls = called - set(funcs)
-    if unknown_calls:
-        raise UserError(f"unknown function(s) in --expr: {', '.join(sorted(unknown_calls))}; "
-                           f"available: {', '.join(funcs)} and tensor methods like x.tanh()")
     extra = set(values) - set(names)
     if extra:
         raise UserError(f"--var names {', '.join(sorted(extra))} that --expr does not use")
@@ -226,11 +220,11 @@ def _expr_graph(tg, expr, var_specs):
         leaves[n] = t
     keep = Intermediates(expr)                   # every intermediate, named by its source text, drawn with values
     try:
-        out = eval(compile(keep.wrap(tree), "<expr>", "eval"),  # noqa: S307
-                   {"__builtins__": {}, "tg": tg, **funcs, keep.NAME: keep}, dict(leaves))
-    except Exception as e:  # noqa: BLE001  (the user's expression: any error is theirs to fix)
-        raise UserError(f"--expr failed: {type(e).__name__}: {e}") from None
-    if not hasattr(out, "grad_fn"):
+        out = evaluate(tree, leaves, tg,
+                       seen=lambda value, node: keep(value, " ".join((ast.get_source_segment(expr, node) or "").split())))
+    except ExprError as e:
+        raise UserError(str(e)) from None
+    if not isinstance(out, Tensor):
         raise UserError("--expr must compute a tensor from its names (e.g. '(a * b + c).tanh()')")
     return out, {"params": list(keep)}
 
@@ -241,12 +235,16 @@ def cmd_graph(args) -> int:
 
     if bool(args.expr) == bool(args.preset):
         raise UserError("give either --expr \"...\" or --preset NAME (" + ", ".join(GRAPH_PRESETS) + ")")
+    fmt = Path(args.out).suffix.lstrip(".").lower() or "svg"
+    if fmt not in GRAPH_FORMATS:                       # before any work, not after it
+        raise UserError(f"--out {args.out}: cannot write a .{fmt} file; use .svg, .png or .pdf (or .dot for the "
+                        "Graphviz source)")
     if args.preset:
         try:
             out, extra = graph_preset(args.preset)
         except KeyError:
-            raise UserError(f"unknown graph preset {args.preset!r}; known: "
-                            f"{', '.join([*GRAPH_PRESETS, *gpt_model_presets()])}") from None
+            raise UserError(unknown_preset(args.preset, [*GRAPH_PRESETS, *gpt_model_presets()], "graph preset")) \
+                from None
         title = args.title or (f"{args.preset}: {GRAPH_PRESETS[args.preset].__doc__.splitlines()[0]}"
                                if args.preset in GRAPH_PRESETS else
                                f"{args.preset} (untrained): forward + backward on 16 tokens")

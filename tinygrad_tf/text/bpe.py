@@ -93,9 +93,36 @@ def gpt2_split_regex() -> "re.Pattern":
     )
 
 
+# GPT-2's pattern as its tokenizer.json writes it (for the third-party `regex` module): the same splitter
+GPT2_REGEX_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# The split patterns a tokenizer file may name. A file is data, and a shared checkpoint is untrusted: an
+# arbitrary regular expression from it can fail to compile or backtrack for minutes on a short prompt
+# ("(a|aa)+$"), so only these are read from files (a pattern of your own: from_dict(d, trust_pattern=True)).
+KNOWN_SPLIT_PATTERNS = (GPT2_SPLIT_PATTERN, GPT2_REGEX_PATTERN)
+
+
 def compile_split_pattern(pattern: str) -> "re.Pattern":
-    """The compiled splitter for ``pattern`` (GPT2_SPLIT_PATTERN: the exact one)."""
-    return gpt2_split_regex() if pattern == GPT2_SPLIT_PATTERN else re.compile(pattern)
+    """The compiled splitter for ``pattern`` (GPT-2's, either spelling: the exact one); a pattern that does not
+    compile is a TokenizerError."""
+    if pattern in KNOWN_SPLIT_PATTERNS:
+        return gpt2_split_regex()
+    if not isinstance(pattern, str) or not pattern:
+        raise TokenizerError(f"the split pattern must be a non-empty string, got {pattern!r}")
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as e:
+        raise TokenizerError(f"the split pattern {pattern!r} is not a valid regular expression ({e})") from None
+
+
+def _utf8(text: str) -> bytes:
+    """The UTF-8 bytes of ``text``. Text read from invalid UTF-8 (a command line, a file opened with
+    surrogateescape) holds each bad byte as a lone surrogate U+DC80-U+DCFF: a byte-level tokenizer encodes it
+    as that very byte. Any other lone surrogate is no character at all: a TokenizerError."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError as e:
+        raise TokenizerError(f"the text holds a lone surrogate {text[e.start]!r} at position {e.start}, which is "
+                             "not a character (half of a UTF-16 pair?); give valid Unicode text") from None
 
 
 # Encodings of chunks are cached; the cache is emptied when it grows this big.
@@ -268,7 +295,7 @@ class ByteBPETokenizer(Tokenizer):
             raise TokenizerError("cannot train a ByteBPETokenizer on empty text")
         # Count each distinct chunk once; a chunk is a word of byte values.
         chunk_counts = Counter(compile_split_pattern(pattern).findall(text))
-        word_counts = {tuple(chunk.encode("utf-8")): n for chunk, n in chunk_counts.items()}
+        word_counts = {tuple(_utf8(chunk)): n for chunk, n in chunk_counts.items()}
         next_id = itertools.count(256)
         merges = list(
             itertools.islice(learn_merges(word_counts, lambda a, b: next(next_id)), num_merges)
@@ -288,7 +315,7 @@ class ByteBPETokenizer(Tokenizer):
         ids = self._cache.get(chunk)
         if ids is not None:
             return ids
-        ids = [self.byte_to_id[b] for b in chunk.encode("utf-8")]
+        ids = [self.byte_to_id[b] for b in _utf8(chunk)]
         ranks = self._ranks
         while len(ids) > 1:
             # Apply the earliest-learned merge present in the chunk, as in training.
@@ -350,14 +377,24 @@ class ByteBPETokenizer(Tokenizer):
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ByteBPETokenizer":
+    def from_dict(cls, d: dict, trust_pattern: bool = False) -> "ByteBPETokenizer":
+        """Rebuild a tokenizer from ``to_dict()``'s dict. Its split pattern must be GPT-2's (KNOWN_SPLIT_PATTERNS):
+        a file's regular expression could hang or crash the program; ``trust_pattern=True`` accepts any that
+        compiles, for a tokenizer you trained with a pattern of your own."""
         cls._check_dict(d)
+        pattern = d.get("pattern", GPT2_SPLIT_PATTERN)
+        if not trust_pattern and pattern not in KNOWN_SPLIT_PATTERNS:
+            shown = pattern if isinstance(pattern, str) and len(pattern) <= 60 else f"{str(pattern)[:60]}..."
+            raise TokenizerError(f"byte_bpe tokenizer: split pattern {shown!r} is not GPT-2's, the only one read "
+                                 "from a file (a regular expression in a shared file could hang or crash the "
+                                 "program); if you made this tokenizer yourself, load it with "
+                                 "ByteBPETokenizer.from_dict(d, trust_pattern=True)")
         try:
             return cls(
                 merges=d["merges"],
                 byte_to_id=d.get("byte_to_id"),
                 special_tokens=d.get("special_tokens") or {},
-                pattern=d.get("pattern", GPT2_SPLIT_PATTERN),
+                pattern=pattern,
             )
         except TokenizerError:
             raise

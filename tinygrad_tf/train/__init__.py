@@ -7,7 +7,8 @@
     history = train(TrainConfig(family="t5", task="reverse"))             # T5 on a digit task
 
 config.py      TrainConfig: every option, each family's defaults, validation
-trainer.py     Trainer (one step, evaluation, progress, Ctrl-C, resume), train(), train_mlm / train_seq2seq
+trainer.py     Trainer (one step, evaluation, progress, Ctrl-C / SIGTERM, NaN guard, resume), train()
+recipes.py     train_mlm / train_seq2seq: one call for a notebook
 tasks.py       what each family brings: batches, loss, evaluation, a sample (LanguageModeling, MaskedLM, ...)
 data.py        tokenizers, train/val split, seeded random windows (BatchSampler), labelled texts
 mlm.py         BERT's masking and fill-mask;  seq2seq.py  the digit tasks and exact match
@@ -18,10 +19,11 @@ from .checkpoint import Checkpoint, CheckpointError, is_checkpoint, load_checkpo
 from .config import FAMILIES, MODEL_FIELDS, TASKS, TRAIN_PRESETS, TrainConfig
 from .data import BatchSampler, TokenData, build_tokenizer, encode_text, eval_batches
 from .tasks import Classification, DigitTask, LanguageModeling, MaskedLM, Task, make_task
-from .trainer import TrainResult, Trainer, make_optimizer, train, train_mlm, train_seq2seq
+from .recipes import TrainResult, train_mlm, train_seq2seq
+from .trainer import Trainer, TrainingDiverged, make_optimizer, train
 
 __all__ = ["Checkpoint", "CheckpointError", "is_checkpoint", "load_checkpoint", "save_checkpoint",
            "FAMILIES", "MODEL_FIELDS", "TASKS", "TRAIN_PRESETS", "TrainConfig",
            "BatchSampler", "TokenData", "build_tokenizer", "encode_text", "eval_batches",
            "Task", "LanguageModeling", "MaskedLM", "Classification", "DigitTask", "make_task",
-           "Trainer", "TrainResult", "make_optimizer", "train", "train_mlm", "train_seq2seq"]
+           "Trainer", "TrainResult", "TrainingDiverged", "make_optimizer", "train", "train_mlm", "train_seq2seq"]

@@ -7,7 +7,8 @@
       optimizer.safetensors  the optimizer's moment arrays          } only in training
       trainer_state.json     step, train config, optimizer numbers,  } checkpoints
                              scheduler, RNG and task states, history
-      integrity.json         size and SHA-256 of each weights file, checked on load
+      integrity.json         size and SHA-256 of each file above, checked on load (a missing one is an
+                             error when model.safetensors says it was written: see fileio)
 
 The folder is written by ``fileio.atomic_folder``, the same writer as ``model.save``: into a temporary
 folder beside the target, flushed, then swapped in with two renames, so an existing checkpoint is never
@@ -20,17 +21,20 @@ fit the config) raises ``CheckpointError`` with one line that says what is wrong
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..fileio import MANIFEST_FILE, CheckpointError, atomic_folder, atomic_write_json, read_json, resolve_folder, verify_manifest
+from ..fileio import (MANIFEST_FILE, CheckpointError, atomic_folder, atomic_write_json, read_json, resolve_folder,
+                      stale_copies)
 from ..nn.models import load as load_model
-from ..nn.models.base import CONFIG_NAME, WEIGHTS_NAME, read_tensors, write_model_files
+from ..nn.models.base import CONFIG_NAME, WEIGHTS_NAME, check_folder, read_tensors, write_model_files
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "is_checkpoint", "check_target",
-           "MODEL_FILE", "CONFIG_FILE", "TOKENIZER_FILE", "OPTIMIZER_FILE", "STATE_FILE", "MANIFEST_FILE"]
+           "check_writable", "stale_checkpoint", "MODEL_FILE", "CONFIG_FILE", "TOKENIZER_FILE", "OPTIMIZER_FILE", "STATE_FILE", "MANIFEST_FILE"]
 
 MODEL_FILE, CONFIG_FILE = WEIGHTS_NAME, CONFIG_NAME
 TOKENIZER_FILE = "tokenizer.json"
@@ -45,6 +49,15 @@ def is_checkpoint(path) -> bool:
     return p.is_dir() and (p / CONFIG_FILE).is_file() and (p / MODEL_FILE).is_file()
 
 
+def stale_checkpoint(path) -> Path | None:
+    """When ``path`` is missing because a save into it was killed between its two renames: the whole previous
+    checkpoint left at ``.NAME.old-PID`` (loading finds it there, the next save puts it back), else None."""
+    path = Path(path)
+    if path.exists():
+        return None
+    return next((c for c in stale_copies(path) if is_checkpoint(c)), None)
+
+
 def check_target(path) -> Path:
     """Raise CheckpointError if ``path`` is something a checkpoint must not replace (a file, a folder of
     other things); called before training starts, so a run does not fail only at its first save."""
@@ -54,6 +67,30 @@ def check_target(path) -> Path:
     if path.is_dir() and any(path.iterdir()) and not is_checkpoint(path):
         raise CheckpointError(f"refusing to overwrite {path}: the folder is not empty and is not a "
                               "tinygrad_tf checkpoint; choose another --out folder")
+    return path
+
+
+def check_writable(path) -> Path:
+    """``check_target``, and make sure a checkpoint can be written at ``path`` at all: its parent folder is
+    created (a parent that is a file, or a place nobody may write, is a CheckpointError now, before training,
+    not at the first save) and a temporary file is written and removed there."""
+    path = check_target(path)
+    parent = path.parent
+    blocker = next((a for a in [parent, *parent.parents] if a.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise CheckpointError(f"cannot write a checkpoint to {path}: {blocker} is a file, not a folder")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CheckpointError(f"cannot write a checkpoint to {path}: the folder {parent} cannot be created "
+                              f"({e.strerror or e}); choose an --out folder you can write to") from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise CheckpointError(f"cannot write a checkpoint to {path}: no file can be created in {parent} "
+                              f"({e.strerror or e}); choose an --out folder you can write to") from None
     return path
 
 
@@ -108,12 +145,14 @@ def _missing(p: Path, name: str, what: str):
 def load_checkpoint(path, device: str = "cpu", *, load_training_state: bool = True, verify: bool = True) -> Checkpoint:
     """Read a checkpoint folder: the model (on ``device``), its tokenizer and, if present, the training state.
 
-    ``verify`` checks the weights files against the folder's integrity manifest first (an IntegrityError
-    names a truncated or modified file); ``verify=False`` is the ``--no-verify`` escape hatch.
+    ``verify`` checks the files it reads against the folder's integrity manifest first (an IntegrityError
+    names a truncated or modified file: weights, config, tokenizer, training state); ``verify=False`` is the
+    ``--no-verify`` escape hatch.
     """
     p = resolve_folder(path, is_checkpoint)
-    verify_manifest(p, verify)
-    model = load_model(p, device=device, verify=False)       # config.json + model.safetensors, checked
+    reads = [CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE] + ([STATE_FILE, OPTIMIZER_FILE] if load_training_state else [])
+    check_folder(p, reads, verify)
+    model = load_model(p, device=device, verify=False)       # config.json + model.safetensors, checked above
 
     tokenizer = None
     if (p / TOKENIZER_FILE).exists():

@@ -13,6 +13,10 @@ Every check of a user's options happens here, once: a bad value is a ConfigError
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 
 from ..fileio import read_json
@@ -79,6 +83,61 @@ SCOPED = {
 }
 
 
+# a field's flag, where it is not --FIELD-NAME
+FLAG_NAMES = {"context_length": "context", "warmup_steps": "warmup", "out_dir": "out", "family": "model"}
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def _parse_field(owner: str, name: str, value, tp):
+    """``value`` as the type ``tp`` of the model config field ``name`` (bool, int, float, str, or X | None);
+    a string is parsed, anything else must already be of that type. ConfigError otherwise."""
+    args = typing.get_args(tp) if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union else ()
+    optional = type(None) in args
+    base = next((a for a in args if a is not type(None)), tp) if args else tp
+    text = value.strip() if isinstance(value, str) else None
+    if optional and (value is None or text is not None and text.lower() in ("none", "null")):
+        return None
+    kind = {bool: "true or false (also 1/0, yes/no)", int: "an integer", float: "a finite number",
+            str: "a string"}.get(base, getattr(base, "__name__", str(base)))
+
+    def wrong():
+        return ConfigError(f"TrainConfig: model field {name} ({owner}) has a value of the wrong type: it must be "
+                           f"{kind}{' or none' if optional else ''}, got {value!r}")
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+        if text is not None and text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise wrong()
+    if base is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if text is not None:
+            try:
+                return int(text, 10)
+            except ValueError:
+                pass
+        raise wrong()
+    if base is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out = float(value)
+        elif text is not None:
+            try:
+                out = float(text)
+            except ValueError:
+                raise wrong() from None
+        else:
+            raise wrong()
+        if not math.isfinite(out):
+            raise wrong()
+        return out
+    if base is str:
+        if isinstance(value, str):
+            return value
+        raise wrong()
+    return value
+
+
 @dataclass
 class TrainConfig:
     """Everything a training run depends on. Saved in every checkpoint; ``--config FILE`` reads one as JSON.
@@ -143,6 +202,7 @@ class TrainConfig:
         if self.warmup_steps is None and isinstance(self.steps, int) and not isinstance(self.steps, bool):
             self.warmup_steps = min(defaults["warmup_steps"], max(self.steps // 10, 1))
         self._check_choices()
+        self._check_preset()
         for name, (reads, default, readers) in SCOPED.items():
             if not reads(self):
                 if getattr(self, name) is not None:
@@ -170,6 +230,52 @@ class TrainConfig:
         if self.precision not in ("fp32", "fp16"):
             bad(f"precision must be 'fp32' or 'fp16', got {self.precision!r}")
 
+    def _check_preset(self):
+        """``preset``: a training size (GPT) or a published preset of the family; a typo gets the closest names."""
+        if self.preset is None:
+            return
+        own = MODEL_CLASSES[self.family].config_class.PRESETS
+        valid = [*(TRAIN_PRESETS if self.family == "gpt" else ()), *own]
+        if self.preset in valid:
+            return
+        other = [f for f in FAMILIES if f != self.family and self.preset in MODEL_CLASSES[f].config_class.PRESETS]
+        if other:
+            raise ConfigError(f"TrainConfig: preset {self.preset!r} is a {other[0]} preset, not a {self.family} one "
+                              f"(family={other[0]!r}, --model {other[0]})")
+        close = difflib.get_close_matches(str(self.preset), valid, n=3, cutoff=0.6)
+        raise ConfigError(f"TrainConfig: unknown {self.family} preset {self.preset!r}"
+                          + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "")
+                          + f" (valid: {', '.join(valid)})")
+
+    def _check_model_fields(self) -> dict:
+        """``model``: each key a field of the family's model config, each value of that field's type (a string,
+        as ``--set`` gives, is parsed by it: bool true/false/1/0/yes/no, int, float, str, "none" for an optional
+        field); the fields the task decides and those with a flag of their own that was given too are refused."""
+        if not isinstance(self.model, dict):
+            raise ConfigError(f"TrainConfig: model must be a dict of model config fields, got "
+                              f"{type(self.model).__name__}")
+        cls = MODEL_CLASSES[self.family].config_class
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        out = {}
+        for key, value in self.model.items():
+            if key in ("vocab_size", "model_type"):
+                why = ("the tokenizer decides it (--vocab-size sets the size of a trained vocabulary)"
+                       if key == "vocab_size" else "the family decides it (--model gpt|bert|t5)")
+                raise ConfigError(f"TrainConfig: model field {key} cannot be set: {why}")
+            if key not in names:
+                close = difflib.get_close_matches(str(key), names, n=2, cutoff=0.6)
+                raise ConfigError(f"TrainConfig: {key!r} is not a {cls.__name__} field"
+                                  + (f"; did you mean {' or '.join(close)}?" if close else "")
+                                  + f" (fields: {', '.join(n for n in names if n not in ('vocab_size',))})")
+            value = _parse_field(cls.__name__, key, value, hints[key])
+            flag = getattr(self, key, None) if key in MODEL_FIELDS else None
+            if flag is not None and flag != value:
+                raise ConfigError(f"TrainConfig: {key} is given twice, as {flag!r} and as model field {key}={value!r} "
+                                  f"(--{FLAG_NAMES.get(key, key.replace('_', '-'))} and --set); give it once")
+            out[key] = value
+        return out
+
     def validate(self):
         def bad(msg):
             raise ConfigError(f"TrainConfig: {msg}")
@@ -179,6 +285,8 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 bad(f"{name} must be a number, got {v!r}")
+            if v is not None and not math.isfinite(v):
+                bad(f"{name} must be a finite number, got {v!r}")
         for name in ("batch_size", "eval_interval", "steps"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
@@ -220,6 +328,7 @@ class TrainConfig:
                     "a smaller eval_size")
         if not isinstance(self.model, dict):
             bad(f"model must be a dict of model config fields, got {type(self.model).__name__}")
+        self.model = self._check_model_fields()
 
     @property
     def min_lr_ratio(self) -> float:
@@ -259,8 +368,7 @@ class TrainConfig:
             base = dict(DEFAULT_MODELS[self.family])
         elif self.family == "gpt" and name in TRAIN_PRESETS:
             base = dict(TRAIN_PRESETS[name])
-        else:
-            cls.preset(name)                                 # raises ConfigError naming the valid presets
+        else:                                                # (a valid name: _check_preset)
             base = dict(cls.PRESETS[name])                   # as written: derived fields (n_kv_head) stay unset
         for k in MODEL_FIELDS:
             if getattr(self, k) is not None:
@@ -269,7 +377,7 @@ class TrainConfig:
             base.pop("d_ff", None)                           # a new width: d_ff follows it (4 * d_model)
         if self.family == "t5" and (self.d_model or self.n_head) and "d_kv" not in self.model:
             base.pop("d_kv", None)                           # and so does T5's head width
-        taken = sorted(set(self.model) & {"vocab_size", *fixed})
+        taken = sorted(set(self.model) & {"vocab_size", *fixed})      # fixed: the fields the task decides
         if taken:
             raise ConfigError(f"model field(s) {', '.join(taken)} cannot be set: the {self.family} {self.task} task "
                               "decides them")

@@ -4,6 +4,7 @@
     history = train(TrainConfig(steps=200, out_dir="runs/mini"))          # a list of per-step dicts
     history = train(resume="runs/mini", steps=400)                        # continue the same run
     trainer = Trainer(TrainConfig(family="t5", task="reverse")); trainer.run(); trainer.model
+    (one-call recipes for notebooks, train_mlm and train_seq2seq: recipes.py)
 
 One step is the whole of deep learning in six lines (``Trainer.train_step``); the task (tasks.py) says what
 a batch and its loss are for the model's family:
@@ -16,9 +17,10 @@ a batch and its loss are for the model's family:
     optimizer.zero_grad()
 
 Everything else here is bookkeeping, written once for every family: periodic evaluation, a rich progress
-line, callbacks for live readouts (a dashboard, the lab), checkpoints, float16 with loss scaling, and a
-Ctrl-C that saves before it stops. A resumed run reproduces the uninterrupted one bit for bit: the checkpoint
-holds the weights, the optimizer moments, the scheduler, the task's random state and the global random state
+line, callbacks for live readouts (a dashboard, the lab), checkpoints, float16 with loss scaling, a Ctrl-C
+(or SIGTERM) that saves before it stops, and a run that diverges (a NaN or inf loss) stopping with a
+TrainingDiverged error instead of writing NaN weights over a good checkpoint. A resumed run reproduces the
+uninterrupted one bit for bit: the checkpoint holds the weights, the optimizer moments, the scheduler, the task's random state and the global random state
 (dropout), and nothing that changes them happens outside a step.
 """
 
@@ -26,16 +28,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..fileio import deferred_sigint
+from ..fileio import HELD_SIGNALS, deferred_signals
 from ..nn.amp import GradScaler, autocast
 from ..nn.models import MODEL_CLASSES, ConfigError
 from ..nn.utils import clip_grad_norm_, get_total_norm
@@ -45,7 +50,15 @@ from .checkpoint import CheckpointError
 from .config import MODEL_FIELDS, TrainConfig
 from .tasks import make_task
 
-__all__ = ["Trainer", "train", "make_optimizer", "train_mlm", "train_seq2seq", "TrainResult"]
+__all__ = ["Trainer", "train", "make_optimizer", "TrainingDiverged", "MAX_NONFINITE_STEPS", "interrupt_signals"]
+
+# A step whose loss (or, in float32, gradient) is NaN or inf changes no weight; this many in a row stop the run.
+MAX_NONFINITE_STEPS = 3
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or inf and stayed so (the learning rate is too high, or clipping is off); the message
+    says at which step and what to change. Nothing non-finite is ever saved."""
 
 # options a resumed run may not change: they decide the data it sees and how it is evaluated (and the optimizer's
 # state fits only its own kind)
@@ -65,6 +78,40 @@ def make_optimizer(config: TrainConfig, model):
     groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
               {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
     return AdamW([g for g in groups if g["params"]], lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps)
+
+
+@contextlib.contextmanager
+def interrupt_signals():
+    """While a run trains: Ctrl-C (SIGINT) and SIGTERM (kill, systemd, job schedulers) raise KeyboardInterrupt
+    in the main thread, once. From the first on, further ones are held back and dropped, so the checkpoint
+    save that follows is never cut short; the handlers that were there before come back when the block ends.
+    Yields a dict whose "stopping" the caller sets when it stops for another reason (a callback's
+    KeyboardInterrupt). Outside the main thread (the lab's worker) it does nothing."""
+    state = {"stopping": False, "held": []}      # held: the signals that came while it stopped
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def handler(signum, frame):
+        if state["stopping"]:
+            state["held"].append(signum)
+            with contextlib.suppress(OSError):
+                os.write(2, b"\n(saving the checkpoint first; one moment)\n")
+            return
+        state["stopping"] = True
+        raise KeyboardInterrupt
+
+    olds = {}
+    try:
+        for sig in HELD_SIGNALS:
+            olds[sig] = signal.signal(sig, handler)
+    except (ValueError, OSError):
+        pass
+    try:
+        yield state
+    finally:
+        for sig, old in olds.items():
+            signal.signal(sig, signal.SIG_DFL if old is None else old)
 
 
 def _human(n: float) -> str:
@@ -94,7 +141,7 @@ class Trainer:
         self.device = backend.check_device(config.device)
         self.interrupted = self._stop = False
         if config.out_dir is not None:
-            ckpt.check_target(config.out_dir)
+            ckpt.check_writable(config.out_dir)      # a folder that cannot be written: now, not at the first save
 
         resume = _resume_from
         self.task = make_task(config, resume.tokenizer if resume is not None else tokenizer,
@@ -113,9 +160,13 @@ class Trainer:
         self.scheduler = WarmupCosine(self.optimizer, config.warmup_steps, config.steps, config.min_lr_ratio)
         self.scaler = GradScaler(enabled=config.precision == "fp16")      # a pass-through in fp32
         self.step, self.history = 0, []
+        self._nonfinite = 0               # steps in a row whose loss was NaN / inf (they changed no weight)
+        self._saved_step = None           # the step of the last checkpoint this run wrote (or resumed from)
         self._unfinished = False          # the last step's evaluation and callbacks have not run (a Ctrl-C)
         if resume is not None:
             self._restore(resume)
+            if config.out_dir is not None and Path(config.out_dir).resolve() == Path(resume.path).resolve():
+                self._saved_step = self.step
         self._snap = (self.task.state_dict(), backend.get_rng_state())
 
     # ------------------------------------------------------------ resume
@@ -130,13 +181,22 @@ class Trainer:
         if (Path(path) / "run.json").is_file() and (Path(path) / "checkpoint").is_dir():
             raise CheckpointError(f"{path} is a lab run; its checkpoint is {Path(path) / 'checkpoint'} (resume that)")
         c = ckpt.load_checkpoint(path, device="cpu", verify=verify)   # Trainer moves it to the run's device
-        if c.trainer_state is None or c.optimizer_state is None or "config" not in c.trainer_state:
-            raise CheckpointError(f"{c.path} holds a model but no training state, so it cannot be resumed "
-                                  "(it was saved by model.save, or by a version that kept none)")
+        if c.trainer_state is None:
+            raise CheckpointError(f"{c.path} holds a model but no training state (no {ckpt.STATE_FILE}: no "
+                                  "optimizer state, schedule or data position), so it cannot be resumed: it was "
+                                  "saved by model.save; load the model with tinygrad_tf.nn.models.load")
+        if "config" not in c.trainer_state or c.optimizer_state is None:
+            missing = "training config" if "config" not in c.trainer_state else "optimizer state"
+            raise CheckpointError(f"{c.path / ckpt.STATE_FILE} holds no {missing}, so the run cannot be resumed "
+                                  "(a checkpoint saved without it, or an edited file)")
         try:
             saved = TrainConfig.from_dict(c.trainer_state["config"])
         except (ConfigError, TypeError) as e:
             raise CheckpointError(f"{c.path / ckpt.STATE_FILE}: corrupt training config ({e})") from None
+        if c.tokenizer is None and saved.tokenizer in ("char", "bpe", "wordpiece"):
+            raise CheckpointError(f"{c.path} has no {ckpt.TOKENIZER_FILE}, so the run cannot be resumed: the model "
+                                  f"was trained on the ids of its {saved.tokenizer} tokenizer, and a new one would "
+                                  f"give other ids; put the run's {ckpt.TOKENIZER_FILE} back")
         asked = {k: overrides[k] for k in MODEL_FIELDS if overrides.get(k) is not None}
         asked.update(overrides.get("model") or {})
         if overrides.get("preset") not in (None, saved.preset):
@@ -188,8 +248,33 @@ class Trainer:
         path = path or self.config.out_dir
         if path is None:
             return None
-        return ckpt.save_checkpoint(path, self.model, self.tokenizer, optimizer_state=self.optimizer.state_dict(),
-                                    trainer_state=self.trainer_state())
+        bad = [name for name, p in self.model.named_parameters()
+               if not bool(backend.get_array_module(p.data).isfinite(p.data).all())]
+        if bad:
+            raise TrainingDiverged(f"not saving the checkpoint at step {self.step}: the weights hold NaN or inf "
+                                   f"({', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}), and {path} keeps what it "
+                                   f"had; {self._hint()}")
+        where = ckpt.save_checkpoint(path, self.model, self.tokenizer, optimizer_state=self.optimizer.state_dict(),
+                                     trainer_state=self.trainer_state())
+        if Path(path).resolve() == Path(self.config.out_dir or path).resolve():
+            self._saved_step = self.step
+        return where
+
+    def _hint(self) -> str:
+        cfg = self.config
+        clip = (f"clip gradients harder (--grad-clip {cfg.grad_clip:g} now)" if cfg.grad_clip > 0 else
+                "clip gradients (--grad-clip 1.0; it is off)")
+        return f"lower the learning rate (--lr {cfg.lr:g} now) or {clip}"
+
+    def _diverged(self) -> TrainingDiverged:
+        first = self.step - self._nonfinite + 1
+        losses = [r["loss"] for r in self.history[-self._nonfinite:]]
+        what = (f"the loss was {' / '.join(sorted({repr(x) for x in losses}))}"
+                if not any(math.isfinite(x) for x in losses) else "the loss or its gradient was NaN or inf")
+        kept = (f"the checkpoint in {self.config.out_dir} (step {self._saved_step}) is kept as it was"
+                if self._saved_step is not None and self.config.out_dir else "nothing was saved")
+        return TrainingDiverged(f"training diverged at step {first}: {what} for {self._nonfinite} steps in a row "
+                                f"(steps {first}-{self.step}, skipped: no weight changed); {kept}; {self._hint()}")
 
     def set_total_steps(self, steps: int) -> None:
         """Change the run's length (and the end of the cosine) while it runs, e.g. from a callback.
@@ -211,23 +296,32 @@ class Trainer:
         t0 = time.perf_counter()
         self.model.train()
         batch = self.task.batch()
-        with autocast(enabled=self.scaler.enabled):
-            loss = self.task.loss(self.model, batch)
-        self.optimizer.zero_grad()
         # fp16: the loss times S, so small gradients survive, then the gradients divided by S again. An
-        # overflow is expected now and then (the scaler skips that step), so NumPy need not warn about it.
-        with np.errstate(over="ignore", invalid="ignore") if self.scaler.enabled else contextlib.nullcontext():
+        # overflow is expected now and then (the scaler skips that step), so NumPy need not warn about it; nor
+        # in fp32, where a NaN / inf loss or gradient is caught below (the step is skipped, a streak stops the run).
+        with np.errstate(over="ignore", invalid="ignore"):
+            with autocast(enabled=self.scaler.enabled):
+                loss = self.task.loss(self.model, batch)
+            self.optimizer.zero_grad()
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
-        params = [p for g in self.optimizer.param_groups for p in g["params"]]
-        if self.config.grad_clip > 0 and not self.scaler.found_inf:
-            gnorm = clip_grad_norm_(params, self.config.grad_clip)
-        else:
-            gnorm = get_total_norm([p.grad for p in params if p.grad is not None])
+            params = [p for g in self.optimizer.param_groups for p in g["params"]]
+            if self.config.grad_clip > 0 and not self.scaler.found_inf:
+                gnorm = clip_grad_norm_(params, self.config.grad_clip)
+            else:
+                gnorm = get_total_norm([p.grad for p in params if p.grad is not None])
         loss_value, gnorm_value = float(loss.item()), float(gnorm.item())
         lr = self.optimizer.param_groups[0]["lr"]
-        with deferred_sigint():              # the state changes: all of them or none
-            stepped = self.scaler.step(self.optimizer)    # fp16: skipped when a gradient overflowed
+        # a NaN / inf loss (or, in fp32, gradient) changes no weight; fp16's scaler skips overflowing gradients
+        nonfinite = not math.isfinite(loss_value) or (not self.scaler.enabled and not math.isfinite(gnorm_value))
+        with deferred_signals():             # the state changes: all of them or none
+            if nonfinite and not self.scaler.enabled:
+                stepped = False
+            elif nonfinite:
+                self.scaler.found_inf = True                  # skipped; the scaler also lowers its scale
+                stepped = self.scaler.step(self.optimizer)
+            else:
+                stepped = self.scaler.step(self.optimizer)    # fp16: skipped when a gradient overflowed
             scale = self.scaler.get_scale()
             self.scaler.update()
             self.scheduler.step()
@@ -238,6 +332,9 @@ class Trainer:
                    "tokens_per_sec": self.task.tokens(batch) / dt, "time": dt}
             if self.scaler.enabled:
                 rec.update(loss_scale=scale, skipped=not stepped)
+            elif not stepped:
+                rec["skipped"] = True
+            self._nonfinite = self._nonfinite + 1 if nonfinite else 0
             self.history.append(rec)
             self._snap = (self.task.state_dict(), backend.get_rng_state())
             self._unfinished = True
@@ -247,8 +344,8 @@ class Trainer:
         """The task's evaluation on its fixed held-out set (e.g. ``{"val_loss": ...}``), in eval mode."""
         was_training = self.model.training
         self.model.eval()
-        try:
-            with no_grad(), autocast(enabled=self.scaler.enabled):
+        try:                                # a diverging run evaluates to NaN: shown, not warned about
+            with no_grad(), autocast(enabled=self.scaler.enabled), np.errstate(over="ignore", invalid="ignore"):
                 return self.task.evaluate(self.model)
         finally:
             self.model.train(was_training)
@@ -306,6 +403,10 @@ class Trainer:
                         info=f"loss {rec['loss']:.3f} {_human(rec['tokens_per_sec'])} tok/s "
                              f"lr {rec['lr']:.1e} |g| {rec['grad_norm']:.2f}")
         self._unfinished = False
+        if self._nonfinite:                  # no interval checkpoint while the loss is NaN / inf
+            if self._nonfinite >= MAX_NONFINITE_STEPS:
+                raise self._diverged()
+            return
         if cfg.checkpoint_interval and self.step % cfg.checkpoint_interval == 0 and self.step < cfg.steps:
             self.save()
 
@@ -319,27 +420,29 @@ class Trainer:
                             TextColumn("{task.fields[info]}"), console=console, transient=True,
                             disable=not (self.show_progress and console.is_terminal))
         self._tokens, self._t_window = 0.0, time.perf_counter()
-        try:
-            with progress:
-                bar = progress.add_task("train", total=cfg.steps, completed=self.step, info="")
-                if self._unfinished and self.history:        # interrupted between its step and its evaluation
-                    self._finish_step(self.history[-1], progress, bar)
-                while self.step < cfg.steps and not self._stop:
-                    rec = self.train_step()
-                    self._tokens += rec["tokens_per_sec"] * rec["time"]
-                    self._finish_step(rec, progress, bar)
-                self.save()
-        except KeyboardInterrupt:
-            self.interrupted = True
-            task_state, rng_state = self._snap       # the state as of the last completed step
-            self.task.load_state_dict(task_state)
-            backend.set_rng_state(rng_state)
-            self.scaler.found_inf = self.scaler._unscaled = False    # a step cut short before its update
-            where = self.save()
-            console.print(f"interrupted at step {self.step}/{cfg.steps}; " +
-                          (f"checkpoint saved to {where} (continue with: tinygrad-tf train --resume {where})"
-                           if where is not None else "no --out folder, nothing saved"),
-                          highlight=False, soft_wrap=True)
+        with interrupt_signals() as signals:
+            try:
+                with progress:
+                    bar = progress.add_task("train", total=cfg.steps, completed=self.step, info="")
+                    if self._unfinished and self.history:        # interrupted between its step and its evaluation
+                        self._finish_step(self.history[-1], progress, bar)
+                    while self.step < cfg.steps and not self._stop:
+                        rec = self.train_step()
+                        self._tokens += rec["tokens_per_sec"] * rec["time"]
+                        self._finish_step(rec, progress, bar)
+                    self.save()
+            except KeyboardInterrupt:
+                signals["stopping"] = True           # a second Ctrl-C / SIGTERM must not cut the save short
+                self.interrupted = True
+                task_state, rng_state = self._snap       # the state as of the last completed step
+                self.task.load_state_dict(task_state)
+                backend.set_rng_state(rng_state)
+                self.scaler.found_inf = self.scaler._unscaled = False    # a step cut short before its update
+                where = self.save()
+                console.print(f"interrupted at step {self.step}/{cfg.steps}; " +
+                              (f"checkpoint saved to {where} (continue with: tinygrad-tf train --resume {where})"
+                               if where is not None else "no --out folder, nothing saved"),
+                              highlight=False, soft_wrap=True)
         return self.history
 
 
@@ -356,52 +459,3 @@ def train(config: TrainConfig | None = None, *, resume=None, callbacks=(), conso
         config = dataclasses.replace(config, **overrides) if config is not None else TrainConfig(**overrides)
         trainer = Trainer(config, callbacks=callbacks, console=console, show_progress=show_progress)
     return trainer.run()
-
-
-# ---------------------------------------------------------------- one-call recipes for notebooks
-@dataclass
-class TrainResult:
-    """What ``train_mlm`` / ``train_seq2seq`` return: the model (eval mode), its tokenizer, the history, the last
-    evaluation's numbers (``val_loss``, ``val_accuracy``; ``accuracy`` for T5), steps run and wall time."""
-
-    model: object
-    tokenizer: object
-    history: list = field(default_factory=list)
-    steps: int = 0
-    seconds: float = 0.0
-    held_out: list = field(default_factory=list)
-    val_loss: float = float("nan")
-    val_accuracy: float = float("nan")
-    accuracy: float = float("nan")
-
-
-def _recipe(config, model=None, tokenizer=None, callbacks=(), log=print) -> TrainResult:
-    t0 = time.perf_counter()
-    trainer = Trainer(config, model=model, tokenizer=tokenizer, callbacks=callbacks, show_progress=log is not None)
-    if log is not None:
-        log(trainer.describe())
-    history = trainer.run()
-    last = next((r for r in reversed(history) if trainer.task.accuracy_key in r), {})
-    return TrainResult(trainer.model.eval(), trainer.tokenizer, history, trainer.step, time.perf_counter() - t0,
-                       getattr(trainer.task, "held_out", []),
-                       **{k: last[k] for k in ("val_loss", "val_accuracy", "accuracy") if k in last})
-
-
-def train_mlm(data=None, *, tokenizer=None, vocab_size=2000, seq_len=64, d_model=128, n_layer=2, n_head=4, d_ff=None,
-              dropout=0.1, model=None, callbacks=(), log=print, **options) -> TrainResult:
-    """A masked-LM BERT on ``data`` (a UTF-8 text file; None = the embedded corpus) in one call; ``options``
-    are TrainConfig fields (steps, batch_size, lr, warmup_steps, eval_interval, out_dir, ...). ``model`` and
-    ``tokenizer``: train these further instead of new ones."""
-    config = TrainConfig(family="bert", data=None if data is None else str(data), vocab_size=vocab_size,
-                         context_length=seq_len, d_model=d_model, n_layer=n_layer, n_head=n_head, d_ff=d_ff,
-                         dropout=dropout, **options)
-    return _recipe(config, model, tokenizer, callbacks, log)
-
-
-def train_seq2seq(task="reverse", *, d_model=64, n_layer=2, n_head=4, d_ff=256, feed_forward_proj="relu",
-                  dropout=0.0, model=None, callbacks=(), log=print, **options) -> TrainResult:
-    """A small T5 on a generated digit ``task`` (seq2seq.TASKS) in one call; ``options`` are TrainConfig fields
-    (steps, batch_size, min_len, max_len, eval_size, target_accuracy, out_dir, ...)."""
-    config = TrainConfig(family="t5", task=task, d_model=d_model, n_layer=n_layer, n_head=n_head, d_ff=d_ff,
-                         dropout=dropout, model={"feed_forward_proj": feed_forward_proj}, **options)
-    return _recipe(config, model, None, callbacks, log)

@@ -13,7 +13,6 @@ preset name (gpt2, ...) gives that model's forward + backward on 16 tokens, grou
 
 from __future__ import annotations
 
-import ast
 import math
 
 import tinygrad_tf as tg
@@ -39,11 +38,10 @@ class Intermediates(list):
     """The intermediates of an expression, named by their source text (micrograd's labels: ``a*b``, ...).
 
         keep = Intermediates("(a*b + c).tanh()")
-        out = eval(compile(keep.wrap(ast.parse(expr, mode="eval")), "<expr>", "eval"), {keep.NAME: keep, ...})
+        keep(value, "a*b")                       # for each operation's value, as an evaluator meets it
         viz.draw_graph(out, params=list(keep))
 
-    ``wrap`` rewrites the expression's tree so that every operation's value passes through ``keep(value,
-    text)``, which names a Tensor that has no name yet and keeps it alive for the drawing."""
+    ``keep(value, text)`` names a Tensor that has no name yet and keeps it alive for the drawing."""
 
     NAME = "__keep__"
     MAX_NAME = 32
@@ -59,20 +57,6 @@ class Intermediates(list):
             self.append(value)
         return value
 
-    def wrap(self, tree):
-        source = self.source
-
-        class Wrap(ast.NodeTransformer):
-            def _keep(self, node):
-                self.generic_visit(node)
-                text = " ".join((ast.get_source_segment(source, node) or "").split())
-                call = ast.Call(func=ast.Name(Intermediates.NAME, ast.Load()), args=[node, ast.Constant(text)],
-                                keywords=[])
-                return ast.copy_location(call, node)
-
-            visit_BinOp = visit_UnaryOp = visit_Call = _keep
-
-        return ast.fix_missing_locations(Wrap().visit(tree))
 
 
 def _neuron():

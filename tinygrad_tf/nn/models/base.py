@@ -4,7 +4,8 @@
 A native checkpoint is a folder:
     config.json          the config's fields plus "model_type" ("gpt", ...), which picks the class on load
     model.safetensors    every parameter and persistent buffer, by its state_dict name (tied weights once)
-    integrity.json       size and SHA-256 of the weights, checked on load
+    integrity.json       size and SHA-256 of every file above, checked on load (model.safetensors' metadata
+                         says the folder was saved with one, so a deleted manifest is an error, not a skip)
 It is written by ``fileio.atomic_folder`` (a temporary folder swapped in with two renames), so a crash or an
 error half-way never leaves a damaged checkpoint behind (an existing one stays as it was).
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import numpy as np
 
 from ... import backend
 from ...autograd import no_grad
-from ...fileio import CheckpointError, atomic_folder, read_json, resolve_folder, verify_manifest
+from ...fileio import MANIFEST_FILE, CheckpointError, atomic_folder, read_json, resolve_folder, verify_manifest
 from ...tensor import Tensor
 from .. import init
 from ..module import Module
@@ -28,6 +31,7 @@ from .architecture import count_parameters
 from .config import ConfigError
 
 WEIGHTS_NAME, CONFIG_NAME = "model.safetensors", "config.json"
+MANIFEST_KEY = "integrity_manifest"   # in model.safetensors' metadata: this folder was saved with integrity.json
 MODEL_CLASSES: dict = {}          # model_type -> class, filled by @register_model
 
 
@@ -86,6 +90,9 @@ class PretrainedModel(Module):
         (a backend array (B, T)); one token per row is sampled and appended, ``max_new_tokens`` times. Rows that
         produced ``eos_token_id`` are padded with it; the loop stops early when every row has. Returns the ids
         as a Tensor: (B, T') for (B, T) prompts, one (T',) sequence if the ``prompt`` given was one (T,)."""
+        check_sampling(temperature, top_k, top_p)
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
         xp = backend.xp_for(self.device)
         done = xp.zeros(ids.shape[0], dtype=bool)
         for _ in range(max_new_tokens):
@@ -111,7 +118,7 @@ def write_model_files(folder, model) -> None:
     its state_dict name, tied weights once)."""
     tensors = {k: backend.to_numpy(t.data) for k, t in model.state_dict().items()}
     write_tensors_and_config(folder, tensors, model.config.to_dict(),
-                             {"format": "np", "model_type": model.config.model_type})
+                             {"format": "np", "model_type": model.config.model_type, MANIFEST_KEY: MANIFEST_FILE})
 
 
 def write_tensors_and_config(folder, tensors, config: dict, metadata: dict) -> None:
@@ -143,15 +150,45 @@ def read_tensors(path, what="weights") -> dict:
         raise CheckpointError(f"{path} is corrupt or truncated ({what}: {_one_line(e)})") from None
 
 
+def saved_with_manifest(weights_path) -> bool:
+    """Whether a weights file says its folder was written with an integrity manifest (its safetensors metadata);
+    False for older or hand-made files, and for anything unreadable (reading the weights reports that)."""
+    try:
+        from safetensors import safe_open
+        with safe_open(str(weights_path), framework="numpy") as f:
+            return (f.metadata() or {}).get(MANIFEST_KEY) == MANIFEST_FILE
+    except Exception:  # noqa: BLE001  (a corrupt file: read_tensors names the problem)
+        return False
+
+
+def check_folder(path, files, verify=True):
+    """Check ``files`` of the folder ``path`` (the ones a loader reads) against its integrity manifest; a folder
+    whose weights say it was saved with one and that has none is an IntegrityError too."""
+    if verify:
+        expected = not (Path(path) / MANIFEST_FILE).exists() and saved_with_manifest(Path(path) / WEIGHTS_NAME)
+        verify_manifest(path, True, files=files, expected=expected)
+
+
 def read_checkpoint(path, verify=True):
     """(config dict, {name: numpy array}) from a checkpoint folder, or a CheckpointError saying what is wrong.
-    ``verify`` first checks the weights against the folder's integrity manifest (when it has one)."""
+    ``verify`` first checks config.json and the weights against the folder's integrity manifest."""
     path = resolve_folder(path)
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         if not (path / name).is_file():
             raise CheckpointError(f"{path} is not a tinygrad_tf checkpoint: {name} is missing")
-    verify_manifest(path, verify)
+    check_folder(path, (CONFIG_NAME, WEIGHTS_NAME), verify)
     return read_json(path / CONFIG_NAME, "model config", CheckpointError), read_tensors(path / WEIGHTS_NAME)
+
+
+def check_float_weights(model, tensors, where) -> None:
+    """A float parameter given an integer or boolean array (a header whose dtype lies, a wrong file) is a
+    CheckpointError: NumPy would cast it into a model of nonsense without a word."""
+    own = model.state_dict()
+    for k, arr in tensors.items():
+        t = own.get(k)
+        if t is not None and np.dtype(t.dtype).kind == "f" and np.dtype(arr.dtype).kind not in "f":
+            raise CheckpointError(f"{where}: weight {k} is stored as {np.dtype(arr.dtype).name}, but the model's "
+                                  f"{k} is a float tensor (a wrong file, or a header whose dtype is wrong)")
 
 
 def load_checkpoint(path, cls=None, device=None, config=None, verify=True):
@@ -180,6 +217,7 @@ def load_checkpoint(path, cls=None, device=None, config=None, verify=True):
     floats = [a.dtype for a in tensors.values() if a.dtype.kind == "f"]
     if floats and floats[0] != model.dtype:
         model.to(dtype=floats[0])                 # keep the precision it was saved in
+    check_float_weights(model, tensors, Path(path) / WEIGHTS_NAME)
     try:
         model.load_state_dict(tensors)
     except RuntimeError as e:
@@ -204,25 +242,46 @@ def generation(generate):
     return run
 
 
+def check_sampling(temperature=1.0, top_k=None, top_p=None) -> None:
+    """The sampling options of ``generate`` / ``sample_next_token``, checked once: temperature a finite number
+    >= 0 (0 = greedy), top_k a positive integer, top_p in (0, 1]; a ValueError names the bad one."""
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not math.isfinite(temperature) \
+            or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1):
+        raise ValueError(f"top_k must be a positive integer (or None), got {top_k!r}")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, numbers.Real)
+                              or not math.isfinite(top_p) or not 0 < top_p <= 1):
+        raise ValueError(f"top_p must be a number in (0, 1] (or None), got {top_p!r}")
+
+
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, device="cpu"):
     """Pick one token per row of ``logits`` (B, V) (a backend array); returns int64 ids (B,).
 
     temperature=0: greedy (argmax). Otherwise softmax(logits / temperature), restricted to the top_k
     most likely tokens and/or the smallest set whose probability reaches top_p (nucleus sampling), then
-    one draw per row from the generator ``tg.manual_seed`` seeds.
+    one draw per row from the generator ``tg.manual_seed`` seeds. A tiny temperature tends to greedy (the
+    logits are shifted by their maximum before the division, so nothing overflows); logits that are NaN
+    (a broken model) are a ValueError, not a silent token 0.
     """
+    check_sampling(temperature, top_k, top_p)
     xp = backend.get_array_module(logits)
     logits = logits.astype(np.float64)
+    if bool(xp.isnan(logits).any()) or bool(xp.isposinf(logits).any()):
+        raise ValueError("the model's logits are NaN or +inf, so no token can be sampled: its weights are broken "
+                         "(a diverged training run?)")
     if temperature == 0:
         return logits.argmax(-1).astype(np.int64)
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
-    logits = logits / temperature
     b, v = logits.shape
     if top_k is not None:
-        k = max(1, min(int(top_k), v))
+        k = min(int(top_k), v)
         kth = xp.sort(logits, axis=-1)[:, v - k][:, None]
         logits = xp.where(logits < kth, -xp.inf, logits)
+    with np.errstate(over="ignore"):
+        scaled = logits / temperature
+        if not bool(xp.isfinite(scaled.max(-1)).all()):  # a tiny temperature overflowed: shift first, so that
+            scaled = (logits - logits.max(-1, keepdims=True)) / temperature     # (-big) / tiny = -inf, p = 0
+    logits = scaled
     probs = xp.exp(logits - logits.max(-1, keepdims=True))
     probs /= probs.sum(-1, keepdims=True)
     if top_p is not None and top_p < 1:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 import re
 import struct
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import numpy as np
 
-from ...fileio import read_json
-from .base import CONFIG_NAME, MODEL_CLASSES, WEIGHTS_NAME, CheckpointError, write_model_folder
+from ...fileio import read_json, stale_copies
+from .base import CONFIG_NAME, MODEL_CLASSES, WEIGHTS_NAME, CheckpointError, check_float_weights, write_model_folder
 from .config import ConfigError
 from .hf_families import BASE_PREFIX, FAMILIES, IGNORED, READERS, hf_writer
 
@@ -38,35 +38,87 @@ _ST_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": n
               "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
 
 
+MAX_HEADER = 100 * 2**20        # the safetensors format's own limit on the JSON header (100 MB)
+
+
+def _bad(msg):
+    raise ValueError(msg)
+
+
+def check_safetensors_header(header, data_len: int) -> list:
+    """The tensors a safetensors header describes, checked by the format's rules
+    (https://github.com/huggingface/safetensors): a JSON object whose "__metadata__" (optional) maps strings
+    to strings and whose every other entry is {"dtype", "shape", "data_offsets": [begin, end]}, with a known
+    dtype, non-negative integer dimensions, ``end - begin`` = the number of elements x the dtype's size, and
+    the byte ranges, in order, contiguous and non-overlapping from 0, covering the data exactly. Returns
+    [(name, dtype, shape, begin, end)] in data order; a ValueError names the first rule broken."""
+    if not isinstance(header, dict):
+        _bad(f"the header is a JSON {type(header).__name__}, not an object of tensors")
+    meta = header.get("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+        _bad("__metadata__ must map strings to strings")
+    entries = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+            _bad(f"{name}: an entry must be {{dtype, shape, data_offsets}}, got {str(info)[:80]}")
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if dtype not in _ST_DTYPES:
+            _bad(f"{name}: unsupported dtype {dtype!r} (read: {', '.join(_ST_DTYPES)})")
+        if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                                  for d in shape):
+            _bad(f"{name}: shape must be a list of non-negative integers, got {shape!r}")
+        if not isinstance(offsets, list) or len(offsets) != 2 or not all(
+                isinstance(o, int) and not isinstance(o, bool) for o in offsets) or not 0 <= offsets[0] <= offsets[1]:
+            _bad(f"{name}: data_offsets must be [begin, end] with 0 <= begin <= end, got {offsets!r}")
+        n = int(np.prod(shape, dtype=object)) if shape else 1
+        size = n * np.dtype(_ST_DTYPES[dtype]).itemsize
+        if offsets[1] - offsets[0] != size:
+            _bad(f"{name}: {dtype} {shape} is {size:,} bytes, but its data_offsets {offsets} hold "
+                 f"{offsets[1] - offsets[0]:,} (the dtype or shape does not fit the data)")
+        entries.append((name, dtype, shape, offsets[0], offsets[1]))
+    entries.sort(key=lambda e: (e[3], e[4]))
+    at = 0
+    for name, _, _, begin, end in entries:
+        if begin != at:
+            _bad(f"{name}: its bytes start at {begin:,}, but the tensor before it ends at {at:,} "
+                 + ("(they overlap)" if begin < at else "(a gap of unclaimed bytes)"))
+        at = end
+    if at != data_len:
+        _bad(f"the tensors cover {at:,} bytes of data, but the file holds {data_len:,} after its header "
+             + ("(truncated?)" if at > data_len else "(bytes no tensor claims)"))
+    return entries
+
+
 def read_safetensors(path) -> dict:
     """name -> NumPy array from a .safetensors file: 8 bytes of header length, a JSON header giving each
     tensor's dtype, shape and byte range, then the raw little-endian bytes. Read directly (not through the
     safetensors package) so that bfloat16, which NumPy lacks, can be widened to float32: a bfloat16 is the
-    top 16 bits of a float32."""
+    top 16 bits of a float32. The header is checked in full first (``check_safetensors_header``)."""
     path = Path(path)
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
-            (n,) = struct.unpack("<Q", f.read(8))
+            head = f.read(8)
+            if len(head) < 8:
+                raise ValueError(f"the file is {size} bytes, too short for a header")
+            (n,) = struct.unpack("<Q", head)
             if n > size - 8:
                 raise ValueError(f"header length {n} is beyond the end of the file")
+            if n > MAX_HEADER:
+                raise ValueError(f"header length {n:,} is over the format's limit of {MAX_HEADER:,} bytes")
             header = json.loads(f.read(n))
+        entries = check_safetensors_header(header, size - 8 - n)
         data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n) if size > 8 + n else np.zeros(0, np.uint8)
         out = {}
-        for name, info in header.items():
-            if name == "__metadata__":
-                continue
-            if info["dtype"] not in _ST_DTYPES:
-                raise ValueError(f"{name}: unsupported dtype {info['dtype']}")
-            start, end = info["data_offsets"]
-            if not 0 <= start <= end <= len(data):
-                raise ValueError(f"{name}: bytes {start}..{end} are beyond the end of the data")
-            arr = np.frombuffer(data[start:end], dtype=_ST_DTYPES[info["dtype"]]).reshape(info["shape"])
-            if info["dtype"] == "BF16":
+        for name, dtype, shape, start, end in entries:
+            arr = np.frombuffer(data[start:end], dtype=np.dtype(_ST_DTYPES[dtype]).newbyteorder("<")).reshape(shape)
+            if dtype == "BF16":
                 arr = (arr.astype(np.uint32) << 16).view(np.float32)
             out[name] = arr
         return out
-    except (OSError, ValueError, KeyError, TypeError, struct.error) as e:
+    except (OSError, ValueError, KeyError, TypeError, struct.error, RecursionError) as e:
         raise CheckpointError(f"{path} is not a readable safetensors file: {' '.join(str(e).split())}") from None
 
 
@@ -75,6 +127,26 @@ def _read_json(path) -> dict:
         raise CheckpointError(f"{path} is missing (a Hugging Face folder needs config.json next to the weights; "
                               "or pass config=...)")
     return read_json(path, "Hugging Face JSON file", CheckpointError)
+
+
+def _shards(index_path) -> list:
+    """The shard file names an index's "weight_map" ({tensor name: file name}) lists, each a plain file name
+    inside the folder: an index is data, and one naming ``../../x`` or ``/etc/x`` must not read outside it."""
+    weight_map = _read_json(index_path).get("weight_map")
+    if not isinstance(weight_map, dict) or not weight_map or \
+            not all(isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()):
+        raise CheckpointError(f"{index_path}: 'weight_map' must be an object mapping tensor names to shard file "
+                              f"names, got {type(weight_map).__name__}")
+    names = sorted(set(weight_map.values()))
+    for name in names:
+        parts = Path(name).parts
+        if not name or Path(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive \
+                or ".." in parts or "\\" in name or len(parts) != 1 or name.startswith("."):
+            raise CheckpointError(f"{index_path}: shard {name!r} is not a file name inside the folder (an index "
+                                  "may only name files beside it)")
+        if not name.endswith(".safetensors"):
+            raise CheckpointError(f"{index_path}: shard {name!r} is not a .safetensors file")
+    return names
 
 
 def read_hf_folder(path, config=None):
@@ -86,8 +158,7 @@ def read_hf_folder(path, config=None):
         if (path / WEIGHTS_NAME).is_file():
             files = [path / WEIGHTS_NAME]
         elif (path / INDEX_NAME).is_file():                      # sharded: the index maps each name to a file
-            index = _read_json(path / INDEX_NAME).get("weight_map", {})
-            files = [path / f for f in sorted(set(index.values()))]
+            files = [path / f for f in _shards(path / INDEX_NAME)]
         else:
             found = sorted(path.glob("*.safetensors"))
             if len(found) != 1:
@@ -99,6 +170,8 @@ def read_hf_folder(path, config=None):
             files = found
     elif path.is_file():
         folder, files = path.parent, [path]
+    elif stale_copies(path):                   # save_hf killed between its two renames: the previous folder
+        return read_hf_folder(stale_copies(path)[0], config)
     else:
         raise CheckpointError(f"no Hugging Face model folder or weights file at {path}")
     if config is None:
@@ -127,6 +200,23 @@ def hf_family(cfg: dict) -> str:
 
 
 # ====================================================================== load_hf
+class _MissingKey(Exception):
+    pass
+
+
+class _HFConfig(dict):
+    """config.json for a family's reader: a key it needs and the file lacks is named as a config key (a
+    KeyError from the weights dict means a missing weight)."""
+
+    def __init__(self, cfg, family):
+        super().__init__(cfg)
+        self.family = family
+
+    def __missing__(self, key):
+        raise _MissingKey(f"config.json has no {key!r}, which a {self.family} model needs (an incomplete or "
+                          "hand-edited config?)")
+
+
 def load_hf(path, config=None, device=None, dtype=None):
     """Read a local Hugging Face checkpoint into the matching model (GPT, BERT or T5), in eval mode.
 
@@ -137,6 +227,7 @@ def load_hf(path, config=None, device=None, dtype=None):
     """
     cfg, tensors = read_hf_folder(path, config)
     family = hf_family(cfg)
+    cfg = _HFConfig(cfg, family)
     prefix = BASE_PREFIX[family]
     weights, stored_as = {}, {}
     for name, arr in tensors.items():
@@ -152,8 +243,11 @@ def load_hf(path, config=None, device=None, dtype=None):
         weights[name], stored_as[name] = arr, original
     try:
         model_config, state = READERS[family](cfg, weights)
-    except ConfigError as e:
+    except (ConfigError, _MissingKey) as e:
         raise CheckpointError(f"{path}: {e}") from None
+    except (TypeError, ValueError) as e:     # a config value of the wrong kind ("n_embd": "768"), a weight that
+        raise CheckpointError(f"{path}: its config.json and weights do not fit a {family} model "     # won't reshape
+                              f"({type(e).__name__}: {' '.join(str(e).split())})") from None
     except KeyError as e:
         raise CheckpointError(f"{path}: weight {e.args[0]} is missing (is this a complete "
                               f"{'/'.join(cfg.get('architectures') or [family])} checkpoint?)") from None
@@ -166,6 +260,7 @@ def load_hf(path, config=None, device=None, dtype=None):
         floats = {a.dtype for a in state.values() if a.dtype.kind == "f"}
         dtype = np.float64 if np.dtype(np.float64) in floats else np.float32
     model.to(dtype=dtype)
+    check_float_weights(model, state, path)
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
