@@ -60,6 +60,8 @@ CONFIGS = {
     # the issue's target: at most 1.3x PyTorch's step time
     "small": dict(n_layer=4, d_model=256, n_head=4, context_length=128, batch=8, vocab_size=512),
     "medium": dict(n_layer=6, d_model=512, n_head=8, context_length=256, batch=8, vocab_size=512),
+    # GPT-2 small at batch 8, context 1024: the GPU check (scripts/gpu-check); far too big for a CPU run
+    "gpt2": dict(n_layer=12, d_model=768, n_head=12, context_length=1024, batch=8, vocab_size=50257),
 }
 
 
@@ -191,9 +193,16 @@ def step_flops(cfg, n_matmul_params):
     return (6 * n_matmul_params + 12 * L * d * t) * b * t
 
 
-def bench_train(name, cfg, repeats, warmup=2, device="cpu"):
+def bench_train(name, cfg, repeats, warmup=2, device="cpu", precision="fp32"):
+    """One config's training step in both libraries (``precision="fp16"``: float16 products under autocast with
+    loss scaling in both, float32 weights; a GPU setting). On a GPU also the peak memory of each contender."""
+    import contextlib
+
+    from tinygrad_tf import nn as tgnn
     from tinygrad_tf import optim
     from tinygrad_tf.nn.models import GPT, GPTConfig
+
+    fp16 = precision == "fp16"
 
     gcfg = GPTConfig(vocab_size=cfg["vocab_size"], context_length=cfg["context_length"], d_model=cfg["d_model"],
                      n_layer=cfg["n_layer"], n_head=cfg["n_head"], dropout=0.0, activation="gelu_tanh",
@@ -215,21 +224,33 @@ def bench_train(name, cfg, repeats, warmup=2, device="cpu"):
     ids_np = np.random.default_rng(0).integers(0, cfg["vocab_size"], (cfg["batch"], cfg["context_length"]))
     ids_tg, ids_th = tg.tensor(ids_np, device=device), torch.tensor(ids_np, device=device)
 
+    tg_scaler = tgnn.GradScaler(enabled=fp16)
+    th_scalers = {kind: torch.amp.GradScaler(device, enabled=fp16) for kind in ths} if fp16 else {}
+
     def tg_step():
         opt.zero_grad()
-        loss = model(ids_tg, labels=ids_tg).loss
-        loss.backward()
-        opt.step()
+        with tgnn.autocast(enabled=fp16):
+            loss = model(ids_tg, labels=ids_tg).loss
+        tg_scaler.scale(loss).backward()
+        tg_scaler.step(opt)
+        tg_scaler.update()
         return loss.item()
 
     def th_step(kind):
         m, o = ths[kind]
+        scaler = th_scalers.get(kind)
 
         def step():
             o.zero_grad(set_to_none=True)
-            loss = m(ids_th, ids_th)
-            loss.backward()
-            o.step()
+            with torch.autocast(device_type=device, dtype=torch.float16) if fp16 else contextlib.nullcontext():
+                loss = m(ids_th, ids_th)
+            if scaler is None:
+                loss.backward()
+                o.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(o)
+                scaler.update()
             return loss.item()
         return step
 
@@ -244,13 +265,33 @@ def bench_train(name, cfg, repeats, warmup=2, device="cpu"):
         for k in (list(fns) if r % 2 == 0 else list(fns)[::-1]):
             samples[k].append(_timed(fns[k]))
     med = {k: statistics.median(v) for k, v in samples.items()}
+    memory = _peak_memory(fns, device)
     tokens = cfg["batch"] * cfg["context_length"]
     n_mm = n_params - cfg["context_length"] * cfg["d_model"]           # all but wpe (wte is the lm_head matmul)
     flops = step_flops(cfg, n_mm)
-    return dict(config=name, **cfg, device=device, params=n_params, first_loss=first, loss_agreement=agree, repeats=repeats,
+    return dict(config=name, **cfg, device=device, precision=precision, peak_memory_mib=memory, params=n_params, first_loss=first, loss_agreement=agree, repeats=repeats,
                 step_s=med, step_samples=samples, tokens_per_s={k: tokens / v for k, v in med.items()},
                 gflops={k: flops / v / 1e9 for k, v in med.items()}, step_gflop=flops / 1e9,
                 ratio=med["tinygrad_tf"] / med["torch"], ratio_sdpa=med["tinygrad_tf"] / med["torch_sdpa"])
+
+
+def _peak_memory(fns, device):
+    """On a GPU: each contender's peak memory over one more step, in MiB (PyTorch's allocator statistics; for
+    CuPy, what its memory pool holds after freeing everything cached before the step: the pool grows to the
+    step's high-water mark). On the CPU: None (benchmarks/bench_memory.py measures host memory)."""
+    if device == "cpu":
+        return None
+    import cupy
+    pool = cupy.get_default_memory_pool()
+    out = {}
+    for k, f in fns.items():
+        pool.free_all_blocks()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        f()
+        _SYNC[0]()
+        out[k] = (pool.total_bytes() if k == "tinygrad_tf" else torch.cuda.max_memory_allocated()) / 2 ** 20
+    return out
 
 
 def _count_tg_ops(fn):
@@ -329,20 +370,26 @@ def bench_generate(contexts, new_tokens, repeats, n_layer=4, d_model=256, n_head
         a = gens["cache"](new_tokens + 1).numpy()[0, ctx:]
         b = th.generate(prompt_th, new_tokens + 1).cpu().numpy()[0, ctx:]
         row = {"context": ctx, "new_tokens": new_tokens, "same_tokens": int((a == b).sum()), "of_tokens": len(a)}
+        # decode time of one sample = (prompt + n+1 tokens) - (prompt + 1 token), both timed back to back, so the
+        # prefill cancels within the pair; the median is over pairs (a difference of medians can come out near
+        # zero or negative on a noisy machine, which is how a 8e9 tok/s PyTorch figure once appeared)
         t1 = {k: [] for k in gens}
-        tn = {k: [] for k in gens}
+        decode = {k: [] for k in gens}
         for r in range(repeats):
             for k in (list(gens) if r % 2 == 0 else list(gens)[::-1]):
-                t1[k].append(_timed(lambda: gens[k](1)))
-                tn[k].append(_timed(lambda: gens[k](new_tokens + 1)))
+                a_, b_ = _timed(lambda: gens[k](1)), _timed(lambda: gens[k](new_tokens + 1))
+                t1[k].append(a_)
+                decode[k].append(b_ - a_)
         for k in gens:
             row[f"{k}_prefill_s"] = statistics.median(t1[k])
-            row[f"{k}_tokens_per_s"] = new_tokens / max(statistics.median(tn[k]) - statistics.median(t1[k]), 1e-9)
+            d = statistics.median(decode[k])
+            row[f"{k}_tokens_per_s"] = new_tokens / d if d > 0 else float("nan")   # nan: too noisy to tell
         # without the cache every token is a forward pass over the whole window: slow, so fewer samples
         nc = [(_timed(lambda: model.generate(prompt, 1, temperature=0, use_cache=False)),
                _timed(lambda: model.generate(prompt, new_tokens + 1, temperature=0, use_cache=False)))
               for _ in range(max(1, repeats // 2))]
-        row["no_cache_tokens_per_s"] = new_tokens / max(statistics.median(tb - ta for ta, tb in nc), 1e-9)
+        d = statistics.median(tb - ta for ta, tb in nc)
+        row["no_cache_tokens_per_s"] = new_tokens / d if d > 0 else float("nan")
         row["ratio_vs_torch"] = row["cache_tokens_per_s"] / row["torch_cache_tokens_per_s"]
         print(f"  generate ctx {ctx}: tg {row['cache_tokens_per_s']:.0f} tok/s, torch "
               f"{row['torch_cache_tokens_per_s']:.0f} tok/s ({row['ratio_vs_torch']:.2f}x), no cache "
@@ -448,6 +495,8 @@ def main(argv=None):
                    help="cpu: process CPU time (default with 1 thread: robust on a shared machine); wall: elapsed")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="cuda: both libraries on the GPU (CuPy and torch.cuda), wall time, synchronised per step")
+    p.add_argument("--precision", default="fp32", help="fp32, fp16 (float16 autocast + loss scaling in both "
+                   "libraries; a GPU setting), or fp32,fp16 for both")
     p.add_argument("--json", metavar="PATH")
     p.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown")
     args = p.parse_args(argv)
@@ -464,10 +513,13 @@ def main(argv=None):
     print(f"numpy sgemm peak: {peak:.1f} GFLOP/s ({THREADS} thread(s))", file=sys.stderr)
     train = []
     for n in ([] if args.generate_only else names):
-        r = bench_train(n, CONFIGS[n], repeats, device=args.device)
-        print(f"  {n}: tg {fmt_ms(r['step_s']['tinygrad_tf'])}, torch {fmt_ms(r['step_s']['torch'])} "
-              f"(sdpa {fmt_ms(r['step_s']['torch_sdpa'])}), ratio {r['ratio']:.2f}x", file=sys.stderr, flush=True)
-        train.append(r)
+        for precision in args.precision.split(","):
+            r = bench_train(n, CONFIGS[n], repeats, device=args.device, precision=precision)
+            print(f"  {n} {precision}: tg {fmt_ms(r['step_s']['tinygrad_tf'])}, torch {fmt_ms(r['step_s']['torch'])} "
+                  f"(sdpa {fmt_ms(r['step_s']['torch_sdpa'])}), ratio {r['ratio']:.2f}x"
+                  + (f", peak MiB {r['peak_memory_mib']}" if r["peak_memory_mib"] else ""), file=sys.stderr,
+                  flush=True)
+            train.append(r)
     gen = None
     if not args.no_generate:
         contexts = ([int(c) for c in args.gen_contexts.split(",")] if args.gen_contexts else
