@@ -32,7 +32,7 @@ from pathlib import Path
 
 __all__ = ["atomic_write", "atomic_write_json", "read_text", "read_json", "atomic_folder", "deferred_sigint",
            "deferred_signals", "resolve_folder", "stale_copies", "CheckpointError", "IntegrityError", "MANIFEST_FILE",
-           "WEIGHT_PATTERNS", "sha256_file", "write_manifest", "read_manifest", "verify_manifest"]
+           "WEIGHT_PATTERNS", "sha256_file", "write_manifest", "read_manifest", "verify_manifest", "pid_alive"]
 
 
 class CheckpointError(ValueError):
@@ -167,14 +167,18 @@ def deferred_sigint():
 
 
 # ---------------------------------------------------------------- one folder
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid) -> bool:
+    """Is process ``pid`` running (on this machine)? Ours is; someone else's (EPERM), or one we cannot tell
+    about, counts as running; anything but a positive int is no process."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
     if pid == os.getpid():
         return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (OSError, ValueError, OverflowError):     # someone else's process (EPERM), or we cannot tell: alive
+    except (OSError, ValueError, OverflowError):
         return True
     return True
 
@@ -190,7 +194,7 @@ def _leftovers(path: Path, kind: str) -> list:
             continue
         tag = cand.name[len(f".{path.name}.{kind}-"):]
         pid = tag.split("-", 1)[0] if kind == "tmp" else tag
-        if pid.isdigit() and _pid_alive(int(pid)):
+        if pid.isdigit() and pid_alive(int(pid)):
             continue                                     # a save in progress in another process
         if kind == "tmp" and "-" not in tag and pid.isdigit():
             continue                                     # cannot be an older mkdtemp name: those have letters

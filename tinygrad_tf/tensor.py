@@ -21,7 +21,7 @@ from . import autograd, backend
 from . import ops as O
 from . import shape_ops as S
 from .compat import missing
-from .tensor_args import _dim, _infer_array
+from .tensor_args import _dim, _infer_array, _to_args
 from .tensor_index import IndexOps
 from .tensor_inplace import InPlaceOps
 from .tensor_linalg import LinalgOps
@@ -182,18 +182,7 @@ class Tensor(TensorOps, MathOps, LinalgOps, ShapeOps, IndexOps, RandomOps, InPla
         """``.to("cuda")``, ``.to(tg.float64)``, ``.to(other_tensor)`` or ``.to(device=..., dtype=...)``;
         ``copy=True`` returns a new tensor even when nothing changes. (``non_blocking`` is accepted: copies
         between devices here always complete before ``to`` returns.)"""
-        for a in args:
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
-                device = a
-            elif isinstance(a, str):
-                try:
-                    dtype = backend.as_dtype(a)
-                except TypeError:
-                    device = backend.check_device(a)   # neither a dtype nor a device: says which devices exist
-            else:
-                dtype = a
+        device, dtype = _to_args(args, device, dtype)
         out = self
         if dtype is not None and backend.as_dtype(dtype) != self.dtype:
             out = out.type(dtype)

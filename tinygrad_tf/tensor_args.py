@@ -75,6 +75,25 @@ def _arith(t, other, reflected=False, division=False):
     return tuple(x.to(target) if _is_tensor(x) and x.dtype.kind in "biu" else x for x in (a, b))
 
 
+def _to_args(args, device, dtype):
+    """``.to``'s arguments (of a Tensor or a Module) as (device, dtype): each positional one a device string, a
+    dtype (or its name) or a tensor (its device and dtype). A string that is neither is returned as the device,
+    for ``backend.check_device`` to say which devices exist."""
+    for a in args:
+        if _is_tensor(a):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+            device = a
+        elif isinstance(a, str):
+            try:
+                dtype = backend.as_dtype(a)
+            except TypeError:
+                device = a
+        else:
+            dtype = a
+    return device, dtype
+
+
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
@@ -130,6 +149,15 @@ def _check_bounds(parts, shape):
 def _short(index):
     s = repr(index)
     return s if len(s) < 80 else s[:77] + "..."
+
+
+def _broadcast_pair(op, a, b, message):
+    """``a`` and ``b`` expanded to the shape they broadcast to; where they do not, a RuntimeError ``op: message``."""
+    try:
+        shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+    except ValueError:
+        raise RuntimeError(f"{op}: {message}") from None
+    return tuple(t if t.shape == shape else t.expand(*shape) for t in (a, b))
 
 
 def _check_broadcast(op, src, dst, exact=False):
@@ -196,15 +224,19 @@ def _dim(op, dim, ndim):
     return d % n
 
 
+def _index_array(op, index, t):
+    """``index`` (a tensor, which must be on ``t``'s device, a list or an array) as an array on ``t``'s device."""
+    if not _is_tensor(index):
+        return t._xp().asarray(index)
+    if index.device != t.device:
+        raise backend.DeviceError(f"{op}: the tensor is on {t.device} but the index on {index.device}")
+    return index.data
+
+
 def _index_tensor(op, index, t, dim):
     """The ``index`` of gather / scatter / scatter_add as an integer array on ``t``'s device, checked: integers,
     as many dims as ``t``, every entry in [0, size of ``dim``) (negative entries are errors, as PyTorch)."""
-    if _is_tensor(index):
-        if index.device != t.device:
-            raise backend.DeviceError(f"{op}: the tensor is on {t.device} but the index on {index.device}")
-        index = index.data
-    else:
-        index = t._xp().asarray(index)
+    index = _index_array(op, index, t)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor (int64), got {index.dtype} of shape "
                         f"{tuple(index.shape)}")

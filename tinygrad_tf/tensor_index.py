@@ -11,11 +11,9 @@ from __future__ import annotations
 import operator
 from collections import namedtuple
 
-import numpy as np
-
 from . import autograd, backend
 from . import index_ops as I
-from .tensor_args import _dim, _index_tensor, _is_tensor
+from .tensor_args import _broadcast_pair, _dim, _index_array, _index_tensor, _is_tensor
 
 sort_result = namedtuple("sort", ["values", "indices"])
 sort_result.__doc__ = "What ``sort`` returns: ``.values`` (differentiable) and ``.indices`` (int64)."
@@ -124,13 +122,7 @@ class IndexOps:
         """``dim`` as an axis and ``index`` as a checked 1-D (or 0-d) integer array of positions along it; negative
         positions count from the end only where PyTorch allows them (``negative``: index_fill), else they are
         errors as in PyTorch."""
-        d = _dim(op, dim, self.ndim)
-        if _is_tensor(index):
-            if index.device != self.device:
-                raise backend.DeviceError(f"{op}: the tensor is on {self.device} but the index on {index.device}")
-            idx = index.data
-        else:
-            idx = self._xp().asarray(index)
+        d, idx = _dim(op, dim, self.ndim), _index_array(op, index, self)
         if idx.dtype.kind not in "iu" or idx.ndim > 1:
             raise IndexError(f"{op}: index must be a 1-D integer tensor, got {idx.dtype} of shape {tuple(idx.shape)}")
         n = self.shape[d] if self.ndim else 1
@@ -187,13 +179,9 @@ class IndexOps:
         if not _is_tensor(mask) or mask.dtype != backend.bool_:
             raise TypeError(f"masked_select: mask must be a bool tensor, got "
                             f"{getattr(mask, 'dtype', type(mask).__name__)} (for a tensor of shape {self.shape})")
-        try:
-            shape = tuple(np.broadcast_shapes(self.shape, mask.shape))
-        except ValueError:
-            raise RuntimeError(f"masked_select: the mask of shape {mask.shape} does not broadcast with the tensor "
-                               f"of shape {self.shape}") from None
-        x = self.expand(*shape) if self.shape != shape else self
-        return x[mask.expand(*shape).data if mask.shape != shape else mask]
+        x, mask = _broadcast_pair("masked_select", self, mask, f"the mask of shape {mask.shape} does not broadcast "
+                                  f"with the tensor of shape {self.shape}")
+        return x[mask]
 
     def nonzero(self, *, as_tuple=False):
         """The indices of the non-zero elements: an int64 tensor (n, ndim), one row per element; with

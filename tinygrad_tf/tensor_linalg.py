@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-import numpy as np
-
 from . import backend
 from . import linalg_ops as L
 from . import ops as O
 from . import reduce_ops as R
-from .tensor_args import _axes, _check_broadcast, _check_choice, _dim, _is_tensor, _operand
+from .tensor_args import _axes, _broadcast_pair, _check_broadcast, _check_choice, _dim, _is_tensor, _operand
 
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
 slogdet_result.__doc__ = "What ``slogdet`` returns: ``.sign`` (no gradient) and ``.logabsdet`` (differentiable)."
@@ -29,6 +27,17 @@ def _matrices(op, a, b, ndims, rule):
         shape_b = b.shape if _is_tensor(b) else type(b).__name__
         raise RuntimeError(f"{op}: expected {rule}, got shapes {a.shape} and {shape_b}")
     return b
+
+
+def _product(op, a, b, ndims, rule):
+    """``a @ b`` for the products of fixed ranks (mm, bmm, mv, dot): checked by ``_matrices``, then a's last dim
+    must be b's first matrix dim (and bmm's batch sizes equal), or an error names the op and the shapes."""
+    b = _matrices(op, a, b, ndims, rule)
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else -1] or a.shape[:-2] != b.shape[:-2]:
+        sizes = ["x".join(map(str, t.shape)) for t in (a, b)]
+        raise RuntimeError(f"{op}: shapes cannot be multiplied: {sizes[0]} and {sizes[1]}"
+                           + (" elements" if b.ndim == 1 else ""))
+    return O.MatMul.apply(a, b)
 
 
 def square_matrices(op, a):
@@ -57,34 +66,19 @@ class LinalgOps:
     # ------------------------------------------------------------ matrix products
     def mm(self, mat2):
         """The matrix product of two 2-D tensors: (n, m) @ (m, p) -> (n, p)."""
-        mat2 = _matrices("mm", self, mat2, (2, 2), "two 2-D tensors (matrices)")
-        if self.shape[1] != mat2.shape[0]:
-            raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied ({self.shape[0]}x{self.shape[1]} "
-                               f"and {mat2.shape[0]}x{mat2.shape[1]})")
-        return O.MatMul.apply(self, mat2)
+        return _product("mm", self, mat2, (2, 2), "two 2-D tensors (matrices)")
 
     def bmm(self, mat2):
         """Batched matrix products of two 3-D tensors, no broadcasting: (b, n, m) @ (b, m, p) -> (b, n, p)."""
-        mat2 = _matrices("bmm", self, mat2, (3, 3), "two 3-D tensors (batches of matrices)")
-        if self.shape[0] != mat2.shape[0] or self.shape[2] != mat2.shape[1]:
-            raise RuntimeError(f"bmm: expected (b, n, m) and (b, m, p), got shapes {self.shape} and {mat2.shape}")
-        return O.MatMul.apply(self, mat2)
+        return _product("bmm", self, mat2, (3, 3), "two 3-D tensors (batches of matrices)")
 
     def mv(self, vec):
         """Matrix times vector: (n, m) @ (m,) -> (n,)."""
-        vec = _matrices("mv", self, vec, (2, 1), "a 2-D matrix and a 1-D vector")
-        if self.shape[1] != vec.shape[0]:
-            raise RuntimeError(f"mv: size mismatch, the matrix is {self.shape[0]}x{self.shape[1]} and the vector "
-                               f"has {vec.shape[0]} elements")
-        return O.MatMul.apply(self, vec)
+        return _product("mv", self, vec, (2, 1), "a 2-D matrix and a 1-D vector")
 
     def dot(self, other):
         """The dot product of two 1-D tensors of the same length (a 0-d tensor)."""
-        other = _matrices("dot", self, other, (1, 1), "two 1-D tensors")
-        if self.shape != other.shape:
-            raise RuntimeError(f"dot: the two vectors must have the same number of elements, got {self.shape[0]} "
-                               f"and {other.shape[0]}")
-        return O.MatMul.apply(self, other)
+        return _product("dot", self, other, (1, 1), "two 1-D tensors")
 
     vdot = dot
 
@@ -143,10 +137,8 @@ class LinalgOps:
         if not _is_tensor(other) or other.ndim != self.ndim:
             raise RuntimeError(f"cross: the inputs must have the same number of dimensions, got shapes {self.shape} "
                                f"and {getattr(other, 'shape', ())}")
-        try:
-            shape = tuple(np.broadcast_shapes(self.shape, other.shape))
-        except ValueError:
-            raise RuntimeError(f"cross: shapes {self.shape} and {other.shape} do not broadcast") from None
+        a, b = _broadcast_pair("cross", self, other, f"shapes {self.shape} and {other.shape} do not broadcast")
+        shape = a.shape
         if dim is None:
             dim = next((d for d, n in enumerate(shape) if n == 3), None)
             if dim is None:
@@ -155,8 +147,6 @@ class LinalgOps:
         if shape[d] != 3:
             raise RuntimeError(f"cross: dim {dim} has size {shape[d]} (shapes {self.shape} and {other.shape}); the "
                                "vectors must have 3 elements")
-        a = self.expand(*shape) if self.shape != shape else self
-        b = other.expand(*shape) if other.shape != shape else other
         return a.roll(-1, d) * b.roll(-2, d) - a.roll(-2, d) * b.roll(-1, d)    # (a1 b2 - a2 b1, a2 b0 - a0 b2, ...)
 
     def cov(self, *, correction=1, fweights=None, aweights=None):

@@ -23,7 +23,7 @@ from . import ops as O
 from . import reduce_ops as R
 from . import shape_ops as S
 from .tensor_args import _arith, _axes, _check_choice, _dim, _is_tensor, _numpy_names, _operand
-from .tensor_ops import _floating
+from .tensor_ops import _cumulative, _floating
 
 aminmax_result = namedtuple("aminmax", ["min", "max"])
 aminmax_result.__doc__ = "What ``aminmax`` returns: ``.min`` and ``.max``."
@@ -334,12 +334,7 @@ class MathOps:
 
     def cumprod(self, dim, *, dtype=None):
         """Running products along ``dim``: ``y[i] = x[0] * ... * x[i]``; integers and bools give int64."""
-        d = _dim("cumprod", dim, self.ndim)
-        if dtype is None and self.dtype.kind in "biu":
-            dtype = backend.int64
-        if self.ndim == 0:
-            return R.CumProd.apply(self.reshape(1), 0, backend.as_dtype(dtype)).reshape(())
-        return R.CumProd.apply(self, d, backend.as_dtype(dtype))
+        return _cumulative("cumprod", R.CumProd, self, dim, dtype)
 
     def median(self, dim=None, keepdim=False):
         """The median (of an even count, the lower of the two middle values, as PyTorch): without ``dim`` a 0-d

@@ -40,6 +40,17 @@ def _scaled(op, t, other, alpha):
     return other if alpha == 1 else _operand(other, t) * alpha
 
 
+def _cumulative(op, fn, t, dim, dtype):
+    """cumsum / cumprod: ``fn`` (the op's Function) along ``dim``; integers and bools give int64 unless ``dtype``
+    says otherwise, and a 0-d tensor counts as one element."""
+    d = _dim(op, dim, t.ndim)
+    if dtype is None and t.dtype.kind in "biu":
+        dtype = backend.int64
+    if t.ndim == 0:
+        return fn.apply(t.reshape(1), 0, backend.as_dtype(dtype)).reshape(())
+    return fn.apply(t, d, backend.as_dtype(dtype))
+
+
 def _floating(t):
     """``t`` itself if it is floating point, else converted to the default float dtype (``tg.arange(3).exp()``)."""
     return t if t.dtype.kind in "fc" else t.type(backend.DEFAULT_FLOAT)
@@ -227,12 +238,7 @@ class TensorOps:
 
     def cumsum(self, dim, *, dtype=None):
         """Running sums along ``dim``: ``y[i] = x[0] + ... + x[i]``. Integer and bool tensors give int64."""
-        d = _dim("cumsum", dim, self.ndim)
-        if dtype is None and self.dtype.kind in "biu":
-            dtype = backend.int64
-        if self.ndim == 0:
-            return R.CumSum.apply(self.reshape(1), 0, backend.as_dtype(dtype)).reshape(())
-        return R.CumSum.apply(self, d, backend.as_dtype(dtype))
+        return _cumulative("cumsum", R.CumSum, self, dim, dtype)
 
     @_numpy_names
     def argmax(self, dim=None, keepdim=False):

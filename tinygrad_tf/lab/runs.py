@@ -101,20 +101,6 @@ def _read_json(path) -> dict | None:
         return None
 
 
-def _pid_alive(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
 # ---------------------------------------------------------------------------- writing one run
 class RunWriter:
     """The open end of one run folder: append metrics and samples, then ``finish`` with the done marker."""
@@ -200,7 +186,7 @@ class RunInfo:
             return "broken"
         if self.done is not None:
             return str(self.done.get("status", "done"))
-        if self.info.get("host") == socket.gethostname() and _pid_alive(self.info.get("pid")):
+        if self.info.get("host") == socket.gethostname() and fileio.pid_alive(self.info.get("pid")):
             return "running"
         return "interrupted"
 

@@ -7,61 +7,51 @@ from ..factory import full
 from ..tensor_args import _check_choice
 from . import functional as F
 from .functional_activations import implicit_dim as _implicit_dim
-from .module import Module, Parameter
+from .module import Module, Parameter, _FunctionModule
 
 
-class _Inplace(Module):
-    """An activation with PyTorch's ``inplace`` flag (printed only when set)."""
+class _Inplace(_FunctionModule):
+    """An activation whose only argument is PyTorch's ``inplace`` flag."""
 
     def __init__(self, inplace=False):
         super().__init__()
-        self.inplace = inplace
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+        self._keep(inplace=inplace)
 
 
-class ReLU(_Inplace):
+class _AlongDim(_FunctionModule):
+    """softmax, log_softmax, softmin along ``dim``; without one, PyTorch's legacy choice (with a warning)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self._keep(dim=dim)
+
+    def forward(self, input):  # noqa: A002
+        return self._fn(input, self.dim if self.dim is not None else _implicit_dim(type(self).__name__, input.ndim))
+
+
+class ReLU(_Inplace, fn=F.relu):
     """max(x, 0)"""
 
-    def forward(self, x):
-        return F.relu(x, self.inplace)
 
-
-class GELU(Module):
+class GELU(_FunctionModule, fn=F.gelu):
     """x * Phi(x) (Phi the standard normal CDF); approximate="tanh" is GPT-2's tanh approximation."""
 
     def __init__(self, approximate="none"):
         super().__init__()
         _check_choice("GELU", "approximate", approximate, ("none", "tanh"))
-        self.approximate = approximate
-
-    def forward(self, x):
-        return F.gelu(x, self.approximate)
-
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}"
+        self._keep(approximate=approximate)
 
 
-class SiLU(_Inplace):
+class SiLU(_Inplace, fn=F.silu):
     """x * sigmoid(x)"""
 
-    def forward(self, x):
-        return F.silu(x, self.inplace)
 
-
-class Tanh(Module):
+class Tanh(_FunctionModule, fn=F.tanh):
     """tanh(x)"""
 
-    def forward(self, x):
-        return F.tanh(x)
 
-
-class Sigmoid(Module):
+class Sigmoid(_FunctionModule, fn=F.sigmoid):
     """1 / (1 + exp(-x))"""
-
-    def forward(self, x):
-        return F.sigmoid(x)
 
 
 class Identity(Module):
@@ -74,111 +64,58 @@ class Identity(Module):
         return x
 
 
-class Softmax(Module):
+class Softmax(_AlongDim, fn=F.softmax):
     """softmax along ``dim``: exp(x) / sum(exp(x)). Without ``dim``, PyTorch's legacy choice (with a warning)."""
 
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
 
-    def forward(self, x):
-        return F.softmax(x, self.dim if self.dim is not None else _implicit_dim("Softmax", x.ndim))
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim, fn=F.log_softmax):
     """log(softmax(x)) along ``dim``, computed stably. Without ``dim``, PyTorch's legacy choice (with a warning)."""
 
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
 
-    def forward(self, x):
-        return F.log_softmax(x, self.dim if self.dim is not None else _implicit_dim("LogSoftmax", x.ndim))
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class LeakyReLU(Module):
+class LeakyReLU(_FunctionModule, fn=F.leaky_relu):
     """x for x > 0, else negative_slope * x."""
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope, self.inplace = negative_slope, inplace
-
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope, self.inplace)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+        self._keep(negative_slope=negative_slope, inplace=inplace)
 
 
-class ELU(Module):
+class ELU(_FunctionModule, fn=F.elu):
     """x for x > 0, else alpha * (e^x - 1)."""
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha, self.inplace = alpha, inplace
-
-    def forward(self, x):
-        return F.elu(x, self.alpha, self.inplace)
-
-    def extra_repr(self):
-        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+        self._keep(alpha=alpha, inplace=inplace)
 
 
-class CELU(ELU):
+class CELU(ELU, fn=F.celu):
     """x for x > 0, else alpha * (e^(x / alpha) - 1)."""
 
-    def forward(self, x):
-        return F.celu(x, self.alpha, self.inplace)
 
-
-class SELU(_Inplace):
+class SELU(_Inplace, fn=F.selu):
     """scale * elu(x, alpha) with the self-normalising constants."""
 
-    def forward(self, x):
-        return F.selu(x, self.inplace)
 
-
-class Softplus(Module):
+class Softplus(_FunctionModule, fn=F.softplus):
     """log(1 + e^(beta x)) / beta (x itself above ``threshold``)."""
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
-        self.beta, self.threshold = beta, threshold
-
-    def forward(self, x):
-        return F.softplus(x, self.beta, self.threshold)
-
-    def extra_repr(self):
-        return f"beta={self.beta}, threshold={self.threshold}"
+        self._keep(beta=beta, threshold=threshold)
 
 
-class Mish(_Inplace):
+class Mish(_Inplace, fn=F.mish):
     """x * tanh(softplus(x))."""
 
-    def forward(self, x):
-        return F.mish(x, self.inplace)
 
-
-class Hardtanh(Module):
+class Hardtanh(_FunctionModule, fn=F.hardtanh):
     """x clamped to [min_val, max_val]."""
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
-
-    def forward(self, x):
-        return F.hardtanh(x, self.min_val, self.max_val, self.inplace)
-
-    def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+        self._keep(min_val=min_val, max_val=max_val, inplace=inplace)
 
 
 class ReLU6(Hardtanh):
@@ -191,25 +128,12 @@ class ReLU6(Hardtanh):
         return "inplace=True" if self.inplace else ""
 
 
-class LogSigmoid(Module):
+class LogSigmoid(_FunctionModule, fn=F.logsigmoid):
     """log(sigmoid(x)), computed stably."""
 
-    def forward(self, x):
-        return F.logsigmoid(x)
 
-
-class Softmin(Module):
+class Softmin(_AlongDim, fn=F.softmin):
     """softmax(-x) along ``dim``."""
-
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return F.softmin(x, self.dim if self.dim is not None else _implicit_dim("Softmin", x.ndim))
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
 
 class Softmax2d(Module):
@@ -221,85 +145,53 @@ class Softmax2d(Module):
         return F.softmax(x, -3)
 
 
-class Softsign(Module):
+class Softsign(_FunctionModule, fn=F.softsign):
     """x / (1 + |x|)."""
 
-    def forward(self, x):
-        return F.softsign(x)
 
-
-class Tanhshrink(Module):
+class Tanhshrink(_FunctionModule, fn=F.tanhshrink):
     """x - tanh(x)."""
 
-    def forward(self, x):
-        return F.tanhshrink(x)
 
-
-class Softshrink(Module):
+class Softshrink(_FunctionModule, fn=F.softshrink):
     """Shrink towards 0 by ``lambd`` (0 inside [-lambd, lambd])."""
 
     def __init__(self, lambd=0.5):
         super().__init__()
-        self.lambd = lambd
-
-    def forward(self, x):
-        return F.softshrink(x, self.lambd)
+        self._keep(lambd=lambd)
 
     def extra_repr(self):
         return str(self.lambd)
 
 
-class Hardshrink(Softshrink):
+class Hardshrink(Softshrink, fn=F.hardshrink):
     """x where |x| > lambd, else 0."""
 
-    def forward(self, x):
-        return F.hardshrink(x, self.lambd)
 
-
-class Hardsigmoid(Module):
+class Hardsigmoid(_Inplace, fn=F.hardsigmoid):
     """relu6(x + 3) / 6."""
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, x):
-        return F.hardsigmoid(x, self.inplace)
+    extra_repr = Module.extra_repr                # PyTorch prints no inplace here
 
 
-class Hardswish(Hardsigmoid):
+class Hardswish(Hardsigmoid, fn=F.hardswish):
     """x * relu6(x + 3) / 6."""
 
-    def forward(self, x):
-        return F.hardswish(x, self.inplace)
 
-
-class Threshold(Module):
+class Threshold(_FunctionModule, fn=F.threshold):
     """x where x > threshold, else ``value``."""
 
     def __init__(self, threshold, value, inplace=False):
         super().__init__()
-        self.threshold, self.value, self.inplace = threshold, value, inplace
-
-    def forward(self, x):
-        return F.threshold(x, self.threshold, self.value, self.inplace)
-
-    def extra_repr(self):
-        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+        self._keep(threshold=threshold, value=value, inplace=inplace)
 
 
-class GLU(Module):
+class GLU(_FunctionModule, fn=F.glu):
     """a * sigmoid(b), a and b the two halves of ``dim``."""
 
     def __init__(self, dim=-1):
         super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return F.glu(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+        self._keep(dim=dim)
 
 
 class PReLU(Module):
@@ -318,18 +210,15 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
-class RReLU(Module):
+class RReLU(_FunctionModule):
     """Leaky ReLU with a random slope from U(lower, upper) per element in training, their mean in eval."""
 
     def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
         super().__init__()
-        self.lower, self.upper, self.inplace = lower, upper, inplace
+        self._keep(lower=lower, upper=upper, inplace=inplace)
 
     def forward(self, x):
         return F.rrelu(x, self.lower, self.upper, self.training, self.inplace)
-
-    def extra_repr(self):
-        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
 
 
 # the activation names a config may use (GPTConfig.activation minus the gated ones)

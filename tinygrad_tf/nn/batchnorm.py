@@ -17,16 +17,15 @@ import warnings
 
 from ..factory import ones, tensor, zeros
 from . import functional as F
-from .module import Module, Parameter
+from .module import Module, Parameter, _NdModule
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
            "LocalResponseNorm"]
 
 
-class _NormBase(Module):
-    """What BatchNorm and InstanceNorm share: the affine parameters and the running statistics."""
-
-    spatial_dims = 1                      # (N, C, *spatial): how many spatial dims the layer expects
+class _NormBase(_NdModule):
+    """What BatchNorm and InstanceNorm share: the affine parameters and the running statistics (of an
+    (N, C, *spatial) input with ``nd`` spatial dims)."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None, *, bias=True):
@@ -76,7 +75,7 @@ class _NormBase(Module):
         if x.ndim not in allowed:
             want = " or ".join(f"{n}D" for n in allowed)
             raise ValueError(f"{type(self).__name__}: expected {want} input (got {x.ndim}D input of shape {x.shape})")
-        batched = isinstance(self, _BatchNorm) or x.ndim == self.spatial_dims + 2     # BatchNorm1d: (N, C) too
+        batched = isinstance(self, _BatchNorm) or x.ndim == self.nd + 2     # BatchNorm1d: (N, C) too
         return x.shape[1] if batched else x.shape[0]
 
     def _channel_error(self, c, x):
@@ -90,7 +89,7 @@ class _NormBase(Module):
 
 class _BatchNorm(_NormBase):
     def _allowed_ndims(self):
-        return (2, 3) if self.spatial_dims == 1 else (self.spatial_dims + 2,)
+        return (2, 3) if self.nd == 1 else (self.nd + 2,)
 
     def forward(self, input):  # noqa: A002
         c = self._channels(input)
@@ -107,20 +106,16 @@ class _BatchNorm(_NormBase):
                             self.weight, self.bias, use_batch, factor, self.eps)
 
 
-class BatchNorm1d(_BatchNorm):
+class BatchNorm1d(_BatchNorm, nd=1):
     """Batch normalisation of (N, C) features or (N, C, L) sequences, per channel C = ``num_features``."""
 
 
-class BatchNorm2d(_BatchNorm):
+class BatchNorm2d(_BatchNorm, nd=2):
     """Batch normalisation of (N, C, H, W) images, per channel: the statistics cover the batch and every pixel."""
 
-    spatial_dims = 2
 
-
-class BatchNorm3d(_BatchNorm):
+class BatchNorm3d(_BatchNorm, nd=3):
     """Batch normalisation of (N, C, D, H, W) volumes, per channel."""
-
-    spatial_dims = 3
 
 
 class _InstanceNorm(_NormBase):
@@ -129,7 +124,7 @@ class _InstanceNorm(_NormBase):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def _allowed_ndims(self):
-        return (self.spatial_dims + 1, self.spatial_dims + 2)
+        return (self.nd + 1, self.nd + 2)
 
     def forward(self, input):  # noqa: A002
         c = self._channels(input)
@@ -138,7 +133,7 @@ class _InstanceNorm(_NormBase):
         if c != self.num_features:
             warnings.warn(f"{type(self).__name__}: the input's channel count {c} does not match num_features "
                           f"({self.num_features}), which is not used because affine=False", stacklevel=2)
-        unbatched = input.ndim == self.spatial_dims + 1
+        unbatched = input.ndim == self.nd + 1
         x = input.unsqueeze(0) if unbatched else input
         y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training or not self.track_running_stats,
@@ -146,20 +141,16 @@ class _InstanceNorm(_NormBase):
         return y.squeeze(0) if unbatched else y
 
 
-class InstanceNorm1d(_InstanceNorm):
+class InstanceNorm1d(_InstanceNorm, nd=1):
     """Normalise each channel of each sample of (N, C, L) (or (C, L)) over its own L positions."""
 
 
-class InstanceNorm2d(_InstanceNorm):
+class InstanceNorm2d(_InstanceNorm, nd=2):
     """Normalise each channel of each image of (N, C, H, W) (or (C, H, W)) over its own pixels (style transfer)."""
 
-    spatial_dims = 2
 
-
-class InstanceNorm3d(_InstanceNorm):
+class InstanceNorm3d(_InstanceNorm, nd=3):
     """Normalise each channel of each sample of (N, C, D, H, W) over its own positions."""
-
-    spatial_dims = 3
 
 
 class LocalResponseNorm(Module):

@@ -118,53 +118,63 @@ class ModuleList(_Ordered):
         return _tree(type(self).__name__, "", lines)
 
 
-class ModuleDict(Module):
+class _Keyed(Module):
+    """What ModuleDict and ParameterDict share: a dict's reading of their entries, which are registered in
+    ``self._modules`` or ``self._parameters`` (``_table`` says which); each registers new ones its own way."""
+
+    def _entries(self):
+        return self.__dict__[self._table]
+
+    def __getitem__(self, key):
+        return self._entries()[key]
+
+    def __delitem__(self, key):
+        del self._entries()[key]
+
+    def __contains__(self, key):
+        return key in self._entries()
+
+    def __len__(self):
+        return len(self._entries())
+
+    def __iter__(self):
+        return iter(self._entries())
+
+    def keys(self):
+        return self._entries().keys()
+
+    def values(self):
+        return self._entries().values()
+
+    def items(self):
+        return self._entries().items()
+
+    def pop(self, key):
+        entry = self._entries()[key]
+        del self[key]
+        return entry
+
+    def clear(self):
+        self._entries().clear()
+
+
+class ModuleDict(_Keyed):
     """A dict of modules, registered under their keys (``md.key`` works too); insertion order is kept."""
+
+    _table = "_modules"
 
     def __init__(self, modules=None):
         super().__init__()
         for k, m in (modules or {}).items():
             self.add_module(k, m)
 
-    def __getitem__(self, key):
-        return self._modules[key]
-
     def __setitem__(self, key, module):
         self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
 
     def update(self, modules):
         """Add (or replace) the modules of a dict, a ModuleDict or (key, module) pairs."""
         for k, m in (modules.items() if hasattr(modules, "items") else modules):
             self[k] = m
-
-    def pop(self, key):
-        m = self._modules[key]
-        del self[key]
-        return m
-
-    def clear(self):
-        self._modules.clear()
 
 
 def _as_parameter(value):
@@ -211,56 +221,26 @@ class ParameterList(Module):
                          for i, p in enumerate(self))
 
 
-class ParameterDict(Module):
+class ParameterDict(_Keyed):
     """A dict of parameters, registered under their keys; a plain Tensor is made a Parameter."""
+
+    _table = "_parameters"
 
     def __init__(self, parameters=None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_parameter(value))
 
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
     def get(self, key, default=None):
         return self._parameters.get(key, default)
-
-    def pop(self, key):
-        p = self._parameters[key]
-        del self[key]
-        return p
 
     def setdefault(self, key, default=None):
         if key not in self:
             self[key] = default
         return self[key]
-
-    def clear(self):
-        self._parameters.clear()
 
     def update(self, parameters):
         """Add (or replace) the parameters of a dict, a ParameterDict or (key, value) pairs."""

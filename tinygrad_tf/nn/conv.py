@@ -18,19 +18,18 @@ from ..tensor_args import _check_choice
 from . import functional as F
 from . import init
 from .functional_conv import ntuple
-from .module import Module, Parameter
+from .module import Module, Parameter, _NdModule
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Unfold", "Fold"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-class _ConvNd(Module):
-    nd = 2
+class _ConvNd(_NdModule):
     transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None, output_padding=0):
+                 padding_mode="zeros", device=None, dtype=None):
         super().__init__()
         name, nd = type(self).__name__, self.nd
         if groups <= 0 or in_channels % groups or out_channels % groups:
@@ -47,7 +46,7 @@ class _ConvNd(Module):
             self.padding = padding
         else:
             self.padding = ntuple(name, "padding", padding, nd)
-        self.output_padding = ntuple(name, "output_padding", output_padding, nd)
+        self.output_padding = (0,) * nd                 # (ConvTranspose sets its own)
         self.padding_mode = padding_mode
         if self.transposed:
             shape, fan_in = (in_channels, out_channels // groups), out_channels // groups
@@ -96,39 +95,18 @@ class _ConvNd(Module):
         return s
 
 
-class Conv1d(_ConvNd):
+class Conv1d(_ConvNd, nd=1):
     """1-D convolution over (N, C_in, L): ``F.conv1d`` with a learned kernel (out_channels, in_channels / groups,
     k); ``padding`` an int, a tuple, 'valid' or 'same', ``padding_mode`` zeros / reflect / replicate / circular."""
 
-    nd = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         device, dtype)
-
-
-class Conv2d(_ConvNd):
+class Conv2d(_ConvNd, nd=2):
     """2-D convolution over (N, C_in, H, W) images: ``F.conv2d`` with a learned kernel (out_channels,
     in_channels / groups, kH, kW) and bias."""
 
-    nd = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         device, dtype)
-
-
-class Conv3d(_ConvNd):
+class Conv3d(_ConvNd, nd=3):
     """3-D convolution over (N, C_in, D, H, W) volumes."""
-
-    nd = 3
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         device, dtype)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -141,7 +119,8 @@ class _ConvTransposeNd(_ConvNd):
         if isinstance(padding, str):
             raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         device, dtype, output_padding)
+                         device, dtype)
+        self.output_padding = ntuple(type(self).__name__, "output_padding", output_padding, self.nd)
 
     def _output_padding(self, input, output_size):
         """The output_padding that gives ``output_size`` (its last nd entries), as PyTorch; else the layer's own."""
@@ -166,24 +145,18 @@ class _ConvTransposeNd(_ConvNd):
                     self.groups, self.dilation)
 
 
-class ConvTranspose1d(_ConvTransposeNd):
+class ConvTranspose1d(_ConvTransposeNd, nd=1):
     """The transpose of Conv1d (its gradient as a layer): upsamples (N, C_in, L) by ``stride``; weight
     (in_channels, out_channels / groups, k). ``forward(input, output_size=None)``."""
 
-    nd = 1
 
-
-class ConvTranspose2d(_ConvTransposeNd):
+class ConvTranspose2d(_ConvTransposeNd, nd=2):
     """The transpose of Conv2d, the "deconvolution" of decoders and GANs: (N, C_in, H, W) -> (N, C_out, H', W')
     with H' = (H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1."""
 
-    nd = 2
 
-
-class ConvTranspose3d(_ConvTransposeNd):
+class ConvTranspose3d(_ConvTransposeNd, nd=3):
     """The transpose of Conv3d."""
-
-    nd = 3
 
 
 class Unfold(Module):

@@ -153,16 +153,13 @@ class GaussianNLLLoss(_Loss):
 
 
 class _MarginLoss(_Loss):
-    def __init__(self, margin, size_average=None, reduce=None, reduction="mean"):
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
 
 class MarginRankingLoss(_MarginLoss):
     """``F.margin_ranking_loss`` as a module: ``forward(input1, input2, target)``."""
-
-    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(margin, size_average, reduce, reduction)
 
     def forward(self, input1, input2, target):
         return F.margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
@@ -187,9 +184,6 @@ class SoftMarginLoss(_Loss):
 
 class CosineEmbeddingLoss(_MarginLoss):
     """``F.cosine_embedding_loss`` as a module: ``forward(input1, input2, target)``."""
-
-    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(margin, size_average, reduce, reduction)
 
     def forward(self, input1, input2, target):
         return F.cosine_embedding_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)

@@ -15,6 +15,7 @@ import numpy as np
 from .. import backend
 from ..compat import missing
 from ..tensor import Tensor
+from ..tensor_args import _to_args
 from .hooks import BackwardHooks
 
 
@@ -199,19 +200,20 @@ class Module:
 
     def get_parameter(self, target: str):
         """The parameter at a dotted path ("blocks.0.attn.q_proj.weight")."""
-        mod, _, name = target.rpartition(".")
-        m = self.get_submodule(mod)
-        if name not in m._parameters or m._parameters[name] is None:
-            raise AttributeError(f"get_parameter: {type(m).__name__} has no parameter {name!r} (path {target!r})")
-        return m._parameters[name]
+        return self._get_registered(target, "parameter")
 
     def get_buffer(self, target: str):
         """The buffer at a dotted path."""
+        return self._get_registered(target, "buffer")
+
+    def _get_registered(self, target, kind):
+        """get_parameter / get_buffer: the entry of the submodule's ``_parameters`` / ``_buffers``."""
         mod, _, name = target.rpartition(".")
         m = self.get_submodule(mod)
-        if name not in m._buffers or m._buffers[name] is None:
-            raise AttributeError(f"get_buffer: {type(m).__name__} has no buffer {name!r} (path {target!r})")
-        return m._buffers[name]
+        found = (m._parameters if kind == "parameter" else m._buffers).get(name)
+        if found is None:
+            raise AttributeError(f"get_{kind}: {type(m).__name__} has no {kind} {name!r} (path {target!r})")
+        return found
 
     # ------------------------------------------------------------ walking the tree
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -337,18 +339,7 @@ class Module:
         """Move every parameter and buffer (in place, so tied weights stay tied): ``.to("cuda")``,
         ``.to(tg.float64)``, ``.to("cuda", tg.float16)``, ``.to(tensor)`` (its device and dtype). Only floating
         tensors change dtype, as PyTorch. Returns self."""
-        for a in args:
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
-                device = a
-            elif isinstance(a, str):
-                try:
-                    dtype = backend.as_dtype(a)
-                except TypeError:
-                    device = a                    # neither a dtype nor a device: check_device says which exist
-            else:
-                dtype = a
+        device, dtype = _to_args(args, device, dtype)
         if dtype is not None and backend.as_dtype(dtype).kind != "f":
             raise TypeError(f"Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         device = backend.check_device(device) if device is not None else None
@@ -458,6 +449,45 @@ class Module:
 
     def __dir__(self):
         return list(super().__dir__()) + list(self._parameters) + list(self._buffers) + list(self._modules)
+
+
+class _FunctionModule(Module):
+    """A function of ``nn.functional`` as a module: ``class ReLU(_FunctionModule, fn=F.relu)``.
+    ``forward(input)`` is ``fn(input, *arguments)``: ``__init__`` keeps the arguments, in the order fn takes
+    them, with ``self._keep(name=value, ...)``, and they print as PyTorch prints them: ``name=value`` each
+    (a string quoted), then ``inplace=True`` only when it is set."""
+
+    _arguments = ()
+
+    def __init_subclass__(cls, fn=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if fn is not None:
+            cls._fn = staticmethod(fn)
+
+    def _keep(self, **arguments):
+        self._arguments = tuple(arguments)
+        for name, value in arguments.items():
+            setattr(self, name, value)
+
+    def forward(self, input):  # noqa: A002
+        return self._fn(input, *(getattr(self, name) for name in self._arguments))
+
+    def extra_repr(self):
+        values = {name: getattr(self, name) for name in self._arguments if name != "inplace"}
+        shown = [f"{name}={value!r}" if isinstance(value, str) else f"{name}={value}" for name, value in values.items()]
+        return ", ".join(shown + (["inplace=True"] if getattr(self, "inplace", False) else []))
+
+
+class _NdModule(Module):
+    """The base of a layer PyTorch has in 1d, 2d and 3d variants, which differ only in ``nd``, the number of
+    spatial dims: ``class Conv2d(_ConvNd, nd=2)``."""
+
+    nd = 1
+
+    def __init_subclass__(cls, nd=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if nd is not None:
+            cls.nd = nd
 
 
 def _shape(v) -> tuple:

@@ -5,7 +5,7 @@ PixelShuffle, PixelUnshuffle. Each is its function from ``nn.functional`` with t
 from __future__ import annotations
 
 from . import functional as F
-from .module import Module
+from .module import Module, _FunctionModule, _NdModule
 
 __all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
            "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
@@ -13,10 +13,10 @@ __all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2
            "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle"]
 
 
-class _PadNd(Module):
+class _PadNd(_NdModule):
     """``padding``: an int (every side of the last nd dims) or F.pad's (left, right, top, bottom, ...) tuple."""
 
-    nd, mode = 1, "constant"
+    mode = "constant"
 
     def __init__(self, padding):
         super().__init__()
@@ -53,90 +53,24 @@ class _ZeroPadNd(_ConstantPadNd):
         return f"{self.padding}"
 
 
-class ZeroPad1d(_ZeroPadNd):
-    """Pad the last dim with zeros; ``padding`` an int or (left, right)."""
+def _pad_layers(name, base, mode, fill):
+    """The 1d, 2d and 3d layers of one way of padding (``mode``), which differ only in how many dims they pad."""
+    dims = ("dim", "2 dims", "3 dims")
+    sides = ("left, right", "left, right, top, bottom", "left, right, top, bottom, front, back")
+    return [type(f"{name}{nd}d", (base,), {
+        "nd": nd, "mode": mode, "__module__": __name__,
+        "__doc__": f"Pad the last {dims[nd - 1]} {fill}; ``padding`` an int or ({sides[nd - 1]})."})
+        for nd in (1, 2, 3)]
 
 
-class ZeroPad2d(_ZeroPadNd):
-    """Pad the last 2 dims with zeros; ``padding`` an int or (left, right, top, bottom)."""
-
-    nd = 2
-
-
-class ZeroPad3d(_ZeroPadNd):
-    """Pad the last 3 dims with zeros; ``padding`` an int or (left, right, top, bottom, front, back)."""
-
-    nd = 3
-
-
-class ConstantPad1d(_ConstantPadNd):
-    """Pad the last dim with ``value``."""
-
-
-class ConstantPad2d(_ConstantPadNd):
-    """Pad the last 2 dims with ``value``."""
-
-    nd = 2
-
-
-class ConstantPad3d(_ConstantPadNd):
-    """Pad the last 3 dims with ``value``."""
-
-    nd = 3
-
-
-class ReflectionPad1d(_PadNd):
-    """Pad the last dim with the input mirrored at its edges (the edge itself not repeated)."""
-
-    mode = "reflect"
-
-
-class ReflectionPad2d(_PadNd):
-    """Pad the last 2 dims with the input mirrored at its edges."""
-
-    nd, mode = 2, "reflect"
-
-
-class ReflectionPad3d(_PadNd):
-    """Pad the last 3 dims with the input mirrored at its edges."""
-
-    nd, mode = 3, "reflect"
-
-
-class ReplicationPad1d(_PadNd):
-    """Pad the last dim with copies of the edge values."""
-
-    mode = "replicate"
-
-
-class ReplicationPad2d(_PadNd):
-    """Pad the last 2 dims with copies of the edge values."""
-
-    nd, mode = 2, "replicate"
-
-
-class ReplicationPad3d(_PadNd):
-    """Pad the last 3 dims with copies of the edge values."""
-
-    nd, mode = 3, "replicate"
-
-
-class CircularPad1d(_PadNd):
-    """Pad the last dim with the input wrapped around."""
-
-    mode = "circular"
-
-
-class CircularPad2d(_PadNd):
-    """Pad the last 2 dims with the input wrapped around."""
-
-    nd, mode = 2, "circular"
-
-
-class CircularPad3d(_PadNd):
-    """Pad the last 3 dims with the input wrapped around."""
-
-    nd, mode = 3, "circular"
+ZeroPad1d, ZeroPad2d, ZeroPad3d = _pad_layers("ZeroPad", _ZeroPadNd, "constant", "with zeros")
+ConstantPad1d, ConstantPad2d, ConstantPad3d = _pad_layers("ConstantPad", _ConstantPadNd, "constant", "with ``value``")
+ReflectionPad1d, ReflectionPad2d, ReflectionPad3d = _pad_layers(
+    "ReflectionPad", _PadNd, "reflect", "with the input mirrored at its edges (the edge itself not repeated)")
+ReplicationPad1d, ReplicationPad2d, ReplicationPad3d = _pad_layers(
+    "ReplicationPad", _PadNd, "replicate", "with copies of the edge values")
+CircularPad1d, CircularPad2d, CircularPad3d = _pad_layers(
+    "CircularPad", _PadNd, "circular", "with the input wrapped around")
 
 
 class Upsample(Module):
@@ -172,29 +106,17 @@ class UpsamplingBilinear2d(Upsample):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
-class PixelShuffle(Module):
+class PixelShuffle(_FunctionModule, fn=F.pixel_shuffle):
     """(*, C r^2, H, W) -> (*, C, H r, W r) (sub-pixel convolution's upsampling)."""
 
     def __init__(self, upscale_factor):
         super().__init__()
-        self.upscale_factor = upscale_factor
-
-    def forward(self, input):  # noqa: A002
-        return F.pixel_shuffle(input, self.upscale_factor)
-
-    def extra_repr(self):
-        return f"upscale_factor={self.upscale_factor}"
+        self._keep(upscale_factor=upscale_factor)
 
 
-class PixelUnshuffle(Module):
+class PixelUnshuffle(_FunctionModule, fn=F.pixel_unshuffle):
     """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of PixelShuffle."""
 
     def __init__(self, downscale_factor):
         super().__init__()
-        self.downscale_factor = downscale_factor
-
-    def forward(self, input):  # noqa: A002
-        return F.pixel_unshuffle(input, self.downscale_factor)
-
-    def extra_repr(self):
-        return f"downscale_factor={self.downscale_factor}"
+        self._keep(downscale_factor=downscale_factor)
