@@ -17,7 +17,6 @@ import code
 import contextlib
 import io
 import traceback
-from pathlib import Path
 
 import pytest
 

@@ -39,7 +39,7 @@ from ..fileio import atomic_write
 
 __all__ = ["PlotsUnavailable", "PLOTS_INSTALL", "FORMATS", "PALETTE", "require_matplotlib", "new_figure",
            "save_figure", "figure_bytes", "line_figure", "line_plot", "scatter_plot", "bar_figure", "bar_plot",
-           "loss_curve_figure", "hbar_figure", "styled"]
+           "loss_curve_figure", "hbar_figure"]
 
 PLOTS_INSTALL = 'pip install -e ".[plots]"'
 FORMATS = ("svg", "png", "pdf")
@@ -132,7 +132,7 @@ def save_figure(fig, path, format=None, dpi: int = 150) -> Path:  # noqa: A002
     return atomic_write(path, figure_bytes(fig, fmt, dpi))
 
 
-def _text(s) -> str:
+def label_text(s) -> str:
     """A label as matplotlib should print it: a ``$`` is a dollar sign, not the start of TeX math."""
     return str(s).replace("$", r"\$")
 
@@ -175,17 +175,17 @@ def line_figure(series: dict, title: str = "", xlabel: str = "", ylabel: str = "
         y = np.where(keep, s["y"], np.nan)                         # a gap, not a jump, where a value is missing
         if s["mode"] in ("line", "both"):
             (line,) = ax.plot(s["x"], y, color=s["color"], linewidth=2, linestyle="--" if s["dashed"] else "-",
-                              marker="o" if s["mode"] == "both" else None, markersize=4, label=_text(s["name"]))
+                              marker="o" if s["mode"] == "both" else None, markersize=4, label=label_text(s["name"]))
             line.set_gid(f"series-{i}")
         else:
-            pts = ax.scatter(s["x"][keep], s["y"][keep], color=s["color"], s=22, label=_text(s["name"]), zorder=3)
+            pts = ax.scatter(s["x"][keep], s["y"][keep], color=s["color"], s=22, label=label_text(s["name"]), zorder=3)
             pts.set_gid(f"points-{i}")
     for xv, label in (vlines or {}).items():
         if logx and xv <= 0:
             continue
         ax.axvline(xv, color="#777777", linewidth=1.2, linestyle=":")
         if label:
-            ax.annotate(_text(label), (xv, 1), xycoords=("data", "axes fraction"), xytext=(4, -12),
+            ax.annotate(label_text(label), (xv, 1), xycoords=("data", "axes fraction"), xytext=(4, -12),
                         textcoords="offset points", fontsize=9, color="#555555")
     if logx:
         ax.set_xscale("log")
@@ -210,11 +210,11 @@ def line_figure(series: dict, title: str = "", xlabel: str = "", ylabel: str = "
 
 def _labels(ax, title, xlabel, ylabel):
     if title:
-        ax.set_title(_text(title), fontweight="bold")
+        ax.set_title(label_text(title), fontweight="bold")
     if xlabel:
-        ax.set_xlabel(_text(xlabel))
+        ax.set_xlabel(label_text(xlabel))
     if ylabel:
-        ax.set_ylabel(_text(ylabel))
+        ax.set_ylabel(label_text(ylabel))
 
 
 def line_plot(series: dict, path, **kwargs) -> Path:
@@ -249,7 +249,7 @@ def bar_figure(values: dict, title: str = "", xlabel: str = "", ylabel: str = ""
     for i, (val, ok) in enumerate(zip(v, fin)):
         ax.annotate(f"{val:.4g}" if ok else "n/a", (i, val if ok else 0.0), xytext=(0, 3),
                     textcoords="offset points", ha="center", va="bottom", fontsize=9)
-    ax.set_xticks(np.arange(len(names)), [_text(n) for n in names])
+    ax.set_xticks(np.arange(len(names)), [label_text(n) for n in names])
     if ylim is not None:
         ax.set_ylim(*ylim)
     elif fin.any():
@@ -291,11 +291,11 @@ def hbar_figure(labels, values, notes=None, title: str = "", xlabel: str = "", l
     base = (min(finite) / 2 if finite else 0.1) if log else 0.0
     for i, v in enumerate(vals):
         note = notes[i] if notes is not None else (f"{v:.3g}" if v is not None else "—")
-        ax.annotate(_text(note), (v if v is not None else base, i), xytext=(4, 0), textcoords="offset points",
+        ax.annotate(label_text(note), (v if v is not None else base, i), xytext=(4, 0), textcoords="offset points",
                     va="center", fontsize=8, color=RED if cols[i] == RED else "#333333")
     if finite:
         ax.set_xlim(base if log else 0.0, right * (6 if log else 1.25))
-    ax.set_yticks(y, [_text(x) for x in labels])
+    ax.set_yticks(y, [label_text(x) for x in labels])
     ax.invert_yaxis()
     if si:
         from matplotlib.ticker import EngFormatter

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .figures import new_figure, styled, _text
+from .figures import label_text, new_figure, styled
 
 __all__ = ["heatmap_figure", "heatmap_grid_figure"]
 
@@ -53,8 +53,8 @@ def heatmap_figure(matrix, x_labels, y_labels, mask=None, title: str = "", vmax=
     im = ax.imshow(np.ma.masked_array(m, mask=mask), cmap=_cmap(), vmin=0.0, vmax=top, aspect="equal",
                    interpolation="nearest")
     im.set_gid("heatmap")
-    ax.set_xticks(np.arange(tk), [_text(t) for t in x_labels], rotation=90, fontsize=9)
-    ax.set_yticks(np.arange(tq), [_text(t) for t in y_labels], fontsize=9)
+    ax.set_xticks(np.arange(tk), [label_text(t) for t in x_labels], rotation=90, fontsize=9)
+    ax.set_yticks(np.arange(tq), [label_text(t) for t in y_labels], fontsize=9)
     ax.tick_params(length=0)
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)
@@ -66,14 +66,14 @@ def heatmap_figure(matrix, x_labels, y_labels, mask=None, title: str = "", vmax=
                 if not mask[i, j] and np.isfinite(m[i, j]):
                     ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7,
                             color="#000000" if m[i, j] / top > 0.6 else "#ffffff")
-    ax.set_xlabel(_text(xlabel))
-    ax.set_ylabel(_text(ylabel))
+    ax.set_xlabel(label_text(xlabel))
+    ax.set_ylabel(label_text(ylabel))
     if title:
-        ax.set_title(_text(title), fontweight="bold")
+        ax.set_title(label_text(title), fontweight="bold")
     bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, shrink=min(1.0, max(0.4, tq / 8)))
     bar.set_label("attention weight" + (" (white: masked)" if mask.any() else ""), fontsize=9)
     if note:
-        fig.text(0.01, 0.0, _text(note), fontsize=8, color="#555555", va="bottom")
+        fig.text(0.01, 0.0, label_text(note), fontsize=8, color="#555555", va="bottom")
     return fig
 
 
@@ -109,20 +109,20 @@ def heatmap_grid_figure(weights, x_labels, y_labels, mask=None, layers=None, hea
             ax.set_xticks([])
             ax.set_yticks([])
             if labels and r == len(layers) - 1:
-                ax.set_xticks(np.arange(tk), [_text(t) for t in x_labels], rotation=90, fontsize=6)
+                ax.set_xticks(np.arange(tk), [label_text(t) for t in x_labels], rotation=90, fontsize=6)
             if labels and c == 0:
-                ax.set_yticks(np.arange(tq), [_text(t) for t in y_labels], fontsize=6)
+                ax.set_yticks(np.arange(tq), [label_text(t) for t in y_labels], fontsize=6)
             ax.tick_params(length=0)
             for side in ("top", "right", "bottom", "left"):
                 ax.spines[side].set_visible(False)
-            cap = _text((captions or {}).get((layer, head)) or "")
+            cap = label_text((captions or {}).get((layer, head)) or "")
             head_line = f"head {head}" if r == 0 else ""
             if head_line or cap:
                 ax.set_title("\n".join(x for x in (head_line, cap) if x), fontsize=8)
             if c == 0:
                 ax.set_ylabel(f"layer {layer}", fontsize=9)
     if title:
-        fig.suptitle(_text(title), fontweight="bold")
+        fig.suptitle(label_text(title), fontweight="bold")
     fig.text(0.5, 0.0, "each map from 0 (dark) to its own largest weight (yellow); white: masked" if scale == "head"
              else "all maps on one scale, 0 (dark) to 1 (yellow); white: masked", ha="center", va="bottom",
              fontsize=8, color="#555555")
