@@ -118,6 +118,20 @@ def test_player_steps_in_headless_chromium(tmp_path):
             page.wait_for_function("document.querySelector('.tgp').dataset.frame === '2'", timeout=5000)
             page.wait_for_function("document.querySelector('.tgp-play').textContent.includes('play')", timeout=5000)
             assert "Mul" in page.inner_text(".tgp-frame.on")                # the SVG itself is drawn
+            # as in a notebook: two players' cell outputs in one page, each steps on its own
+            player = viz.play(viz.backward_steps(neuron()))
+            page.set_content(f"<html><body>{player._repr_html_()}<p>text</p>{player._repr_html_()}</body></html>")
+            frames = "Array.from(document.querySelectorAll('.tgp')).map(p => p.dataset.frame)"
+            page.locator(".tgp-next").nth(1).click()
+            assert page.evaluate(frames) == ["0", "1"]
+            page.keyboard.press("ArrowRight")                               # the focused player only
+            assert page.evaluate(frames) == ["0", "2"]
+            page.locator(".tgp").nth(0).focus()
+            page.keyboard.press("End")
+            assert page.evaluate(frames) == ["2", "2"]
+            page.click("p")                                                 # outside the players: keys do nothing
+            page.keyboard.press("Home")
+            assert page.evaluate(frames) == ["2", "2"]
             assert not errors and not outside, (errors, outside)
         finally:
             browser.close()

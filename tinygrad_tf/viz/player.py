@@ -143,7 +143,9 @@ ROOT .tgp-frame{display:none;overflow:auto}
 ROOT .tgp-frame.on{display:block}
 ROOT .tgp-frame svg{max-width:100%;height:auto}"""
 
-_TEMPLATE = """<div id="{uid}" class="tgp" tabindex="0" data-frame="0" data-frames="{n}">
+# data-lm-/data-p-suppress-shortcuts: JupyterLab leaves the keys to the player while it has the focus
+_TEMPLATE = """<div id="{uid}" class="tgp" tabindex="0" data-frame="0" data-frames="{n}" data-lm-suppress-shortcuts="true"
+data-p-suppress-shortcuts="true">
 <style>{css}</style>
 {title}<div class="tgp-bar">
 <button type="button" class="tgp-first" title="first (Home)">|&#x25C0;</button>
