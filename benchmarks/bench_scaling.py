@@ -87,19 +87,19 @@ def table(rows, label, fits):
 
 
 def plot(rows, path, title, xlabel, guide_exp, guide_label, ylabel="training step (ms, CPU time)"):
-    try:
-        from tinygrad_tf.viz.plot import line_plot
-    except ImportError:  # pragma: no cover  (the plot module is part of viz; without it, tables only)
-        print(f"tinygrad_tf.viz.plot not available: {path} not written", file=sys.stderr)
-        return None
+    from tinygrad_tf.viz.figures import PlotsUnavailable, line_plot
     xs = [r["value"] for r in rows]
     series = {name: {"x": xs, "y": [r["step_s"][k] * 1e3 for r in rows], "mode": "both"} for k, name in CONTENDERS}
     # a dashed guide with the slope of pure T^2 (or d^2) growth, through tinygrad_tf's last point
     y_last = rows[-1]["step_s"]["tinygrad_tf"] * 1e3
     series[guide_label] = {"x": xs, "y": [y_last * (x / xs[-1]) ** guide_exp for x in xs], "dashed": True,
                            "color": "#999999"}
-    return line_plot(series, path, title=title, xlabel=xlabel, ylabel=ylabel,
-                     logx=True, logy=True, xticks=xs)
+    try:
+        return line_plot(series, path, title=title, xlabel=xlabel, ylabel=ylabel,
+                         logx=True, logy=True, xticks=xs)
+    except PlotsUnavailable as e:                 # tables only
+        print(f"{path} not written: {e}", file=sys.stderr)
+        return None
 
 
 def draw(ctx_rows, width_rows, img, device="cpu", threads=1):

@@ -21,7 +21,7 @@ import numpy as np
 import tinygrad_tf as tg
 from tinygrad_tf import viz
 from tinygrad_tf.nn.models import GPT
-from tinygrad_tf.viz.plot import line_plot
+from tinygrad_tf.viz.figures import line_plot
 
 from .common import (TrainSettings, arg_parser, char_data, eval_windows, fmt, markdown_table, model_config,
                      print_table, rel, resolve_out, settings_for, train_char_gpt, write_json, write_text)

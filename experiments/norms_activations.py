@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from tinygrad_tf.nn.models import count_parameters
-from tinygrad_tf.viz.plot import bar_plot, line_plot
+from tinygrad_tf.viz.figures import bar_plot, line_plot
 
 from .common import (TrainSettings, arg_parser, char_data, fmt, markdown_table, model_config, print_table, rel,
                      resolve_out, settings_for, train_char_gpt, write_json, write_text)

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from tinygrad_tf.viz.plot import line_plot
+from tinygrad_tf.viz.figures import line_plot
 
 from .common import (TrainSettings, arg_parser, char_data, eval_windows, fmt, markdown_table, per_position_loss,
                      print_table, rel, resolve_out, settings_for, smooth, train_char_gpt, write_json, write_text)

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from tinygrad_tf.viz.plot import line_plot
+from tinygrad_tf.viz.figures import line_plot
 
 from .common import (TrainSettings, arg_parser, char_data, fmt, markdown_table, print_table, rel, resolve_out,
                      settings_for, smooth, steps_to_reach, train_char_gpt, unigram_entropy, write_json, write_text)

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from tinygrad_tf.viz.plot import PALETTE, line_plot
+from tinygrad_tf.viz.figures import PALETTE, line_plot
 
 from .common import (TrainSettings, arg_parser, char_data, fmt, markdown_table, non_embedding_params, print_table,
                      rel, resolve_out, settings_for, train_char_gpt, write_json, write_text)

@@ -45,7 +45,8 @@ SECTIONS = [
     ("tinygrad_tf.train", "the GPT training loop, data batching, checkpoints"),
     ("tinygrad_tf.train.mlm", "masked-LM training for BERT, fill-mask"),
     ("tinygrad_tf.train.seq2seq", "seq2seq toy tasks for T5, exact match"),
-    ("tinygrad_tf.viz", "graphs (Graphviz) and rich readouts"),
+    ("tinygrad_tf.viz", "graphs (Graphviz), rich readouts (also in Jupyter), the backward-pass player"),
+    ("tinygrad_tf.viz.figures", "figures for slides and papers (matplotlib, the [plots] extra)"),
 ]
 
 # Tensor's Python operators, shown as symbols

@@ -190,7 +190,7 @@ def test_cli_train_and_generate_on_cuda(cuda, tmp_path, capsys):
     assert rc in (0, None)
     assert "def " in capsys.readouterr().out
     assert main(["attention", "--checkpoint", str(tmp_path / "run"), "--device", "cuda", "--text", "def f(x):",
-                 "--layer", "0", "--head", "0", "--svg", str(tmp_path / "slide.svg")]) in (0, None)
+                 "--layer", "0", "--head", "0", "--terminal-svg", str(tmp_path / "slide.svg")]) in (0, None)
     assert (tmp_path / "slide.svg").read_text().startswith("<svg")
     assert main(["summary", "--checkpoint", str(tmp_path / "run"), "--device", "cuda"]) in (0, None)
     assert "FLOPs" in capsys.readouterr().out

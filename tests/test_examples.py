@@ -33,7 +33,12 @@ EXPECTED = {
     "10_load_hf_checkpoint.py": r"all fixtures match transformers within 1e-4",
     "07_train_char_gpt.py": r"trained \d+ steps in \d+s: train loss \d\.\d{3}, val loss \d\.\d{3}",
     "15_gpu_run.py": r"done on (cuda|cpu): \d+ steps in [\d.]+s, [\d,]+ tokens/s, val loss \d\.\d{3}",
+    "16_figures_and_player.py": r"final loss 0\.\d{3}; wrote [56] files to figures/: head\.svg, heads\.png, "
+                                r"gradients\.svg, training\.pdf, parameters\.png",
 }
+
+# examples that draw matplotlib figures (the [plots] extra, which the test extra installs)
+NEEDS_PLOTS = {"16_figures_and_player.py"}
 
 # the long training examples run a short version here (their full runs are measured in the docs)
 ARGS = {
@@ -48,6 +53,8 @@ ARGS = {
 def test_example_runs(script, tmp_path):
     path = EXAMPLES / script
     assert path.exists(), f"{path} is missing"
+    if script in NEEDS_PLOTS:
+        pytest.importorskip("matplotlib", reason=f"{script} draws figures (the [plots] extra)")
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.run([sys.executable, str(path), *ARGS.get(script, [])], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)

@@ -1,5 +1,5 @@
 """Smoke tests of experiments/: every script runs end to end with --smoke (3 steps of a tiny model) and writes
-its JSON, Markdown table and SVG plots; plus the pieces with numbers in them (power-law fit, matched d_ff,
+its JSON, Markdown table and SVG plots (matplotlib: the [plots] extra); plus the pieces with numbers in them (power-law fit, matched d_ff,
 spike count, evaluation shapes). The measured results themselves are in docs/experiments.md."""
 
 from __future__ import annotations
@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import math
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+pytest.importorskip("matplotlib", reason="the experiments draw their plots with matplotlib (the [plots] extra)")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -19,23 +20,7 @@ if str(ROOT) not in sys.path:
 
 from experiments import (common, head_patterns, norms_activations, positional_extrapolation,  # noqa: E402
                          residual_layouts, run_all, scaling)
-
-NS = "{http://www.w3.org/2000/svg}"
-
-
-def svg(path):
-    root = ET.parse(path).getroot()
-    assert root.tag == f"{NS}svg"
-    return root
-
-
-def polylines(root):
-    return list(root.iter(f"{NS}polyline"))
-
-
-def legend(root):
-    g = root.find(f"{NS}g[@class='legend']")
-    return [t.text for t in g.iter(f"{NS}text")]
+from figure_svg import legend, lines, markers, parse as svg, texts  # noqa: E402
 
 
 def run(module, tmp_path):
@@ -60,8 +45,8 @@ def test_residual_layouts_smoke(tmp_path):
         assert len(r["train_loss"]) == len(r["grad_norm"]) == residual_layouts.SMOKE["steps"]
         assert math.isfinite(r["final_val_loss"]) and not r["diverged"]
     root = svg(tmp_path / "residual_layouts_depth.svg")
-    assert len(polylines(root)) == len(arms) and legend(root) == arms
-    assert len(root.findall(f".//{NS}circle")) == len(arms) * len(depths)
+    assert len(lines(root)) == len(arms) and legend(root) == arms
+    assert markers(root) == len(arms) * len(depths)
     assert table.count("\n") == 2 + len(arms) * len(depths)
 
 
@@ -72,7 +57,7 @@ def test_norms_activations_smoke(tmp_path):
         assert abs(s["param_diff"]) < 0.01                     # equal parameter count within 1%
     swiglu = [s for s in data["summary"] if s["activation"] == "swiglu"]
     assert all(s["d_ff"] < norms_activations.SMOKE["d_ff"] for s in swiglu)
-    assert len(polylines(svg(tmp_path / "norms_activations_curves.svg"))) == 6
+    assert len(lines(svg(tmp_path / "norms_activations_curves.svg"))) == 6
 
 
 def test_matched_d_ff_documented_settings():
@@ -97,8 +82,8 @@ def test_positional_extrapolation_smoke(tmp_path):
     learned = [r for r in data["runs"] if r["position"] == "learned"][0]
     assert learned["n_params"] > [r for r in data["runs"] if r["position"] == "rope"][0]["n_params"]
     root = svg(tmp_path / "positional_extrapolation.svg")
-    assert len(polylines(root)) == len(positional_extrapolation.POSITIONS)
-    assert f"T={T}: first position never trained" in [t.text for t in root.iter(f"{NS}text")]
+    assert len(lines(root)) == len(positional_extrapolation.POSITIONS)
+    assert f"T={T}: first position never trained" in texts(root)
 
 
 def test_scaling_smoke_and_fit(tmp_path):
@@ -106,8 +91,8 @@ def test_scaling_smoke_and_fit(tmp_path):
     s = scaling.SMOKE
     assert len(data["runs"]) == len(s["widths"]) * len(s["depths"])
     root = svg(tmp_path / "scaling.svg")
-    assert len(polylines(root)) == 1 + len(s["depths"])         # the fits; the runs are points
-    assert len(root.findall(f".//{NS}circle")) == len(data["runs"])
+    assert len(lines(root)) == 1 + len(s["depths"])             # the fits; the runs are points
+    assert markers(root) == len(data["runs"])
     # the fit recovers a known law
     n = np.geomspace(1e3, 1e6, 9)
     fit, plain = scaling.fit_power_law(n, 3.0 * n ** -0.3 + 1.2)
@@ -121,7 +106,7 @@ def test_head_patterns_smoke(tmp_path):
     assert len(data["after"]) == len(data["before"]) == s["n_layer"] * s["n_head"]
     prof = np.asarray(data["distance_profile"])
     assert prof.shape == (s["n_layer"], s["n_head"], s["max_offset"] + 1)
-    assert len(polylines(svg(tmp_path / "head_patterns_distance.svg"))) == s["n_layer"] * s["n_head"]
+    assert len(lines(svg(tmp_path / "head_patterns_distance.svg"))) == s["n_layer"] * s["n_head"]
     assert (tmp_path / "head_patterns_analysis.svg").stat().st_size > 0
 
 

@@ -22,8 +22,10 @@ from ..lab import RunsError, SpecError
 from ..lab.codeview import UnknownComponent
 from ..nn.models import BertConfig, ConfigError, GPTConfig, T5Config
 from ..text import DataError, TokenizerError
+from ..viz.figures import PlotsUnavailable, require_matplotlib, save_figure
 
-__all__ = ["UserError", "USER_ERRORS", "console", "command", "output_flags", "THREADS_HELP", "limit_blas_threads", "apply_threads",
+__all__ = ["UserError", "USER_ERRORS", "console", "command", "output_flags", "figure_paths", "write_figures",
+           "FIGURE_FORMATS", "THREADS_HELP", "limit_blas_threads", "apply_threads",
            "parse_set_args", "parse_ids", "encode_text", "write_or_print", "check_fresh_out", "all_presets",
            "char_vocab", "preset_config", "unknown_preset", "memory_available", "out_of_memory_message"]
 
@@ -49,12 +51,44 @@ def command(sub, name: str, fn, help: str, **kwargs):
 
 
 def output_flags(p, width: int, device=True) -> None:
-    """The flags of a readout: --json [FILE], --svg FILE (a slide) at --width columns, --device."""
+    """The flags of a readout: --json [FILE]; --svg / --png / --pdf FILE (a matplotlib figure, for slides);
+    --terminal-svg FILE (what the terminal shows, as SVG, at --width columns); --device."""
     p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write JSON (to FILE, or stdout)")
-    p.add_argument("--svg", metavar="FILE", help="also save what is shown as an SVG (for slides)")
-    p.add_argument("--width", type=int, default=width, help=f"SVG width in columns (default {width})")
+    for fmt in FIGURE_FORMATS:
+        p.add_argument(f"--{fmt}", metavar="FILE", help=f"also save a figure of it as {fmt.upper()} (for slides; "
+                                                        "needs matplotlib: pip install -e \".[plots]\")")
+    p.add_argument("--terminal-svg", metavar="FILE", help="also save what the terminal shows as an SVG")
+    p.add_argument("--width", type=int, default=width, help=f"--terminal-svg width in columns (default {width})")
     if device:
         p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+
+
+FIGURE_FORMATS = ("svg", "png", "pdf")
+
+
+def figure_paths(args) -> list[tuple[str, str]]:
+    """(format, path) of each figure flag given; checked before any work: the extension matches the flag, and
+    matplotlib is installed (else one line saying how to install the [plots] extra)."""
+    paths = [(fmt, getattr(args, fmt)) for fmt in FIGURE_FORMATS if getattr(args, fmt, None)]
+    for fmt, path in paths:
+        ext = os.path.splitext(path)[1].lower()
+        if ext != "." + fmt:
+            raise UserError(f"--{fmt} {path}: the file name must end in .{fmt}")
+    if paths:
+        try:
+            require_matplotlib()
+        except PlotsUnavailable as e:
+            raise UserError(f"--{paths[0][0]}: {e}") from None
+    return paths
+
+
+def write_figures(paths, make_figure) -> None:
+    """Draw ``make_figure()`` once and write it to every (format, path) of ``figure_paths``; says what it wrote."""
+    if not paths:
+        return
+    fig = make_figure()
+    for fmt, path in paths:
+        print(f"wrote {save_figure(fig, path, format=fmt)}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- BLAS threads

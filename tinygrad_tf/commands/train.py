@@ -8,13 +8,15 @@
 
 Flags map one to one onto TrainConfig fields (flags override ``--config``, which overrides the family's
 defaults); TrainConfig checks them, once. The live dashboard is passed to the Trainer as a callback, and its
-loss curve is saved beside the checkpoint as loss_curve.svg.
+loss curve is saved beside the checkpoint as loss_curve.svg (with matplotlib, the [plots] extra; without it a
+note says how to get it, and the run is saved all the same).
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import sys
 import time
 
 from rich.table import Table
@@ -26,6 +28,7 @@ from ..train.mlm import fill_mask, held_out_sentence
 from ..train.seq2seq import TASKS as DIGIT_TASKS
 from ..train.seq2seq import answer
 from ..viz.dashboard import dashboard_callbacks, save_loss_curve
+from ..viz.figures import PlotsUnavailable
 from .common import THREADS_HELP, UserError, apply_threads, check_fresh_out, command, console, parse_set_args
 
 __all__ = ["add_parsers", "cmd_train", "model_family", "train_overrides", "run_training"]
@@ -76,7 +79,10 @@ def run_training(trainer, args, live=True) -> list:
         history = trainer.run()
     out = trainer.config.out_dir
     if history and out and os.path.isdir(out):
-        save_loss_curve(history, os.path.join(out, "loss_curve.svg"))
+        try:
+            save_loss_curve(history, os.path.join(out, "loss_curve.svg"))
+        except PlotsUnavailable as e:
+            print(f"note: no loss_curve.svg: {e}", file=sys.stderr)
     return history
 
 

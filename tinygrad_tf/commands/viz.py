@@ -3,6 +3,8 @@
     tinygrad-tf attention --checkpoint runs/demo --text "def f(x):" [--layer 1 --head 0] [--json [FILE]]
     tinygrad-tf attention --preset gpt2 --text "The cat sat" --svg slide.svg   (untrained: random weights)
     tinygrad-tf summary --checkpoint runs/demo        |  summary --preset gpt2   (counted, nothing allocated)
+    --svg / --png / --pdf FILE: a matplotlib figure of the readout ([plots] extra); --terminal-svg FILE: the
+    terminal output as SVG
     tinygrad-tf graph --expr "(a * b + c).tanh()" --out g.svg  |  graph --preset neuron --out neuron.svg
 
 Each command is ``cmd_NAME(args) -> exit code``;
@@ -31,8 +33,8 @@ from ..viz import capture_grads
 from ..viz.graph_presets import GRAPH_PRESETS, Intermediates, gpt_model_presets, graph_preset
 from ..viz.readout import json_safe
 from ..viz.graph_render import _FORMATS as GRAPH_FORMATS
-from .common import (UserError, command, console, encode_text, output_flags, parse_ids, parse_set_args,
-                     preset_config, unknown_preset, write_or_print)
+from .common import (UserError, command, console, encode_text, figure_paths, output_flags, parse_ids,
+                     parse_set_args, preset_config, unknown_preset, write_figures, write_or_print)
 from .expr import ExprError, evaluate, expr_names
 
 __all__ = ["add_parsers", "cmd_attention", "cmd_summary", "cmd_graph"]
@@ -69,8 +71,10 @@ def _untrained(name, device):
 def cmd_attention(args) -> int:
     """Run a checkpoint (or an untrained --preset) on --text and show its attention: every layer x head at a
     glance with pattern tags, a per-head analysis table and attention rollout; --layer/--head for one head's
-    heatmap; --json for the data (web records, or --layout bertviz); --svg for a slide."""
+    heatmap; --json for the data (web records, or --layout bertviz); --svg/--png/--pdf for a slide (a figure:
+    the head's heatmap with its tokens, or the grid of heads)."""
 
+    figures = figure_paths(args)
     if bool(args.checkpoint) == bool(args.preset):
         raise UserError("give either --checkpoint DIR (a trained model) or --preset NAME (an untrained model "
                            "with random weights, e.g. gpt2)")
@@ -123,6 +127,7 @@ def cmd_attention(args) -> int:
         else:
             text = maps.to_json(layout=args.layout)
         write_or_print(text, args.json)
+        write_figures(figures, lambda: _attention_figure(maps, s, stack, args))
         return 0
 
     kw = {"max_tokens": args.window} if args.window else {}
@@ -144,10 +149,24 @@ def cmd_attention(args) -> int:
         console.print(f"[dim]attention stacks: {', '.join(maps.names)} (choose one with --stack)[/]")
     for p in parts:
         console.print(p)
-    if args.svg:
-        path = save_svg(Group(*parts), args.svg, width=args.width, title="tinygrad-tf attention")
+    if args.terminal_svg:
+        path = save_svg(Group(*parts), args.terminal_svg, width=args.width, title="tinygrad-tf attention")
         print(f"wrote {path}", file=sys.stderr)
+    if figures and stack is None and len(maps.names) > 1:
+        print(f"note: the figure shows the {s.name} attention; --stack {' | '.join(maps.names[1:])} for the others",
+              file=sys.stderr)
+    write_figures(figures, lambda: _attention_figure(maps, s, stack, args))
     return 0
+
+
+def _attention_figure(maps, s, stack, args):
+    """One head's heatmap (--head), a layer's heads (--layer alone), or every layer x head."""
+    window = "first" if args.first else "last"
+    if args.head is not None:
+        layer = args.layer if args.layer is not None else s.n_layer - 1
+        return maps.heatmap(layer, args.head, stack, window=window).figure(max_tokens=args.window)
+    layers = [args.layer] if args.layer is not None else None
+    return maps.overview(stack, layers=layers, window=window, max_tokens=args.window or 16).figure()
 
 
 # ---------------------------------------------------------------- summary
@@ -158,6 +177,7 @@ def cmd_summary(args) -> int:
 
     if bool(args.checkpoint) == bool(args.preset):
         raise UserError("give either --checkpoint DIR (a trained model) or --preset NAME (counted from its config)")
+    figures = figure_paths(args)
     if args.depth is not None and args.depth < 0:
         raise UserError(f"--depth must be >= 0, got {args.depth}")
     if args.checkpoint:
@@ -178,10 +198,13 @@ def cmd_summary(args) -> int:
             readout = config_summary(cfg)
     if args.json is not None:
         write_or_print(readout.to_json(), args.json)
+        write_figures(figures, readout.figure)
         return 0
     console.print(readout)
-    if args.svg:
-        print(f"wrote {readout.save_svg(args.svg, width=args.width, title='tinygrad-tf summary')}", file=sys.stderr)
+    if args.terminal_svg:
+        print(f"wrote {readout.save_svg(args.terminal_svg, width=args.width, title='tinygrad-tf summary')}",
+              file=sys.stderr)
+    write_figures(figures, readout.figure)
     return 0
 
 

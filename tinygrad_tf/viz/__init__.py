@@ -5,6 +5,8 @@ Graphs (Graphviz):
     draw_graph(tensor, params=None, model=None, view="forward", depth=None, expand=None, max_nodes=300,
                show_values="auto", rankdir="TB", title=None)      -> graphviz.Digraph
     backward_steps(tensor, ...)      one drawing per node, in the order backward() visits them
+    play(frames)                     a player for them: buttons, slider, arrow keys; in Jupyter, or
+                                     .save("backward.html") (one offline page)
     render(graph, "g.svg")           SVG / PNG / PDF (the .dot source and a one-line hint without Graphviz)
     trace(model)                     context manager: records which module made each graph node
     capture_grads(tensor)            records intermediate gradient norms during backward()
@@ -22,8 +24,16 @@ form (``.to_dict()``, ``.to_json(path=None)``) and becomes a slide with ``save_s
     config_summary(config)                parameters by component from a config, nothing allocated
     TrainingDashboard(total_steps)        live loss curves etc.; a Trainer callback; ``with dash.live(): ...``
     dashboard_callbacks(trainer, grad_table=False)   the dashboard attached to a Trainer (``tinygrad-tf train``)
-    save_loss_curve(history, "loss_curve.svg")       train + validation loss as an SVG line plot
+    save_loss_curve(history, "loss_curve.svg")       train + validation loss as a line plot (.svg .png .pdf)
     save_svg(renderable, path, width=100) any renderable as an SVG file (written atomically)
+
+Jupyter: every readout shows itself in a cell (coloured HTML), a graph drawing as SVG, and
+``with dash.live(): trainer.run()`` redraws the dashboard in the cell's output while it trains.
+
+Figures (matplotlib, the optional ``[plots]`` extra; ``viz.figures``): ``readout.figure()`` /
+``readout.save_figure("x.png")`` on the attention heatmap (token labels; T5 cross-attention too), the grid of heads,
+gradient tables (bars), summaries (parameters), the dashboard (loss, lr, |grad|); ``figures.line_plot`` /
+``bar_plot`` for anything else. Without matplotlib they say ``pip install -e ".[plots]"``.
 """
 
 from .graph import GradStat, GraphDrawing, backward_steps, capture_grads, draw_graph, render, trace
@@ -34,10 +44,13 @@ from .attention import (AttentionAnalysis, AttentionGrid, AttentionHeatmap, Atte
 from .attention_analysis import THRESHOLDS, HeadStats, analyze_head, attention_rollout, is_delimiter
 from .dashboard import LinePlot, TrainingDashboard, dashboard_callbacks, save_loss_curve
 from .gradients import GradientMonitor, ParamGrad, grad_table
+from .notebook import LiveCell, in_kernel
+from .player import Player, play
 from .readout import VIRIDIS, Readout, render_text, save_svg, sparkline
 from .summary import ConfigSummary, ModelSummary, config_summary, model_summary
 
 __all__ = ["draw_graph", "backward_steps", "render", "trace", "capture_grads", "GraphDrawing", "GradStat",
+           "play", "Player",
            # attention
            "attention_maps", "AttentionMaps", "AttentionStack", "AttentionHeatmap", "AttentionGrid",
            "AttentionAnalysis", "AttentionRollout", "attention_heatmap", "attention_overview", "attention_analysis",
@@ -47,4 +60,4 @@ __all__ = ["draw_graph", "backward_steps", "render", "trace", "capture_grads", "
            "GradientMonitor", "ParamGrad", "grad_table", "model_summary", "config_summary", "ModelSummary",
            "ConfigSummary", "TrainingDashboard", "LinePlot", "dashboard_callbacks", "save_loss_curve",
            # output
-           "save_svg", "render_text", "sparkline", "Readout", "VIRIDIS"]
+           "save_svg", "render_text", "sparkline", "Readout", "VIRIDIS", "in_kernel", "LiveCell"]

@@ -144,6 +144,16 @@ class AttentionMaps(Readout):
             (v for v in self.stacks.values() if v.square), self.stack())
         return AttentionRollout(s, add_residual=add_residual, head_fusion=head_fusion, **kwargs)
 
+    def figure(self, layer=None, head=None, stack=None, **kwargs):
+        """A matplotlib figure for slides ([plots] extra): with ``layer`` / ``head`` one head's heatmap (the last
+        layer, head 0 when one is left out), else the grid of every head of ``stack`` (default the first; T5:
+        "encoder", "decoder", "cross"). Keywords go to ``AttentionHeatmap.figure`` / ``AttentionGrid.figure``."""
+        if layer is None and head is None:
+            return self.overview(stack).figure(**kwargs)
+        s = self.stack(stack)
+        return self.heatmap(s.n_layer - 1 if layer is None else layer, 0 if head is None else head,
+                            stack).figure(**kwargs)
+
     # ------------------------------------------------------------ plain data
     def to_records(self, stack=None, top_k=3, digits=6) -> list[dict]:
         """The shape web front ends use: one record per (layer, head) with ``layer, head, matrix, x_labels,

@@ -2,7 +2,7 @@
 
 attention.py gathers the attention a model returns into stacks (AttentionStack, in attention_analysis.py,
 with each head's numbers); the renderables here draw them. Token labels are shown with control characters
-made visible (display_token).
+made visible (display_token). ``.figure()`` draws a head or the grid with matplotlib (figures_attention.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from rich.text import Text
 
 from .attention_analysis import (LOCAL_WINDOW, TAG_ABBREV, THRESHOLDS, AttentionStack, HeadStats, analyze_head,
                                  attention_rollout, axis_labels, masked_cells, thresholds_text)
+from .figures_attention import heatmap_figure, heatmap_grid_figure
 from .readout import Readout, cell_style, fmt_num, pair_style, shade, to_numpy, use_colour
 
 _CONTROL = {"\n": "⏎", "\t": "⇥", "\r": "␍", " ": "␣", "": "∅"}
@@ -252,6 +253,24 @@ class AttentionHeatmap(Readout):
     def __rich_console__(self, console: Console, options: ConsoleOptions):
         yield from self.lines(options.max_width, use_colour(console, self.mode))
 
+    def figure(self, max_tokens=None, annotate="auto"):
+        """This head as a matplotlib figure for a slide: token labels on both axes (T5's cross-attention: source
+        tokens across, target tokens down), at most ``max_tokens`` positions (default 48; ``window`` picks
+        which), weights written in the cells of small maps. Needs the [plots] extra."""
+        tq, tk = self.matrix.shape
+        limit = max_tokens or self.max_tokens or 48
+        c0, c1 = window_range(tk, limit, self.window)
+        r0, r1 = (c0, c1) if self.square else window_range(tq, limit, self.window)
+        notes = [_window_note("keys" if not self.square else "tokens", c0, c1, tk),
+                 None if self.square else _window_note("queries", r0, r1, tq)]
+        axes = ("keys (attended to)", "queries (attending)") if self.square else \
+            ("keys: source tokens", "queries: target tokens")
+        return heatmap_figure(self.matrix[r0:r1, c0:c1], [display_token(t) for t in self.x_labels[c0:c1]],
+                              [display_token(t) for t in self.y_labels[r0:r1]], mask=self.mask[r0:r1, c0:c1],
+                              title=self.title or "", vmax=1.0 if self.scale == "absolute" else self.vmax,
+                              annotate=annotate, xlabel=axes[0], ylabel=axes[1],
+                              note=" · ".join(n.plain for n in notes if n is not None))
+
 
 def _conn(c, x_labels, y_labels, width=None) -> str:
     q, k = c["query"], c["key"]
@@ -348,6 +367,23 @@ class AttentionGrid(Readout):
             yield grid
         abbrev = ", ".join(f"{v} = {k}" for k, v in TAG_ABBREV.items())
         yield Text(f"captions (over each map): its strongest pattern ({abbrev}); · = none", style="dim")
+
+    def figure(self, max_tokens=None):
+        """Every layer x head as a grid of small heatmaps (matplotlib), captioned with each head's strongest
+        pattern; the last ``max_tokens`` positions (default: the readout's ``max_tokens``). [plots] extra."""
+        s = self.stack
+        tq, tk = s.weights.shape[2:]
+        cols = window_range(tk, max_tokens or self.max_tokens, self.window)
+        rows = cols if s.square else window_range(tq, max_tokens or self.max_tokens, self.window)
+        captions = {(layer, h): ", ".join(s.stats(layer, h, self.thresholds).patterns[:1])
+                    for layer in self.layers for h in self.heads}
+        span = "" if (cols == (0, tk) and rows == (0, tq)) else f" · positions {cols[0]}–{cols[1] - 1} of {tk}"
+        return heatmap_grid_figure(s.weights[:, :, rows[0]:rows[1], cols[0]:cols[1]],
+                                   [display_token(t) for t in s.x_tokens[cols[0]:cols[1]]],
+                                   [display_token(t) for t in s.y_tokens[rows[0]:rows[1]]],
+                                   mask=s.mask[rows[0]:rows[1], cols[0]:cols[1]], layers=self.layers,
+                                   heads=self.heads, captions=captions, scale=self.scale,
+                                   title=f"{s.title}: {s.n_layer} layers × {s.n_head} heads{span}")
 
 
 # ---------------------------------------------------------------- the numbers, per head

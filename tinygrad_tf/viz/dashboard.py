@@ -5,8 +5,9 @@ and the latest sample text.
     from tinygrad_tf.train import Trainer, TrainConfig
     dash = viz.TrainingDashboard(total_steps=200)
     trainer = Trainer(TrainConfig(steps=200), callbacks=[dash], show_progress=False)
-    with dash.live():                 # redraws in place on a terminal; elsewhere prints the final state once
-        trainer.run()
+    with dash.live():                 # redraws in place on a terminal and in a Jupyter cell (detected);
+        trainer.run()                 # elsewhere (a pipe, a log) prints the final state once
+    dash.figure()                     # loss, learning rate and |grad| curves as a matplotlib figure ([plots])
 
 ``dash.update(metrics)`` (or ``dash(metrics)``: it is a training callback) takes the dict the training
 loop hands its callbacks — ``step, loss, val_loss, lr, grad_norm, tokens_per_sec`` — plus ``sample``
@@ -19,7 +20,7 @@ loss curve saved as an SVG next to the checkpoint:
     dash = viz.dashboard_callbacks(trainer, grad_table=True)    # appends itself to trainer.callbacks
     with dash.live():                 # on a terminal it turns the trainer's own progress line off meanwhile
         history = trainer.run()
-    viz.save_loss_curve(history, "runs/x/loss_curve.svg")       # train and validation loss, one polyline each
+    viz.save_loss_curve(history, "runs/x/loss_curve.svg")       # train and validation loss (.png / .pdf too)
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .figures import line_figure, loss_curve_figure, save_figure
+from .notebook import LiveCell, in_kernel
 from .readout import Readout, fmt_num, fmt_si, sparkline
 
 __all__ = ["TrainingDashboard", "LinePlot", "braille_lines", "dashboard_callbacks", "save_loss_curve"]
@@ -117,6 +120,13 @@ class LinePlot(Readout):
         return {"title": self.title, "log_y": self.log_y,
                 "series": {k: {"x": xs, "y": ys} for k, (xs, ys) in self.series.items()}}
 
+    def figure(self, **kwargs):
+        """The same series as a matplotlib line plot ([plots] extra); keywords as ``figures.line_figure``."""
+        kwargs.setdefault("title", self.title or "")
+        kwargs.setdefault("xlabel", self.x_label)
+        kwargs.setdefault("logy", self.log_y)
+        return line_figure(dict(self.series), **kwargs)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions):
         label_w = 8
         width = max(10, min(self.width or options.max_width, options.max_width) - label_w - 2)
@@ -181,7 +191,10 @@ class TrainingDashboard(Readout):
         if self._live is not None:
             now = time.perf_counter()
             step = self.latest.get("step")
-            if now - self._last_refresh > 0.1 or (self.total_steps and step is not None and step >= self.total_steps):
+            last = bool(self.total_steps and step is not None and step >= self.total_steps)
+            if isinstance(self._live, LiveCell):              # a notebook cell: it keeps its own pace
+                self._live.update(force=last)
+            elif now - self._last_refresh > 0.1 or last:
                 self._live.update(self, refresh=True)
                 self._last_refresh = now
 
@@ -233,11 +246,16 @@ class TrainingDashboard(Readout):
 
     @contextlib.contextmanager
     def live(self, console: Console | None = None, transient=False, quiet=False):
-        """Redraw the dashboard in place while the block runs (on a terminal); without a terminal (a file, a
-        pipe, a CI log) nothing is redrawn and the final state is printed once when the block ends.
+        """Redraw the dashboard in place while the block runs: on a terminal, and in a Jupyter cell (when running
+        in a kernel and no ``console`` is given: ``live_notebook()``); without either (a file, a pipe, a CI log)
+        nothing is redrawn and the final state is printed once when the block ends.
         ``quiet=True`` shows nothing at all (the data is still collected: ``to_dict``, ``save_loss_curve``)."""
         if quiet:
             yield self
+            return
+        if console is None and in_kernel():
+            with self.live_notebook():
+                yield self
             return
         trainer = self.trainer
         console = console or getattr(trainer, "console", None) or Console()
@@ -260,6 +278,25 @@ class TrainingDashboard(Readout):
                     self._live = None
                     live.update(self, refresh=True)
         finally:
+            if quiet:
+                trainer.show_progress = True
+
+    @contextlib.contextmanager
+    def live_notebook(self, interval: float = 0.5, width: int | None = None):
+        """In a Jupyter cell: show the dashboard once and redraw that output in place while the block runs (at most
+        every ``interval`` seconds, and once more at the end), ``width`` columns wide. The trainer's own progress
+        line is off meanwhile. ``live()`` picks this by itself in a kernel."""
+        trainer = self.trainer
+        quiet = trainer is not None and getattr(trainer, "show_progress", False)
+        if quiet:
+            trainer.show_progress = False
+        cell = LiveCell(lambda: self.html(width), interval=interval)
+        self._live = cell
+        try:
+            yield self
+        finally:
+            self._live = None
+            cell.update(force=True)
             if quiet:
                 trainer.show_progress = True
 
@@ -333,6 +370,13 @@ class TrainingDashboard(Readout):
                     width=options.max_width)
 
 
+    def figure(self, panels: bool = True, log_y: bool | None = None):
+        """The run so far as a matplotlib figure ([plots] extra): training and validation loss, and with ``panels``
+        the learning rate and the gradient norm under it (when recorded)."""
+        extra = {"learning rate": (self.steps, self.lr), "|grad|": (self.steps, self.grad_norm)} if panels else None
+        return loss_curve_figure(self.steps, self.loss, self.val_steps, self.val_loss, title=self.title,
+                                 log_y=self.log_loss if log_y is None else log_y, extra=extra)
+
     def val_below_train(self) -> bool:
         """Whether the latest validation loss is below the training loss of the same step."""
         if not self.val_loss or self.val_loss[-1] is None:
@@ -405,9 +449,9 @@ def dashboard_callbacks(trainer_or_total_steps=None, grad_table=False, *, model=
 
 def save_loss_curve(history, path, title="loss", log_y=False):
     """Write the training and validation loss of ``history`` (a Trainer's list of per-step dicts, or a
-    TrainingDashboard) as an SVG line plot to ``path`` (atomically): one polyline for the training loss at
-    every step, one for the validation loss at each evaluation (with its points). Returns the path."""
-    from .plot import line_plot
+    TrainingDashboard) as a line plot to ``path`` (.svg, .png or .pdf by the extension; atomically): the training
+    loss at every step, the validation loss at each evaluation (with its points). Returns the path. Needs
+    matplotlib (the [plots] extra); without it, ``figures.PlotsUnavailable`` says how to install it."""
     if isinstance(history, TrainingDashboard):
         steps, loss, vsteps, vloss = history.steps, history.loss, history.val_steps, history.val_loss
     else:
@@ -417,9 +461,6 @@ def save_loss_curve(history, path, title="loss", log_y=False):
         vals = [r for r in history if r.get("val_loss") is not None]
         vsteps = [r.get("step") for r in vals]
         vloss = [float(r["val_loss"]) for r in vals]
-    series = {"train loss": (steps, [math.nan if v is None else v for v in loss])}
-    if vloss:
-        series["val loss"] = {"x": vsteps, "y": vloss, "mode": "both"}
     if not steps and not vloss:
         raise ValueError("save_loss_curve: the history has no loss to plot")
-    return line_plot(series, path, title=title, xlabel="step", ylabel="loss (nats)", logy=log_y)
+    return save_figure(loss_curve_figure(steps, loss, vsteps, vloss, title=title, log_y=log_y), path)

@@ -46,6 +46,7 @@ from rich.console import Console, ConsoleOptions
 from rich.table import Table
 from rich.text import Text
 
+from .figures import GREY, PALETTE, RED, hbar_figure
 from .gradient_stats import ParamGrad, Reading, badges, group_of
 from .readout import Readout, fmt_count, fmt_num, sparkline
 
@@ -283,6 +284,25 @@ class GradientMonitor(Readout):
                 "parameters": [dict(pg.to_dict(), history=list(self.history[n])) for n, pg in self.latest.items()],
                 "layers": [dict(pg.to_dict(), history=list(self.group_history[n])) for n, pg in self.layers.items()],
                 "problems": [{"name": n, "flags": f} for n, f in self.problems()]}
+
+    def figure(self, which: str = "layers", log: bool = True):
+        """The latest reading's gradient norms as horizontal bars (matplotlib; [plots] extra): one per layer
+        (``which="params"``: per parameter), on a log scale by default (norms span decades); a NaN / inf /
+        exploding one in red with its badges; no bar where there is no gradient (or, on a log axis, a zero one)."""
+        if which not in ("layers", "params"):
+            raise ValueError(f"which must be 'layers' or 'params', got {which!r}")
+        if not self.latest:
+            raise ValueError("GradientMonitor.figure: nothing recorded yet — call record() after backward()")
+        rows = list((self.layers if which == "layers" else self.latest).values())
+        notes = [("no grad" if pg.grad_norm is None else fmt_num(pg.grad_norm))
+                 + (f"  {', '.join(f for f in pg.flags if f != 'no grad')}" if pg.flags and pg.grad_norm is not None
+                    else "") for pg in rows]
+        colors = [RED if pg.flags and pg.flags[0] in ("NaN", "inf", "exploding") else
+                  GREY if pg.grad_norm is None else PALETTE[0] for pg in rows]
+        step = f" · step {self.step}" if self.step is not None else ""
+        return hbar_figure([pg.name for pg in rows], [pg.grad_norm for pg in rows], notes=notes, log=log,
+                           colors=colors, title=f"gradient norm per {which[:-1] if which == 'layers' else 'parameter'}"
+                           f"{step}", xlabel="|grad| (2-norm" + (", log scale)" if log else ")"))
 
     # ------------------------------------------------------------ drawing
     def _has_updates(self):

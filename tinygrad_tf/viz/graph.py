@@ -280,8 +280,9 @@ class _Painter:
             cur, done = step
             finished = done | {cur.id}
             known = {k for k, ops in self.consumers.items() if all(o in finished for o in ops)}
-            label.insert(1, f"backward step {len(done) + 1}/{len(self.eg.ops)}: {cur.name}.backward"
-                         + (f" (in {cur.module or self.eg.types.get('', 'model')})" if cur.module is not None else ""))
+            doing = f"{cur.name}.backward" + (f" (in {cur.module or self.eg.types.get('', 'model')})"
+                                              if cur.module is not None else "")
+            label.insert(1, f"backward step {len(done) + 1}/{len(self.eg.ops)}: {doing}")
             for v in view.nodes:
                 ops = [a.id if a.kind == "op" else a.op.id for a in v.atoms if a.kind in ("op", "value")]
                 if view.owner[cur.id] is v:
@@ -327,6 +328,8 @@ class _Painter:
             g.node("legend", self._legend(), shape="plaintext")
         g.summary = {"ops": len(self.eg.ops), "nodes": len(view.nodes), "depth": view.depth,
                      "records": view.records, "notes": list(view.notes)}
+        if step is not None:
+            g.summary["step"] = doing           # what this frame of backward_steps shows (viz.play's caption)
         return g
 
     @staticmethod

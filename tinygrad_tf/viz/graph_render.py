@@ -7,6 +7,7 @@ atomically (a temporary file in the same folder, then ``os.replace``).
 
 from __future__ import annotations
 
+import html
 import sys
 from pathlib import Path
 
@@ -37,11 +38,25 @@ class GraphDrawing(graphviz.Digraph):
             return self.filepath
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        """Jupyter: the drawing as SVG (and the plain line); without ``dot``, an HTML note with the DOT source."""
         try:
-            return super()._repr_mimebundle_(include, exclude, **kwargs)
+            bundle = super()._repr_mimebundle_(include, exclude, **kwargs)
         except graphviz.ExecutableNotFound:
-            return {"text/plain": f"<graph: {self.summary.get('nodes', '?')} nodes; Graphviz's `dot` program is "
-                                  f"missing, {INSTALL_HINT}; the DOT source is in .source>"}
+            note = (f"graph: {self.summary.get('nodes', '?')} nodes; Graphviz's `dot` program is missing, "
+                    f"{INSTALL_HINT}; the DOT source is in .source")
+            return {"text/plain": f"<{note}>",
+                    "text/html": f"<p><b>{html.escape(note, quote=False)}</b></p><pre>{html.escape(self.source)}</pre>"}
+        return {"text/plain": self._plain(), **bundle}
+
+    def _repr_svg_(self) -> str | None:
+        try:
+            return self.pipe(format="svg", encoding="utf-8")
+        except graphviz.ExecutableNotFound:
+            return None                         # the mimebundle's HTML note says what to install
+
+    def _plain(self) -> str:
+        s = self.summary or {}
+        return f"<graph drawing: {s.get('nodes', '?')} nodes, {s.get('ops', '?')} ops; viz.render(g, 'g.svg')>"
 
 
 # ---------------------------------------------------------------- rendering

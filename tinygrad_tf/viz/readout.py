@@ -3,7 +3,9 @@
 A readout is an object that rich can print (``console.print(readout)``, or just ``readout`` at the REPL)
 and that has a plain form for other tools: ``.to_dict()`` (JSON-safe: lists, numbers, strings) and
 ``.to_json(path=None)``. ``save_svg(readout, "slide.svg", width=100)`` records it on a true-colour
-console and writes the SVG atomically.
+console and writes the SVG atomically. In a Jupyter cell a readout shows itself as HTML (the same coloured
+text: ``_repr_html_``), and ``readout.figure()`` / ``readout.save_figure("x.png")`` draw it with matplotlib
+(the ``[plots]`` extra) where a figure says more than text (heatmaps, bars, curves: viz/figures.py).
 
 The colour scale is viridis (perceptually uniform, readable in greyscale and by colour-blind viewers):
 a 256-entry table interpolated from eleven anchor colours, so no plotting library is needed.
@@ -15,6 +17,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from rich.style import Style
 
 from .. import backend
 from .. import fileio
+from .figures import save_figure as _save_figure
 
 # viridis sampled at 0, 0.1, ..., 1 (matplotlib's values); the 256-entry table is interpolated from these
 VIRIDIS_ANCHORS = ("#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c",
@@ -210,6 +214,7 @@ def record_console(width: int = 100, color: bool = True) -> Console:
     """A console that records what is printed to it (for ``export_svg`` / ``export_text``), off screen."""
     return Console(record=True, file=io.StringIO(), width=width, force_terminal=color,
                    color_system="truecolor" if color else None, no_color=not color, legacy_windows=False,
+                   force_jupyter=False,   # in a notebook too: record, do not display (rich would, by itself)
                    _environ={})     # ignore NO_COLOR / COLUMNS from the environment: a slide is a slide
 
 
@@ -231,8 +236,31 @@ def render_text(renderable, width: int = 100, color: bool = False) -> str:
     return console.export_text(styles=color)
 
 
+# how a readout looks in a notebook: the console's colours on its own background, cells that touch (heatmaps)
+_HTML_PRE = ('<pre class="tinygrad-tf-readout" style="white-space:pre;overflow-x:auto;line-height:1.2;'
+             'font-size:12px;padding:6px 8px;margin:0;color:{foreground};background:{background};'
+             "font-family:Menlo,'DejaVu Sans Mono',Consolas,'Courier New',monospace\">{code}</pre>")
+
+
+def to_html(renderable, width: int = 100) -> str:
+    """``renderable`` as an HTML fragment (a ``<pre>`` with inline colours): what a Jupyter cell shows."""
+    console = record_console(width, color=True)
+    console.print(renderable)
+    html = console.export_html(inline_styles=True, code_format=_HTML_PRE)
+    # braille (the line plots) is missing from most monospace fonts: a browser draws it from a proportional
+    # one and the columns drift; one cell per character keeps the grid
+    return _BRAILLE.sub(lambda m: _BRAILLE_CELL.format(m.group(0)), html)
+
+
+_BRAILLE = re.compile("[\u2801-\u28ff]")
+_BRAILLE_CELL = '<span style="display:inline-block;width:1ch;overflow:hidden;vertical-align:bottom">{}</span>'
+
+
 class Readout:
-    """Base of the rich readouts: ``to_dict`` (subclasses), ``to_json``, ``save_svg``, ``text``."""
+    """Base of the rich readouts: ``to_dict`` (subclasses), ``to_json``, ``save_svg``, ``text``, ``html``;
+    ``figure`` / ``save_figure`` where the readout has a matplotlib form."""
+
+    notebook_width = 100          # columns a readout is drawn in, in a Jupyter cell
 
     def to_dict(self) -> dict:
         raise NotImplementedError
@@ -246,6 +274,23 @@ class Readout:
 
     def text(self, width: int = 100, color: bool = False) -> str:
         return render_text(self, width=width, color=color)
+
+    def html(self, width: int | None = None) -> str:
+        """What the readout prints, as an HTML fragment with its colours (``width`` columns)."""
+        return to_html(self, width=width or self.notebook_width)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows this: the coloured readout (the plain ``__repr__`` stays the text/plain form)."""
+        return self.html()
+
+    def figure(self, **kwargs):
+        """This readout as a matplotlib Figure (for slides); readouts without one say so."""
+        raise NotImplementedError(f"{type(self).__name__} has no figure; save_svg(readout, 'x.svg') saves "
+                                  "what the terminal shows")
+
+    def save_figure(self, path, **kwargs) -> Path:
+        """Write ``self.figure(**kwargs)`` to ``path``: .svg, .png or .pdf by the extension (atomically)."""
+        return _save_figure(self.figure(**kwargs), path)
 
     def __repr__(self):
         """The plain REPL shows the drawing (coloured on a terminal); rich's REPL hook uses __rich_console__."""

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from .figures import PALETTE, hbar_figure
 from .readout import Readout, fmt_count, fmt_si
 
 __all__ = ["ModelSummary", "ConfigSummary", "model_summary", "config_summary", "fmt_flops"]
@@ -199,6 +200,15 @@ class ModelSummary(Readout):
                 "input_shape": list(self.input_shape) if self.input_shape else None,
                 "flops": self.flops, "flops_per_token": self.flops / self.tokens if self.ran and self.tokens else None,
                 "modules": [dict(r) for r in self.rows]}
+
+    def figure(self):
+        """Parameters of each top-level module as horizontal bars, with their share (matplotlib; [plots] extra)."""
+        rows = [r for r in self.rows if r["level"] == 1]
+        notes = [f"{fmt_si(r['parameters'])} · {r['percent']:.1f}%" + ("  (tied)" if r["tied_to"] else "")
+                 for r in rows]
+        return hbar_figure([f"{r['path']} ({r['type']})" for r in rows], [r["parameters"] for r in rows], notes=notes,
+                           title=f"{self.model_type}: {fmt_count(self.total)} parameters, by module",
+                           xlabel="parameters", si=True)
 
     # ------------------------------------------------------------ drawing
     def _label(self, r) -> Text:
@@ -396,6 +406,18 @@ class ConfigSummary(Readout):
                 "components": [{"component": name.strip(), "parameters": n, "note": note,
                                 "part_of_layer": name.startswith("  ")} for name, n, note in self.rows],
                 **self._by_kind()}
+
+    def figure(self):
+        """Parameters by component as horizontal bars (a layer's parts in a lighter colour), counted from the
+        config (matplotlib; [plots] extra)."""
+        rows = [(name, n) for name, n, _ in self.rows if not (name == "other" and n == 0)]
+        return hbar_figure([("↳ " + name.strip()) if name.startswith("  ") else name for name, _ in rows],
+                           [n for _, n in rows],
+                           notes=[f"{fmt_si(n)} · {100 * n / self.total:.1f}%" if self.total else fmt_si(n)
+                                  for _, n in rows],
+                           colors=["#9ecae1" if name.startswith("  ") else PALETTE[0] for name, _ in rows],
+                           title=f"{self.model_type}: {fmt_count(self.total)} parameters, by component",
+                           xlabel="parameters (counted from the config)", si=True)
 
     def _by_kind(self) -> dict:
         """The breakdown of nn/models/architecture.py (embeddings, attention, ffn, norms, heads) and the forward
