@@ -18,7 +18,7 @@ from rich.console import Console
 from ..backend import DeviceError
 from ..exercises import UnknownExercise
 from ..fileio import CheckpointError, atomic_write
-from ..lab import RunsError, SpecError
+from ..lab import RunsError, SpecError, WebError
 from ..lab.codeview import UnknownComponent
 from ..nn.models import BertConfig, ConfigError, GPTConfig, T5Config
 from ..text import DataError, TokenizerError
@@ -38,7 +38,7 @@ class UserError(ValueError):
 
 # every exception type that means "the input is wrong", not "the program is wrong"
 USER_ERRORS = (UserError, DeviceError, DataError, TokenizerError, ConfigError, CheckpointError, SpecError, RunsError,
-               UnknownComponent, UnknownExercise)
+               UnknownComponent, UnknownExercise, WebError)
 
 
 def command(sub, name: str, fn, help: str, **kwargs):

@@ -1,6 +1,7 @@
 """The ``lab``, ``runs`` and ``show`` commands.
 
     tinygrad-tf lab [--runs DIR]                  the Textual app (keyboard-first; ? for help)
+    tinygrad-tf lab --web [--host H] [--port N]   the same app in a browser (http://127.0.0.1:8000)
     tinygrad-tf runs list [--json]                every run in the runs folder, partial ones included
     tinygrad-tf runs compare A B [C ...] [--json] [--all]     overlaid loss curves and a config diff
     tinygrad-tf show NAME | --list                a component's source beside its math
@@ -31,7 +32,12 @@ def cmd_lab(args) -> int:
     """A terminal app (works over SSH, from 80x24 up): choose a model and its components, train it in the
     background with live curves, gradient norms, attention and samples; every run is saved (and resumes with
     `tinygrad-tf train --resume RUN/checkpoint`); compare runs; read any component's source beside its math.
-    Press ? inside for the keys. --screenshot renders the opening screen headless to an SVG and exits."""
+    Press ? inside for the keys. --screenshot renders the opening screen headless to an SVG and exits. --web
+    serves the same app to a browser (on this machine only, unless --host says otherwise)."""
+    from ..lab.web import is_served, serve
+    if args.web:
+        serve(runs_dir(args.runs), host=args.host, port=args.port, tab=args.tab, threads=args.threads)
+        return 0
     from ..lab.app import LabApp                    # textual, only when the app is asked for
     apply_threads(args)
     app = LabApp(runs_dir(args.runs), tab=args.tab)
@@ -39,10 +45,12 @@ def cmd_lab(args) -> int:
         path = app.screenshot_headless(args.screenshot, size=(args.width, args.height))
         print(path)
         return 0
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise RunsError("the lab needs an interactive terminal (over SSH: ssh -t host tinygrad-tf lab); "
-                        "`tinygrad-tf runs list` and `runs compare` work anywhere")
+    if not is_served() and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise RunsError("the lab needs an interactive terminal (over SSH: ssh -t host tinygrad-tf lab; or "
+                        "`tinygrad-tf lab --web` for a browser); `tinygrad-tf runs list` and `runs compare` work "
+                        "anywhere")
     app.run()
+    app.finish_run()        # the app closed some other way than q (a browser tab closed): stop and save the run
     return 0
 
 
@@ -124,6 +132,11 @@ def add_parsers(sub) -> dict:
     lab.add_argument("--screenshot", metavar="FILE.svg", help="render the opening screen headless to an SVG and exit")
     lab.add_argument("--width", type=int, default=100, help="--screenshot terminal width (default 100)")
     lab.add_argument("--height", type=int, default=30, help="--screenshot terminal height (default 30)")
+    lab.add_argument("--web", action="store_true", help="serve the app to a browser instead (needs textual-serve: "
+                     "pip install 'tinygrad-tf[web]')")
+    lab.add_argument("--host", default="127.0.0.1", help="--web: the address to listen on (default 127.0.0.1: this "
+                     "machine only; 0.0.0.0 lets anyone who can reach the port use the lab)")
+    lab.add_argument("--port", type=int, default=8000, help="--web: the port (default 8000)")
     lab.add_argument("--threads", type=int, default=1, help="BLAS threads for training (default 1: fastest for small "
                      "models beside the app's own thread; 0 = the library's default; OMP_NUM_THREADS wins when set)")
 

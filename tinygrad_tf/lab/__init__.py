@@ -17,17 +17,19 @@ runs.py      RunStore: run folders that survive crashes; list, resolve, compare
 worker.py    TrainingWorker: a run in a background thread (pause / resume / stop); train_run: the same, inline
 codeview.py  the component catalogue: source (inspect) beside the math
 app.py       LabApp, the Textual app (screens.py: its help screen; widgets.py: its live readouts)
+web.py       serve: the same app in a browser (textual-serve), `tinygrad-tf lab --web`
 commands.py  the lab / runs / show command-line parsers
 """
 
 from .codeview import COMPONENTS, Component, component_view, find_component
 from .runs import RUNS_ENV, Comparison, RunInfo, RunsError, RunStore, compare, runs_dir
 from .spec import FAMILIES, LabSpec, SpecError
+from .web import WebError
 from .worker import RunFailed, TrainingWorker, train_run
 
 __all__ = ["LabSpec", "SpecError", "FAMILIES", "RunStore", "RunInfo", "RunsError", "Comparison", "compare",
            "runs_dir", "RUNS_ENV", "TrainingWorker", "train_run", "RunFailed", "COMPONENTS", "Component",
-           "component_view", "find_component", "LabApp"]
+           "component_view", "find_component", "LabApp", "WebError"]
 
 
 def __getattr__(name):

@@ -267,6 +267,13 @@ class LabApp(App):
             return
         self.exit()
 
+    def finish_run(self, timeout: float = 60.0) -> None:
+        """After the app has closed: a run still training (the browser tab was closed, the session ended) is
+        stopped and its checkpoint saved, as ``x`` would, instead of dying with the process as "interrupted"."""
+        if self._training():
+            self.worker.stop()
+            self.worker.wait(timeout)
+
     def _quit_after_stop(self) -> None:
         if not self._training():
             self.exit()
