@@ -29,6 +29,11 @@ from .hf_models import make_model
 from .hf_pipeline import make_decoder, make_normalizer, make_post_processor, make_pre_tokenizer
 
 _WORD = re.compile(r"\w")
+# the conventional names of the special tokens, as attributes: tok.mask_token_id, tok.eos_token_id, ...
+SPECIAL_NAMES = {"pad_token_id": ("[PAD]", "<pad>", "<|padding|>"), "unk_token_id": ("[UNK]", "<unk>"),
+                 "cls_token_id": ("[CLS]",), "sep_token_id": ("[SEP]",), "mask_token_id": ("[MASK]", "<mask>"),
+                 "bos_token_id": ("<s>", "<|begin_of_text|>", "<|endoftext|>"),
+                 "eos_token_id": ("</s>", "<|end_of_text|>", "<|endoftext|>", "<|eot_id|>")}
 
 
 class AddedToken:
@@ -83,6 +88,9 @@ class HFTokenizer(Tokenizer):
         self._id_to_token.update({t.id: t.content for t in self.added})
         self.special_ids = {t.id for t in self.added if t.special}
         self._vocab_size = max(self._id_to_token) + 1
+        specials = {t.content: t.id for t in self.added}
+        for attr, names in SPECIAL_NAMES.items():        # mask_token_id, ...: None when the file has no such token
+            setattr(self, attr, next((specials[n] for n in names if n in specials), None))
 
     # ---------------------------------------------------------------- loading
     @classmethod
