@@ -246,6 +246,25 @@ TEXT = {"gpt2": "The cat sat on the mat. The cat sat on the", "bert-base-uncased
         "test/tiny-llama3-gqa": "def f(x):\n    return x * 2  # 😀"}
 
 
+def reference_logits(hf, cls, tok, name):
+    ids = tok.encode(TEXT[name]).ids
+    with torch.no_grad():
+        x = torch.tensor([ids])
+        if cls is T.T5ForConditionalGeneration:
+            dec = torch.tensor([[0] + ids[:5]])
+            return ids, hf(input_ids=x, decoder_input_ids=dec).logits, {"decoder_input_ids": dec.numpy()}
+        return ids, hf(input_ids=x).logits, {}
+
+
+def safe_open_keys(folder):
+    from safetensors import safe_open
+    keys = set()
+    for f in folder.glob("*.safetensors"):
+        with safe_open(str(f), "pt") as st:
+            keys |= set(st.keys())
+    return keys
+
+
 def cache_folder(name):
     return OUT / "hub" / ("models--" + name.replace("/", "--"))
 
@@ -265,8 +284,21 @@ def make_hub(toks):
         config._attn_implementation = "eager"
         model = cls(config)
         randomise(model, seed)
+        untied = name.startswith("google/")
+        if untied:          # v1.1 / flan: an lm_head of its own and no output rescaling. transformers 5 ties T5's
+            # lm_head to `shared` whatever the config says, so the reference is this model in memory, untied by hand
+            model.lm_head.weight = torch.nn.Parameter(0.2 * torch.randn(model.lm_head.weight.shape,
+                                                                        generator=torch.Generator().manual_seed(seed)))
+            model.config.scale_decoder_outputs = False
+            head = model.lm_head.weight.detach().clone()
+            reference = reference_logits(model.eval(), cls, tok, name)      # before saving can re-tie it
         shard = "60KB" if "llama" in name else "50GB"
         model.save_pretrained(snap, max_shard_size=shard)
+        if untied:                                                 # the head as it was when the reference ran
+            from safetensors.torch import load_file, save_file
+            tensors = load_file(str(snap / "model.safetensors"))
+            tensors["lm_head.weight"] = head.contiguous()
+            save_file(tensors, str(snap / "model.safetensors"), metadata={"format": "pt"})
         for f in snap.iterdir():
             if f.name not in ("config.json",) and not f.name.endswith(".safetensors") and not f.name.endswith(".json"):
                 f.unlink()
@@ -276,18 +308,12 @@ def make_hub(toks):
         cfg.update(extra)
         if name.startswith("google/"):                             # the Hub's v1.1 / flan configs: no scale flag
             cfg.pop("scale_decoder_outputs", None)
+            cfg["tie_word_embeddings"] = False
         (snap / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
         shutil.copy(OUT / "tokenizers" / tok_name / "tokenizer.json", snap / "tokenizer.json")
-        hf = cls.from_pretrained(snap, attn_implementation="eager").eval()        # the reference reads the files
-        ids = tok.encode(TEXT[name]).ids
-        with torch.no_grad():
-            x = torch.tensor([ids])
-            if cls is T.T5ForConditionalGeneration:
-                dec = torch.tensor([[0] + ids[:5]])
-                logits = hf(input_ids=x, decoder_input_ids=dec).logits
-                extra_out = {"decoder_input_ids": dec.numpy()}
-            else:
-                logits, extra_out = hf(input_ids=x).logits, {}
+        if not untied:                                             # the reference reads the files
+            reference = reference_logits(cls.from_pretrained(snap, attn_implementation="eager").eval(), cls, tok, name)
+        ids, logits, extra_out = reference
         np.savez_compressed(OUT / "reference" / (name.replace("/", "--") + ".npz"), input_ids=np.array([ids]),
                             logits=logits.numpy(), **extra_out)
         print(f"{name:<22} {cls.__name__:<27} vocab {config.vocab_size:>5}: "
