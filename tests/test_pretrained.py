@@ -152,7 +152,9 @@ def test_without_huggingface_hub_a_hub_name_says_how_to_install(monkeypatch):
 def test_unsupported_configs_are_refused_by_name(tmp_path):
     snap = next((FIX / "hub" / "models--test--tiny-llama3-gqa" / "snapshots").iterdir())
     for change, match in ((lambda c: c.update(rope_scaling={"rope_type": "llama3", "factor": 8.0}), "rope_type='llama3'"),
-                          (lambda c: c.update(model_type="mistral", architectures=["MistralForCausalLM"]), "mistral")):
+                          (lambda c: c.update(model_type="mistral", architectures=["MistralForCausalLM"]), "mistral"),
+                          (lambda c: c.update(architectures=["LlamaForSequenceClassification"]),
+                           "unsupported Hugging Face architecture LlamaForSequenceClassification")):
         folder = tmp_path / "m"
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(snap, folder)
