@@ -34,6 +34,13 @@ def pytest_configure(config):
         cupy_standin.install()
 
 
+# The Hub stays off in every test: a doc, a notebook or a REPL paste that loads a pretrained model (lesson 11,
+# docs/pretrained.md, README) reads the fixture cache of tiny models made by scripts/make_pretrained_fixtures.py.
+# Set in the environment itself, so that subprocesses (a notebook's kernel, the CLI) see it too.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("HF_HUB_CACHE", os.path.join(os.path.dirname(__file__), "fixtures", "pretrained", "hub"))
+
+
 @pytest.fixture(scope="session")
 def device(request):
     """The device under test; with --device cuda, skips (with the reason) where CuPy or a GPU is missing."""

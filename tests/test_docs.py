@@ -72,6 +72,9 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
     if not blocks:
         return                            # nothing to run (e.g. docs/index.md)
     monkeypatch.chdir(tmp_path)
+    # the Hub stays off: a doc that loads a pretrained model (lesson 11) reads the fixture cache of tiny models
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(ROOT / "tests" / "fixtures" / "pretrained" / "hub"))
     import tinygrad_tf as tg
     tg.manual_seed(0)                     # every file starts from the same random state
     namespace = {"__name__": "__main__"}

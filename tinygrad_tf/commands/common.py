@@ -27,7 +27,8 @@ from ..viz.figures import PlotsUnavailable, require_matplotlib, save_figure
 __all__ = ["UserError", "USER_ERRORS", "console", "command", "output_flags", "figure_paths", "write_figures",
            "FIGURE_FORMATS", "THREADS_HELP", "limit_blas_threads", "apply_threads",
            "parse_set_args", "parse_ids", "encode_text", "write_or_print", "check_fresh_out", "all_presets",
-           "char_vocab", "preset_config", "unknown_preset", "memory_available", "out_of_memory_message"]
+           "char_vocab", "preset_config", "unknown_preset", "memory_available", "out_of_memory_message",
+           "load_pretrained", "one_source"]
 
 console = Console(highlight=False)
 
@@ -214,6 +215,35 @@ def check_fresh_out(path, overwrite=False) -> None:
         raise UserError(f"{path} is missing, but the checkpoint it held is whole at {stale} (a save was killed "
                         f"mid-way); continue it with --resume {path}, pass --overwrite to replace it, or choose "
                         "another --out")
+
+
+# ---------------------------------------------------------------- --hf NAME_OR_DIR
+HF_HELP = ("a pretrained Hugging Face model: a Hub name (gpt2, bert-base-uncased, google/flan-t5-small; downloaded "
+           "once into the Hub cache, HF_HUB_OFFLINE=1 reads only the cache) or a local folder")
+
+
+def one_source(args, *flags, what="a model") -> str:
+    """The one of ``flags`` ("checkpoint", "preset", "hf", ...) that was given: exactly one must be."""
+    given = [f for f in flags if getattr(args, f, None)]
+    if len(given) != 1:
+        names = " or ".join(f"--{f}" for f in flags)
+        raise UserError(f"give {what} with one of {names}" + (f" (not {len(given)} of them)" if given else ""))
+    return given[0]
+
+
+def load_pretrained(name, device="cpu"):
+    """``--hf NAME_OR_DIR``: a Checkpoint-like record (path, model, config, tokenizer or None, no training state)
+    of a pretrained Hugging Face model and its tokenizer.json."""
+    from ..nn.models import load_hf, resolve_pretrained
+    from ..text import load_tokenizer
+    from ..text.tokenizer_json import tokenizer_json_path
+    from ..train.checkpoint import Checkpoint
+    folder = resolve_pretrained(name)
+    model = load_hf(folder, device=device)
+    tok_folder = folder if folder.is_dir() else folder.parent
+    tok = load_tokenizer(tok_folder) if tokenizer_json_path(tok_folder) is not None else None
+    return Checkpoint(path=folder, model=model, config=model.config, tokenizer=tok, trainer_state=None,
+                      optimizer_state=None)
 
 
 # ---------------------------------------------------------------- presets

@@ -3,6 +3,8 @@
     tinygrad-tf generate --checkpoint runs/mine --prompt "def "        GPT continues the prompt
     tinygrad-tf generate --checkpoint runs/bert --prompt "the [MASK] statement leaves the function"
     tinygrad-tf generate --checkpoint runs/t5 --prompt 31415           T5 answers (a digit task: 51413)
+    tinygrad-tf generate --hf gpt2 --prompt "The cat"                   a pretrained model (Hub name or folder)
+    tinygrad-tf generate --hf google/flan-t5-small --prompt "translate English to German: How old are you?"
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..train import load_checkpoint
 from ..train.checkpoint import STATE_FILE
 from ..train.mlm import fill_mask
 from ..train.seq2seq import TASKS, VOCAB_SIZE, decode_digits, encode_digits
-from .common import UserError, command, encode_text
+from .common import HF_HELP, UserError, command, encode_text, load_pretrained, one_source
 
 __all__ = ["add_parsers", "cmd_generate"]
 
@@ -39,7 +41,10 @@ def cmd_generate(args) -> int:
         raise UserError(f"--top-p must be in (0, 1], got {args.top_p}")
     if args.prompt == "":
         raise UserError("--prompt is empty; give at least one character to continue from")
-    c = load_checkpoint(args.checkpoint, device=args.device, load_training_state=False, verify=not args.no_verify)
+    if one_source(args, "checkpoint", "hf", what="a model") == "hf":
+        c = load_pretrained(args.hf, args.device)
+    else:
+        c = load_checkpoint(args.checkpoint, device=args.device, load_training_state=False, verify=not args.no_verify)
     backend.manual_seed(args.seed)
     text = {"gpt": _gpt, "bert": _bert, "t5": _t5}[c.config.model_type](c, args)
     write_text(text + "\n")
@@ -94,8 +99,9 @@ def _bert(c, args) -> str:
     """The top guesses for each [MASK] with their probabilities, then the text filled in; for a classifier, the
     likeliest labels of --prompt."""
     tok = c.tokenizer
-    if tok is None or not hasattr(tok, "mask_token_id"):
-        raise UserError(f"{c.path} is a BERT checkpoint without a WordPiece tokenizer.json, so it cannot read text")
+    if tok is None or getattr(tok, "mask_token_id", None) is None:
+        raise UserError(f"{c.path} is a BERT checkpoint without a WordPiece tokenizer.json (with [MASK]), so it "
+                        "cannot read text")
     if c.config.num_labels and not c.config.mlm_head:
         return _classify(c, args)
     if not c.config.mlm_head:
@@ -144,7 +150,9 @@ def _t5(c, args) -> str:
                             f"got {args.prompt!r}, e.g. --prompt 31415")
         ids = encode_digits(s)
     else:
-        ids = encode_text(c.tokenizer, args.prompt, "the prompt", str(c.path)) + [cfg.eos_token_id]
+        ids = encode_text(c.tokenizer, args.prompt, "the prompt", str(c.path))
+        if ids[-1] != cfg.eos_token_id:                 # a tokenizer.json's post-processor already ends with </s>
+            ids.append(cfg.eos_token_id)
     n_new = args.max_new_tokens
     if n_new is None:                      # every digit task's answer is at most one digit longer, then EOS
         n_new = len(ids) + 1 if digits else 200
@@ -163,7 +171,8 @@ def _t5(c, args) -> str:
 
 def add_parsers(sub) -> dict:
     g = command(sub, "generate", cmd_generate, "GPT: continue a prompt; BERT: fill in [MASK]; T5: answer an input")
-    g.add_argument("--checkpoint", required=True, metavar="DIR", help="a checkpoint folder (from train or demo)")
+    g.add_argument("--checkpoint", metavar="DIR", help="a checkpoint folder (from train or demo)")
+    g.add_argument("--hf", metavar="NAME_OR_DIR", help="instead of --checkpoint: " + HF_HELP)
     g.add_argument("--prompt", default=None, help="GPT: text to continue (default: a newline); BERT: text with "
                                                   "[MASK] in it; T5: the input")
     g.add_argument("--max-new-tokens", type=int, default=None,

@@ -35,7 +35,7 @@ from ..nn.models import model_stats
 from ..train import TRAIN_PRESETS, TrainConfig
 from ..train.seq2seq import VOCAB_SIZE
 from ..train.tasks import TASK_CLASSES
-from .common import UserError, all_presets, char_vocab, command, console, unknown_preset
+from .common import HF_HELP, UserError, all_presets, char_vocab, command, console, load_pretrained, unknown_preset
 from .train import add_model_flags, model_family, train_overrides
 
 __all__ = ["add_parsers", "cmd_presets", "cmd_params", "cmd_compare", "resolve", "Entry", "comparison",
@@ -283,13 +283,21 @@ def render(data: dict):
     return table
 
 
+def _pretrained_entry(name) -> Entry:
+    """--hf NAME_OR_DIR: a pretrained Hugging Face model's config (the model is read to know its heads)."""
+    c = load_pretrained(name)
+    return Entry(name, "hf", None, c.config)
+
+
 def cmd_compare(args) -> int:
     """Compare models side by side: each MODEL is a preset name (gpt2, gpt2-medium, llama-7b, bert-base,
     t5-small, tiny, ...: see `tinygrad-tf presets`) or a checkpoint / run folder (config.json). One row per
     config field, one column per model, differing rows highlighted; parameter counts from the configs (nothing
     allocated) by component, fp32 / fp16 sizes and forward FLOPs per token; for trained folders the steps,
     final train loss and validation numbers."""
-    entries = [resolve(a) for a in args.models]
+    entries = [resolve(a) for a in args.models] + [_pretrained_entry(n) for n in args.hf or ()]
+    if not entries:
+        raise UserError("give models to compare: preset names, checkpoint / run folders, or --hf NAME")
     data = comparison(entries)
     if args.json:
         def clean(v):
@@ -380,7 +388,13 @@ def cmd_params(args) -> int:
     fp32 / fp16 sizes and forward FLOPs per token, e.g. `params gpt2`, `params --preset bert-base` or
     `params --n-layer 6 --d-model 192 --n-head 6 --context 128`; --model bert|t5 counts the sizes
     `train --model` builds."""
-    cfg = params_config(args)
+    if getattr(args, "hf", None):
+        if args.preset is not None or getattr(args, "preset_name", None) is not None:
+            raise UserError("give --hf NAME or a preset, not both")
+        cfg = load_pretrained(args.hf).config
+        args.preset = args.hf
+    else:
+        cfg = params_config(args)
     n, stats = count_parameters(cfg), model_stats(cfg)
     if getattr(args, "json", False):
         print(json.dumps({"name": args.preset, **stats, "config": cfg.to_dict()}, indent=1))
@@ -414,9 +428,12 @@ def add_parsers(sub) -> dict:
     add_model_flags(pc)
     pc.add_argument("preset_name", nargs="?", metavar="PRESET",
                     help="a preset (gpt2, llama-7b, bert-base, t5-small, tiny, ...): the same as --preset PRESET")
+    pc.add_argument("--hf", metavar="NAME_OR_DIR", help="instead of a preset: " + HF_HELP)
     pc.add_argument("--json", action="store_true", help="print the counts as JSON instead of tables")
     c = command(sub, "compare", cmd_compare,
                 "compare presets and checkpoints side by side (config, parameters, sizes, FLOPs, losses)")
-    c.add_argument("models", nargs="+", metavar="MODEL", help="a preset name or a checkpoint / run folder")
+    c.add_argument("models", nargs="*", metavar="MODEL", help="a preset name or a checkpoint / run folder")
+    c.add_argument("--hf", action="append", metavar="NAME_OR_DIR", help="also a pretrained model (repeatable): "
+                   + HF_HELP)
     c.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
     return {"presets": ps, "params": pc, "compare": c}

@@ -29,7 +29,8 @@ from ..train.seq2seq import TASKS as DIGIT_TASKS
 from ..train.seq2seq import answer
 from ..viz.dashboard import dashboard_callbacks, save_loss_curve
 from ..viz.figures import PlotsUnavailable
-from .common import THREADS_HELP, UserError, apply_threads, check_fresh_out, command, console, parse_set_args
+from .common import (THREADS_HELP, UserError, apply_threads, check_fresh_out, command, console, load_pretrained,
+                     parse_set_args)
 
 __all__ = ["add_parsers", "cmd_train", "model_family", "train_overrides", "run_training"]
 
@@ -107,11 +108,13 @@ def cmd_train(args) -> int:
         # the file's options as written, then the flags over them, then the family's defaults for the rest
         base = read_json(args.config, "training config (--config: a JSON object of TrainConfig fields)",
                          ConfigError) if args.config else {}
+        pretrained = _init_from(args, overrides) if args.init_from else None
         config = TrainConfig.from_dict({**base, **overrides})
         if config.out_dir is None:
             config.out_dir = time.strftime(f"runs/{config.family}-%Y%m%d-%H%M%S")
         check_fresh_out(config.out_dir, overwrite=args.overwrite)
-        trainer = Trainer(config, console=console, show_progress=not args.quiet)
+        trainer = Trainer(config, model=pretrained and pretrained.model, tokenizer=pretrained and pretrained.tokenizer,
+                          console=console, show_progress=not args.quiet)
     if not args.quiet:
         console.print(trainer.describe(), soft_wrap=True)
     t0 = time.perf_counter()
@@ -121,6 +124,25 @@ def cmd_train(args) -> int:
     if not args.quiet:
         _report(trainer, history, time.perf_counter() - t0)
     return 0
+
+
+def _init_from(args, overrides):
+    """``--init-from NAME_OR_DIR``: a pretrained Hugging Face model and its tokenizer to fine-tune (GPT: causal LM
+    on --data, BERT: masked LM, T5: a digit task written as text); its family, shape and vocabulary are its own."""
+    shape = [f for f in ("preset", "n_layer", "d_model", "n_head", "d_ff", "context", "dropout", "set", "tokenizer",
+                         "vocab_size") if getattr(args, f, None) is not None]
+    if shape:
+        raise UserError(f"--init-from fine-tunes the pretrained model as it is: drop --{shape[0].replace('_', '-')} "
+                        "(the model, its shape and its tokenizer come from the checkpoint)")
+    c = load_pretrained(args.init_from)
+    family = c.config.model_type
+    if overrides.get("family") not in (None, family):
+        raise UserError(f"--init-from {args.init_from} is a {family} model, not a {overrides['family']} one")
+    if c.tokenizer is None:
+        raise UserError(f"--init-from {args.init_from} has no tokenizer.json, so its training text cannot be encoded")
+    overrides["family"] = family
+    c.model.train()
+    return c
 
 
 # ---------------------------------------------------------------- what a finished run shows
@@ -174,7 +196,8 @@ def _digit_examples(trainer, strings) -> None:
     table = Table(show_edge=False)
     for col in ("input", "target", "model", ""):
         table.add_column(col)
-    for s, got in zip(strings, answer(trainer.model, strings, trainer.config.task)):
+    for s, got in zip(strings, answer(trainer.model, strings, trainer.config.task,
+                                      codec=getattr(trainer.task, "codec", None))):
         table.add_row(s, fn(s), got if got is not None else "(no EOS)",
                       "[green]right[/]" if got == fn(s) else "[red]wrong[/]")
     console.print(table)
@@ -209,6 +232,8 @@ def add_parsers(sub) -> dict:
     t.add_argument("--task", help="gpt: lm; bert: mlm (default) | classify; t5: " + " | ".join(DIGIT_TASKS) +
                                   " (default reverse)")
     t.add_argument("--config", metavar="JSON", help="a JSON file of TrainConfig fields")
+    t.add_argument("--init-from", metavar="NAME_OR_DIR", help="fine-tune a pretrained Hugging Face model (a Hub "
+                   "name or folder) with its own tokenizer: GPT on --data, BERT masked LM, T5 a digit task")
     t.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (writes back to DIR unless --out)")
     t.add_argument("--out", metavar="DIR", help="checkpoint folder (default runs/FAMILY-DATE-TIME)")
     t.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")

@@ -2,6 +2,7 @@
 
     tinygrad-tf attention --checkpoint runs/demo --text "def f(x):" [--layer 1 --head 0] [--json [FILE]]
     tinygrad-tf attention --preset gpt2 --text "The cat sat" --svg slide.svg   (untrained: random weights)
+    tinygrad-tf attention --hf bert-base-uncased --text "The cat sat on the mat."   (pretrained, from the Hub)
     tinygrad-tf summary --checkpoint runs/demo        |  summary --preset gpt2   (counted, nothing allocated)
     --svg / --png / --pdf FILE: a matplotlib figure of the readout ([plots] extra); --terminal-svg FILE: the
     terminal output as SVG
@@ -30,11 +31,13 @@ from ..text import ByteBPETokenizer, CharTokenizer, DataError, default_corpus
 from ..train import TRAIN_PRESETS, load_checkpoint
 from ..viz import attention_maps, config_summary, draw_graph, model_summary, render, save_svg, token_labels
 from ..viz import capture_grads
+from ..viz.graph import trace
 from ..viz.graph_presets import GRAPH_PRESETS, Intermediates, gpt_model_presets, graph_preset
 from ..viz.readout import json_safe
 from ..viz.graph_render import _FORMATS as GRAPH_FORMATS
-from .common import (UserError, command, console, encode_text, figure_paths, output_flags, parse_ids,
-                     parse_set_args, preset_config, unknown_preset, write_figures, write_or_print)
+from .common import (HF_HELP, UserError, command, console, encode_text, figure_paths, load_pretrained, one_source,
+                     output_flags, parse_ids, parse_set_args, preset_config, unknown_preset, write_figures,
+                     write_or_print)
 from .expr import ExprError, evaluate, expr_names
 
 __all__ = ["add_parsers", "cmd_attention", "cmd_summary", "cmd_graph"]
@@ -69,17 +72,17 @@ def _untrained(name, device):
 
 
 def cmd_attention(args) -> int:
-    """Run a checkpoint (or an untrained --preset) on --text and show its attention: every layer x head at a
-    glance with pattern tags, a per-head analysis table and attention rollout; --layer/--head for one head's
-    heatmap; --json for the data (web records, or --layout bertviz); --svg/--png/--pdf for a slide (a figure:
-    the head's heatmap with its tokens, or the grid of heads)."""
+    """Run a checkpoint, a pretrained --hf model (a Hub name or folder: real [CLS]/[SEP] tokens for BERT) or an
+    untrained --preset on --text and show its attention: every layer x head at a glance with pattern tags, a
+    per-head analysis table and attention rollout; --layer/--head for one head's heatmap; --json for the data
+    (web records, or --layout bertviz); --svg/--png/--pdf for a slide (a figure: the head's heatmap with its
+    tokens, or the grid of heads)."""
 
     figures = figure_paths(args)
-    if bool(args.checkpoint) == bool(args.preset):
-        raise UserError("give either --checkpoint DIR (a trained model) or --preset NAME (an untrained model "
-                           "with random weights, e.g. gpt2)")
-    if args.checkpoint:
-        c = _load(args.checkpoint, args.device)
+    source = one_source(args, "checkpoint", "hf", "preset", what="--checkpoint DIR (a trained model), --hf NAME "
+                        "(a pretrained one, e.g. gpt2) or --preset NAME (random weights)")
+    if source != "preset":
+        c = _load(args.checkpoint, args.device) if source == "checkpoint" else load_pretrained(args.hf, args.device)
         model, tok = c.model, c.tokenizer
     else:
         model, tok = _untrained(args.preset, args.device)
@@ -100,6 +103,9 @@ def cmd_attention(args) -> int:
             text = args.decoder_text if args.decoder_text is not None else \
                 (args.text if args.text is not None else "Hello")
             dec = [model.config.decoder_start_token_id] + encode_text(tok, text, "--decoder-text")
+            eos = getattr(model.config, "eos_token_id", None)
+            if source == "hf" and len(dec) > 2 and dec[-1] == eos:     # a tokenizer.json ends text with </s>
+                dec = dec[:-1]
         else:                                                   # the model's own output: what it attended to
             out = model.generate(Tensor([ids]), max_new_tokens=args.max_new_tokens, temperature=0,
                                  eos_token_id=getattr(model.config, "eos_token_id", None))
@@ -171,17 +177,17 @@ def _attention_figure(maps, s, stack, args):
 
 # ---------------------------------------------------------------- summary
 def cmd_summary(args) -> int:
-    """--checkpoint: every module with its type, output shape (one forward pass on --text or a few tokens) and
-    parameter count, tied weights once, memory. --preset: the parameter count by component, computed from the
-    config (nothing allocated; --modules builds it)."""
+    """--checkpoint or --hf (a pretrained Hub model or folder): every module with its type, output shape (one
+    forward pass on --text or a few tokens) and parameter count, tied weights once, memory. --preset: the
+    parameter count by component, computed from the config (nothing allocated; --modules builds it)."""
 
-    if bool(args.checkpoint) == bool(args.preset):
-        raise UserError("give either --checkpoint DIR (a trained model) or --preset NAME (counted from its config)")
+    source = one_source(args, "checkpoint", "hf", "preset", what="--checkpoint DIR (a trained model), --hf NAME "
+                        "(a pretrained one) or --preset NAME (counted from its config)")
     figures = figure_paths(args)
     if args.depth is not None and args.depth < 0:
         raise UserError(f"--depth must be >= 0, got {args.depth}")
-    if args.checkpoint:
-        c = _load(args.checkpoint, args.device)
+    if source != "preset":
+        c = _load(args.checkpoint, args.device) if source == "checkpoint" else load_pretrained(args.hf, args.device)
         model = c.model
         ids = None
         if not args.no_shapes:
@@ -252,17 +258,35 @@ def _expr_graph(tg, expr, var_specs):
     return out, {"params": list(keep)}
 
 
+def _pretrained_graph(name, text):
+    """A pretrained model's loss on ``text`` (its own tokenizer; GPT: next token, BERT: the masked-LM loss on the
+    tokens themselves, T5: the text as input and target), traced by module for the drawing."""
+    c = load_pretrained(name)
+    model = c.model
+    ids = encode_text(c.tokenizer, text, "--text", name) if c.tokenizer is not None else list(range(1, 9))
+    ids = tg.tensor([ids[:model.config.context_length]])
+    kind = model.config.model_type
+    if kind == "bert" and not model.config.mlm_head:
+        raise UserError(f"{name} is a BERT without a masked-LM head: nothing to draw a loss from")
+    with trace(model):
+        out = model(ids, labels=ids)
+    return out.loss, {"model": model, "depth": 2}
+
+
 def cmd_graph(args) -> int:
     """Build a small graph, run backward, and draw it with Graphviz (values, gradients, shapes). --expr names
     become scalar tensors (random, or --var NAME=VALUE). Without Graphviz's `dot` the DOT source is written."""
 
-    if bool(args.expr) == bool(args.preset):
-        raise UserError("give either --expr \"...\" or --preset NAME (" + ", ".join(GRAPH_PRESETS) + ")")
+    one_source(args, "expr", "preset", "hf", what="--expr \"...\", --preset NAME (" + ", ".join(GRAPH_PRESETS) +
+               ") or --hf NAME (a pretrained model)")
     fmt = Path(args.out).suffix.lstrip(".").lower() or "svg"
     if fmt not in GRAPH_FORMATS:                       # before any work, not after it
         raise UserError(f"--out {args.out}: cannot write a .{fmt} file; use .svg, .png or .pdf (or .dot for the "
                         "Graphviz source)")
-    if args.preset:
+    if args.hf:
+        out, extra = _pretrained_graph(args.hf, args.text)
+        title = args.title or f"{args.hf}: forward + backward on {args.text!r}"
+    elif args.preset:
         try:
             out, extra = graph_preset(args.preset)
         except KeyError:
@@ -292,6 +316,7 @@ def cmd_graph(args) -> int:
 def add_parsers(sub) -> dict:
     a = command(sub, "attention", cmd_attention, "attention heatmaps and per-head analysis of a checkpoint on some text")
     a.add_argument("--checkpoint", metavar="DIR", help="a checkpoint folder (train, demo, save)")
+    a.add_argument("--hf", metavar="NAME_OR_DIR", help=HF_HELP)
     a.add_argument("--preset", help="instead of --checkpoint: an untrained model of this preset (random weights, "
                                     "seed 0; gpt2, bert-base, t5-small, tiny, demo …; text as bytes for the "
                                     "published ones); T5 decodes --text itself unless --decoder-text")
@@ -313,6 +338,7 @@ def add_parsers(sub) -> dict:
     s = command(sub, "summary", cmd_summary,
                 "a model's modules, output shapes and parameters (or a preset's, without allocating)")
     s.add_argument("--checkpoint", metavar="DIR", help="a checkpoint folder")
+    s.add_argument("--hf", metavar="NAME_OR_DIR", help=HF_HELP)
     s.add_argument("--preset", help="a preset: tiny, demo, small, gpt2, gpt2-medium, llama-7b, bert-base, t5-small …")
     s.add_argument("--vocab-size", type=int, help="--preset: override the vocabulary size")
     s.add_argument("--modules", action="store_true", help="--preset: build the model (allocates!) and list modules")
@@ -327,6 +353,8 @@ def add_parsers(sub) -> dict:
     g.add_argument("--expr", help="e.g. \"(a * b + c).tanh()\" or \"exp(x) / (1 + exp(x))\"")
     g.add_argument("--var", action="append", metavar="NAME=VALUE", help="a value for a name (number or JSON list)")
     g.add_argument("--preset", help="one of: " + ", ".join(GRAPH_PRESETS) + ", or a GPT model preset (gpt2, ...)")
+    g.add_argument("--hf", metavar="NAME_OR_DIR", help=HF_HELP + "; drawn by module, forward + backward on --text")
+    g.add_argument("--text", default="The cat sat on the mat.", help="--hf: the input (default 'The cat sat on the mat.')")
     g.add_argument("--out", default="graph.svg", metavar="FILE",
                    help="output file: .svg .png .pdf .dot (default graph.svg)")
     g.add_argument("--view", choices=["forward", "backward"], default="forward",

@@ -64,36 +64,62 @@ def make_examples(n, min_len=3, max_len=10, seed=0, exclude=frozenset()):
     return out
 
 
-def batch_examples(strings, task="reverse"):
-    """(input_ids, attention_mask, labels) int64 arrays for a list of source strings; padded on the right."""
+class TextCodec:
+    """The digit strings through a pretrained model's own tokenizer (``train --init-from`` a T5): each string is
+    encoded as text (the tokenizer's post-processor ends it with </s>), answers decoded back, spaces dropped."""
+
+    def __init__(self, tokenizer):
+        self.tok, self.pad, self.eos = tokenizer, tokenizer.pad_token_id, tokenizer.eos_token_id
+        if self.pad is None or self.eos is None:
+            raise ValueError("a T5 digit task needs a tokenizer with <pad> and </s>")
+
+    def encode(self, s):
+        ids = list(self.tok.encode(s))
+        return ids if ids and ids[-1] == self.eos else ids + [self.eos]
+
+    def decode(self, ids):
+        ids = [int(i) for i in ids]
+        ids = ids[:ids.index(self.eos)] if self.eos in ids else ids
+        return "".join(ch for ch in self.tok.decode(ids) if not ch.isspace())
+
+
+def batch_examples(strings, task="reverse", codec=None):
+    """(input_ids, attention_mask, labels) int64 arrays for a list of source strings; padded on the right.
+    ``codec``: a TextCodec (a pretrained tokenizer's ids) instead of the digit ids."""
     fn = TASKS[task]
-    src = [encode_digits(s) for s in strings]
-    tgt = [encode_digits(fn(s)) for s in strings]
+    enc, pad = (codec.encode, codec.pad) if codec is not None else (encode_digits, PAD)
+    src = [enc(s) for s in strings]
+    tgt = [enc(fn(s)) for s in strings]
     s_len, t_len = max(map(len, src)), max(map(len, tgt))
-    ids = np.full((len(src), s_len), PAD, dtype=np.int64)
+    ids = np.full((len(src), s_len), pad, dtype=np.int64)
     labels = np.full((len(tgt), t_len), -100, dtype=np.int64)
     for i, (a, b) in enumerate(zip(src, tgt)):
         ids[i, :len(a)], labels[i, :len(b)] = a, b
-    return ids, (ids != PAD).astype(np.int64), labels
+    mask = np.zeros_like(ids)
+    for i, a in enumerate(src):
+        mask[i, :len(a)] = 1
+    return ids, mask, labels
 
 
 @no_grad()
-def answer(model, strings, task="reverse", batch_size=256) -> list:
+def answer(model, strings, task="reverse", batch_size=256, codec=None) -> list:
     """The model's greedy answer to each digit string: the digits it writes before EOS, or None when it never
     writes EOS (an answer that does not stop is not an answer)."""
     fn, out = TASKS[task], []
     for i in range(0, len(strings), batch_size):
         chunk = strings[i:i + batch_size]
-        ids, mask, _ = batch_examples(chunk, task)
-        longest = max(len(fn(s)) for s in chunk) + 1
+        ids, mask, _ = batch_examples(chunk, task, codec)
+        eos, decode = (codec.eos, codec.decode) if codec is not None else (EOS, decode_digits)
+        longest = max(len(codec.encode(fn(s)) if codec else fn(s)) for s in chunk) + 1
         rows = backend.to_numpy(model.generate(Tensor(ids, device=model.device), longest, temperature=0,
-                                               eos_token_id=EOS, attention_mask=Tensor(mask, device=model.device)
+                                               eos_token_id=eos, attention_mask=Tensor(mask, device=model.device)
                                                ).data)
-        out += [decode_digits(row[1:]) if EOS in row[1:].tolist() else None for row in rows]   # [1:]: the start token
+        out += [decode(row[1:]) if eos in row[1:].tolist() else None for row in rows]   # [1:]: the start token
     return out
 
 
-def exact_match(model, strings, task="reverse", batch_size=256) -> float:
+def exact_match(model, strings, task="reverse", batch_size=256, codec=None) -> float:
     """Fraction of ``strings`` whose greedy decoding is exactly the task's target (followed by EOS)."""
     fn = TASKS[task]
-    return sum(got == fn(s) for s, got in zip(strings, answer(model, strings, task, batch_size))) / len(strings)
+    got = answer(model, strings, task, batch_size, codec)
+    return sum(g == fn(s) for s, g in zip(strings, got)) / len(strings)

@@ -82,8 +82,8 @@ class Task:
         c = model.config
         if c.model_type != self.config.family:
             raise ConfigError(f"a {self.config.family} run cannot train a {c.model_type} model")
-        if self.tokenizer is not None and c.vocab_size != self.tokenizer.vocab_size:
-            raise ConfigError(f"the model's vocab_size={c.vocab_size} does not match the tokenizer's "
+        if self.tokenizer is not None and c.vocab_size < self.tokenizer.vocab_size:     # (a pretrained model's
+            raise ConfigError(f"the model's vocab_size={c.vocab_size} does not match the tokenizer's "  # may be padded)
                               f"{self.tokenizer.vocab_size}")
 
     def tokens(self, batch) -> int:
@@ -313,6 +313,8 @@ class DigitTask(Task):
         super().__init__(config, expect=expect)
         c = config
         self.title = f"T5 on '{c.task}'"
+        self.tokenizer = tokenizer            # a pretrained T5's (train --init-from): digits as its text tokens
+        self.codec = seq2seq.TextCodec(tokenizer) if tokenizer is not None else None
         self.held_out = seq2seq.make_examples(c.eval_size, c.min_len, c.max_len, seed=c.seed + 10_000)
         self.excluded = frozenset(self.held_out)
         self.rng = np.random.default_rng(c.seed)
@@ -333,21 +335,21 @@ class DigitTask(Task):
             s = "".join(map(str, self.rng.integers(0, 10, self.rng.integers(c.min_len, c.max_len + 1))))
             if s not in self.excluded:
                 strings.append(s)
-        return seq2seq.batch_examples(strings, c.task)
+        return seq2seq.batch_examples(strings, c.task, self.codec)
 
     def loss(self, model, batch):
         ids, mask, labels = batch
         return model(_ids(model, ids), attention_mask=_ids(model, mask), labels=_ids(model, labels)).loss
 
     def evaluate(self, model):
-        return {"accuracy": seq2seq.exact_match(model, self.held_out, self.config.task)}
+        return {"accuracy": seq2seq.exact_match(model, self.held_out, self.config.task, codec=self.codec)}
 
     def sample(self, model, prompt=None):
         strings = ["".join(ch for ch in prompt if ch.isdigit())] if prompt and any(map(str.isdigit, prompt)) \
             else self.held_out[:3]
         fn = seq2seq.TASKS[self.config.task]
         return "\n".join(f"{s} -> {got} {'✓' if got == fn(s) else '✗'}"
-                         for s, got in zip(strings, seq2seq.answer(model, strings, self.config.task)))
+                         for s, got in zip(strings, seq2seq.answer(model, strings, self.config.task, codec=self.codec)))
 
     def describe(self, model):
         c = self.config

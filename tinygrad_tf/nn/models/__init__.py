@@ -7,6 +7,7 @@ and ``T5`` (encoder-decoder), plus Hugging Face checkpoint interop.
     parameter_breakdown(cfg), flops_per_token(cfg), model_stats(cfg)   # by component, FLOPs: architecture.py
     model = load("runs/my-model")                   # any native checkpoint, by its config.json "model_type"
     model = load_hf("path/to/hf-folder")            # a local Hugging Face folder: GPT-2, Llama, BERT, T5
+    model = from_pretrained("gpt2")                 # a folder or a Hub name (huggingface_hub, its cache, offline)
     save_hf(model, "out/")                          # and back: transformers' from_pretrained reads it
 """
 
@@ -19,6 +20,7 @@ from .gpt import GPT, GPTOutput
 from .bert import BERT, BertOutput
 from .t5 import T5, Seq2SeqAttentions, T5Output, shift_right
 from .hf import load_hf, save_hf
+from .hub import from_pretrained, hub_cache_dir, resolve_pretrained
 
 
 def load(path, device=None, verify=True):
@@ -29,6 +31,7 @@ def load(path, device=None, verify=True):
 
 __all__ = ["GPT", "GPTConfig", "GPTOutput", "BERT", "BertConfig", "BertOutput", "T5", "T5Config", "T5Output",
            "Seq2SeqAttentions", "shift_right", "ModelOutput", "TransformerConfig", "ConfigError", "CheckpointError",
-           "PretrainedModel", "count_parameters", "load", "load_hf", "save_hf", "register_model",
+           "PretrainedModel", "count_parameters", "load", "load_hf", "save_hf",
+           "from_pretrained", "resolve_pretrained", "hub_cache_dir", "register_model",
            "sample_next_token", "model_stats", "parameter_breakdown", "head_breakdown", "flops_per_token",
            "flops_per_sequence", "component_of", "COMPONENTS"]

@@ -40,6 +40,14 @@ def register_model(cls):
     return cls
 
 
+_PRETRAINED_LOADER: list = []      # hub.from_pretrained (hub.py imports this module, so it registers itself here)
+
+
+def register_pretrained_loader(fn) -> None:
+    """Called by hub.py: what ``Model.from_pretrained`` runs."""
+    _PRETRAINED_LOADER[:] = [fn]
+
+
 @dataclass
 class ModelOutput:
     logits: object                      # (B, T, vocab) scores before the softmax
@@ -71,6 +79,18 @@ class PretrainedModel(Module):
     def load(cls, path, device=None, config=None, verify=True):
         """Rebuild the model a checkpoint folder describes. With ``config``, insist that it matches."""
         return load_checkpoint(path, cls, device=device, config=config, verify=verify)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path, **kwargs):
+        """A pretrained model of this class from a local Hugging Face folder or a Hub name (as
+        ``tinygrad_tf.nn.models.from_pretrained``, whose keyword arguments it takes); a checkpoint of another
+        family is a CheckpointError naming it (GPT covers GPT-2 and Llama)."""
+        out = _PRETRAINED_LOADER[0](name_or_path, **kwargs)
+        model = out[0] if isinstance(out, tuple) else out
+        if not isinstance(model, cls):
+            raise CheckpointError(f"{name_or_path} holds a {type(model).__name__} model, not a {cls.__name__}; "
+                                  f"load it with {type(model).__name__}.from_pretrained or from_pretrained")
+        return out
 
     @classmethod
     def count_parameters(cls, config) -> int:

@@ -31,6 +31,11 @@ from .config import ConfigError
 from .hf_families import BASE_PREFIX, FAMILIES, IGNORED, READERS, hf_writer
 
 INDEX_NAME = "model.safetensors.index.json"
+# the transformers classes whose saved weights each family reads (config.json "architectures")
+ARCHITECTURES = {"gpt2": {"GPT2Model", "GPT2LMHeadModel"}, "llama": {"LlamaModel", "LlamaForCausalLM"},
+                 "bert": {"BertModel", "BertForMaskedLM", "BertForPreTraining", "BertForSequenceClassification",
+                          "BertForNextSentencePrediction"},
+                 "t5": {"T5ForConditionalGeneration", "T5Model"}}
 
 
 # ====================================================================== reading files
@@ -190,6 +195,10 @@ def hf_family(cfg: dict) -> str:
     """"gpt2" | "llama" | "bert" | "t5" from a config.json's model_type (or, failing that, architectures)."""
     kind = cfg.get("model_type")
     if kind in FAMILIES:
+        other = [a for a in cfg.get("architectures") or [] if a not in ARCHITECTURES[kind]]
+        if other:                        # e.g. GPT2ForTokenClassification: a head this project does not build
+            raise CheckpointError(f"unsupported Hugging Face architecture {other[0]} (model_type={kind!r}); "
+                                  f"load_hf reads {', '.join(sorted(ARCHITECTURES[kind]))}")
         return kind
     for arch in cfg.get("architectures") or []:
         for fam, prefix in (("gpt2", "GPT2"), ("llama", "Llama"), ("bert", "Bert"), ("t5", "T5")):
