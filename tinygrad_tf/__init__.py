@@ -5,7 +5,7 @@
     y = (x @ x.T).relu().sum(); y.backward(); x.grad
 """
 
-from . import backend, cuda, linalg, optim
+from . import backend, cuda, graph_xp, linalg, optim  # noqa: F401  (graph_xp: backward with create_graph=True)
 from .autograd import (AnomalyError, Function, GraphReleasedError, OpError, compile, detect_anomaly, enable_grad,
                        inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .backend import (DeviceError, Generator, bool_, cuda_available, device, dtype, float16, float32, float64, int8,
@@ -22,7 +22,7 @@ from .factory import (arange, bernoulli, cat, concatenate, empty, eye, full, ful
                       randn_like, randperm, stack, tensor, where, zeros, zeros_like)
 from .factory import TWINS as _TWINS
 from .factory import twin as _twin
-from .gradcheck import GradcheckError, GradcheckReport, gradcheck
+from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradgradcheck
 from .serialization import load, save
 from .tensor import Tensor, set_printoptions
 

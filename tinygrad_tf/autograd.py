@@ -1,199 +1,52 @@
-"""Reverse-mode automatic differentiation: the graph node and the backward pass.
+"""Reverse-mode automatic differentiation: the backward pass over the graph of ``Function`` nodes.
 
-Every op is a ``Function``. Calling ``MyOp.apply(a, b)`` runs ``forward`` on the
-raw arrays and, if any input needs a gradient, returns a Tensor whose
-``grad_fn`` is the Function instance (the *ctx*). The ctx remembers where its
-inputs came from (``ctx.next``) and whatever ``forward`` saved; that is the
-whole computation graph.
+Every op is a ``Function`` (function.py). Calling ``MyOp.apply(a, b)`` runs ``forward`` on the raw arrays
+and, if any input needs a gradient, returns a Tensor whose ``grad_fn`` is the Function instance (the
+*ctx*). The ctx remembers where its inputs came from (``ctx.next``) and whatever ``forward`` saved; that
+is the whole computation graph.
 
-``backward`` walks that graph once in reverse topological order (iteratively:
-a 100,000-op chain needs no recursion), calls each ``backward`` with the
-gradient of its output, and hands each input its share. Broadcasting is undone
-in ONE place, ``_fit``, so no op author ever sums over broadcast axes by hand.
+``backward`` walks that graph once in reverse topological order (iteratively: a 100,000-op chain needs
+no recursion), calls each ``backward`` with the gradient of its output, and hands each input its share.
+Broadcasting is undone in ONE place, ``_fit``, so no op author ever sums over broadcast axes by hand.
+
+Higher-order gradients (``grad(..., create_graph=True)``, ``backward(create_graph=True)``). Each op's
+``backward`` is written ONCE, with operators and ``ctx.xp`` functions, and runs in two modes:
+
+* plain (``run_backward``, the fast path): arrays in, arrays out, nothing recorded -- exactly as before;
+* ``create_graph=True`` (``_walk``): the SAME backward runs on Tensors, so every step it takes is itself
+  recorded and the gradients it returns are Tensors on a graph, to differentiate again. ``grad`` is a
+  Tensor; ``ctx`` is a ``graph_xp.GraphContext``, whose ``saved_tensors`` are Tensors on the graph and whose
+  ``xp`` is ``graph_xp.TensorXP`` (NumPy's names, made of Tensor ops).
+
+The rule that makes the second mode right: a saved array is found on the graph by what it IS.
+``Function.apply`` notes which arrays are the inputs and the output; an input saved for backward becomes
+that input (its node is in ``ctx.next``), the output becomes the output. A value ``forward`` computes
+from its inputs and saves (layer norm's normalised x and 1/std, GELU's slope, a softmax) would be a
+constant there -- and a wrong second derivative -- so such values are made with ``ctx.derived(fn,
+*inputs)``, which remembers the recipe; on the graph it is run again on the input Tensors. (A recipe
+does not keep its inputs alive; one the forward did not save comes back through the op's
+``input_from_saved``, so a plain training step pays nothing for any of this.) Anything else saved
+(masks, indices, random draws, integer-valued quotients) is a constant, rightly: its derivative is 0.
+Array-only idioms have Tensor forms: ``out=`` rebinds a Tensor, ``t[i] = v`` is a SetItem node, and
+``backend.scatter_add`` is the AddAt op.
 """
-
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 
-from . import backend
+from .function import Function, OpError, _check_finite, _describe  # noqa: F401  (re-exported)
+from .grad_mode import (_state, AnomalyError, compile, detect_anomaly, enable_grad,  # noqa: F401  (re-exported)
+                        inference_mode, is_anomaly_enabled, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                        set_grad_enabled)
 
-_state = threading.local()
+__all__ = ["grad", "backward", "Function", "GraphReleasedError", "no_grad", "enable_grad", "set_grad_enabled",
+           "inference_mode", "detect_anomaly", "gradcheck", "gradgradcheck"]   # (the last two: set by gradcheck.py)
+
 Tensor = None  # set by tensor.py once the class exists (the two modules need each other)
 
 
-def is_grad_enabled() -> bool:
-    """Whether ops record the graph now (False inside ``no_grad`` and ``inference_mode``)."""
-    return getattr(_state, "grad", True)
-
-
-def is_inference_mode_enabled() -> bool:
-    """Whether an ``inference_mode()`` block is active."""
-    return getattr(_state, "inference", False)
-
-
-def is_anomaly_enabled() -> bool:
-    return getattr(_state, "anomaly", False)
-
-
-class _GradMode:
-    """Base for no_grad / enable_grad / inference_mode: a context manager and a decorator (with or without
-    parentheses). ``_set`` switches the mode on entry; leaving restores what was there before."""
-
-    enabled = True
-
-    def __new__(cls, fn=None):
-        self = super().__new__(cls)
-        self._prev = []
-        return self(fn) if callable(fn) else self   # @tg.no_grad used without parentheses
-
-    def __init__(self, fn=None):
-        pass
-
-    def _set(self):
-        _state.grad = self.enabled
-
-    def _fresh(self):
-        """A new manager with the same setting, for one call of a decorated function."""
-        return type(self)()
-
-    def __enter__(self):
-        self._prev.append((is_grad_enabled(), is_inference_mode_enabled()))   # a stack: re-entrant
-        self._set()
-
-    def __exit__(self, *exc):
-        _state.grad, _state.inference = self._prev.pop()
-
-    def __call__(self, fn):
-        import functools
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self._fresh():
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-class no_grad(_GradMode):
-    """Record nothing: ``with tg.no_grad(): ...`` or ``@tg.no_grad()``."""
-
-    enabled = False
-
-
-class enable_grad(_GradMode):
-    enabled = True
-
-
-class inference_mode(_GradMode):
-    """``with tg.inference_mode(): ...`` or ``@tg.inference_mode()``: record nothing, like ``no_grad`` (for
-    evaluation and generation). ``inference_mode(False)`` switches it off again inside one, turning gradients
-    back on."""
-
-    def __new__(cls, mode=True):
-        self = object.__new__(cls)
-        self._prev, self.mode = [], True if callable(mode) else bool(mode)
-        return self(mode) if callable(mode) else self      # @tg.inference_mode used without parentheses
-
-    def __init__(self, mode=True):
-        pass
-
-    def _set(self):
-        _state.grad, _state.inference = not self.mode, self.mode
-
-    def _fresh(self):
-        return inference_mode(self.mode)
-
-
-class set_grad_enabled(_GradMode):
-    """Turn graph recording on or off: a plain call ``tg.set_grad_enabled(False)`` switches it now; as
-    ``with tg.set_grad_enabled(is_training): ...`` (or a decorator) it is restored afterwards."""
-
-    def __new__(cls, mode):
-        self = object.__new__(cls)
-        self.enabled = bool(mode)
-        self._prev = [(is_grad_enabled(), is_inference_mode_enabled())]
-        self._set()                                        # switched at once, as PyTorch's does
-        return self
-
-    def __init__(self, mode):
-        pass
-
-    def __enter__(self):
-        pass
-
-    def __exit__(self, *exc):
-        _state.grad, _state.inference = self._prev[0]
-
-    def __call__(self, fn):
-        self.__exit__()                                    # decorating switches nothing until the call
-        return super().__call__(fn)
-
-    def _fresh(self):
-        return set_grad_enabled(self.enabled)
-
-
-def compile(model=None, **options):  # noqa: A001  (torch.compile)
-    """``torch.compile``: returns ``model`` (a Module or a function) itself, unchanged; without ``model``, a
-    decorator that does the same (``@tg.compile(mode="max-autotune")``). The options are accepted and have
-    nothing to act on.
-
-    tinygrad_tf is eager (define-by-run): every op runs, and records its graph node, the moment it is
-    called, and there is no compiler to hand a graph to. Returning the model unchanged is what PyTorch
-    itself does with ``torch.compile(model, backend="eager")``, so programs that compile their model run
-    here as they are, with the same results and eager speed.
-    """
-    if model is None:
-        return lambda m: m
-    return model
-
-
-class detect_anomaly:
-    """Raise at the first op whose output (forward) or input gradient (backward) has NaN/inf."""
-
-    def __enter__(self):
-        self._prev = is_anomaly_enabled()
-        _state.anomaly = True
-
-    def __exit__(self, *exc):
-        _state.anomaly = self._prev
-
-
-class AnomalyError(FloatingPointError):
-    pass
-
-
 class GraphReleasedError(RuntimeError):
-    pass
-
-
-class OpError(RuntimeError, ValueError):
-    """An op got inputs it cannot work with (shapes, dtypes); the message names the op and the inputs."""
-
-
-def _signature(args):
-    parts = []
-    for a in args:
-        if hasattr(a, "grad_fn"):
-            parts.append(f"{a.dtype} {tuple(a.shape)} on {a.device}")
-        elif hasattr(a, "shape"):
-            parts.append(f"array {tuple(a.shape)}")
-        else:
-            parts.append(repr(a) if len(repr(a)) < 40 else type(a).__name__)
-    return ", ".join(parts)
-
-
-def _describe(ctx) -> str:
-    shapes = ", ".join(str(m[0]) if m else "-" for m in ctx.in_meta)
-    return f"{type(ctx).__name__} (inputs {shapes} -> output {ctx.out_shape})"
-
-
-def _check_finite(arr, ctx, where):
-    xp = backend.get_array_module(arr)
-    if arr.dtype.kind == "f" and not bool(xp.isfinite(arr).all()):
-        bad = "NaN" if bool(xp.isnan(arr).any()) else "inf"
-        raise AnomalyError(f"detect_anomaly: {where} of {_describe(ctx)} contains {bad}")
+    """A backward through a node whose saved arrays were freed by an earlier backward (pass retain_graph=True)."""
 
 
 def _fit(grad, meta, ctx, i):
@@ -218,132 +71,29 @@ def _fit(grad, meta, ctx, i):
             raise RuntimeError(f"{type(ctx).__name__}.backward returned a gradient of shape {tuple(grad.shape)} "
                                f"for input {i}, whose shape is {shape}: it cannot be summed to that shape")
     if grad.dtype != dtype:
-        grad = grad.astype(dtype)
+        grad = grad.type(dtype) if isinstance(grad, Tensor) else grad.astype(dtype)
     return grad
 
 
-class Function:
-    """One differentiable op: ``forward`` and ``backward`` as staticmethods, PyTorch-style.
-
-    ``forward(ctx, *inputs)`` gets backend arrays (``ctx.xp`` is numpy or cupy)
-    for Tensor inputs and other arguments as given; it returns an array.
-    ``backward(ctx, grad)`` returns one gradient per forward input (``None``
-    for non-tensors or inputs that need none; ``ctx.needs_input_grad[i]``
-    says which do). A single input may return a bare array.
-    """
-
-    # attributes that describe the graph and survive the release of saved arrays
-    _KEEP = frozenset(("next", "in_meta", "needs_input_grad", "xp", "device", "out_shape", "out_dtype",
-                       "_hooks", "_retain", "released"))
-
-    def save_for_backward(self, *arrays):
-        self.saved_tensors = arrays
-
-    @staticmethod
-    def forward(ctx, *args, **kwargs):
-        raise NotImplementedError
-
-    @staticmethod
-    def backward(ctx, grad):
-        raise NotImplementedError
-
-    # defaults for every node, read through the class until a hook / retain_grad / release sets them
-    _hooks = None
-    _retain = None
-    released = False
-
-    @classmethod
-    def apply(cls, *args, **kwargs):
-        ctx = cls.__new__(cls)
-        track = getattr(_state, "grad", True)
-        arrays, need, nxt, meta = [], [], [], []
-        device = None
-        any_grad = False
-        for a in args:                                   # one pass: arrays for forward, graph edges for backward
-            if isinstance(a, Tensor):
-                arr = a.data
-                arrays.append(arr)
-                if device is None:
-                    device = a._device
-                elif a._device != device:
-                    raise backend.DeviceError(
-                        f"{cls.__name__}: expected all tensors on the same device, but found tensors on "
-                        f"{device} and {a._device} (shapes {[tuple(t.shape) for t in args if isinstance(t, Tensor)]});"
-                        f" move them with .to({device!r}) or .to({a._device!r})")
-                if track and a.requires_grad:
-                    any_grad = True
-                    need.append(True)
-                    nxt.append(a.grad_fn or a)
-                    meta.append((arr.shape, arr.dtype))
-                    continue
+def topological_order(root, *more):
+    """Function nodes reachable from ``root`` (and from the ``more`` roots), each after all of its inputs
+    (iterative DFS)."""
+    order, seen = [], set()
+    for start in (root,) + more:
+        if start in seen:
+            continue
+        seen.add(start)
+        stack = [(start, iter(start.next))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if child is not None and isinstance(child, Function) and child not in seen:
+                    seen.add(child)
+                    stack.append((child, iter(child.next)))
+                    break
             else:
-                arrays.append(a)
-            need.append(False)
-            nxt.append(None)
-            meta.append(None)
-        if device is None or device == "cpu":
-            device = "cpu"
-            ctx.xp = np
-        else:
-            ctx.xp = backend.xp_for(device)
-            # plain NumPy arrays given to a GPU op (ids, targets, masks) follow it there
-            arrays = [backend.to_device(a, device) if isinstance(a, np.ndarray) else a for a in arrays]
-        ctx.device = device
-        ctx.needs_input_grad = tuple(need)
-        try:
-            out = cls.forward(ctx, *arrays, **kwargs)
-        except (ValueError, TypeError) as e:       # e.g. shapes that do not broadcast: name the op and shapes
-            raise OpError(f"{cls.__name__}: {e} (inputs: {_signature(args)})") from None
-        out_device = "cpu"
-        if type(out) is not np.ndarray:
-            if not hasattr(out, "ndim") or isinstance(out, np.generic):
-                out = ctx.xp.asarray(out)
-            elif isinstance(out, Tensor):
-                raise OpError(f"{cls.__name__}.forward returned a Tensor; forward works on arrays and must return "
-                              "an array (return t.data, or compute with ctx.xp on the arrays it was given)")
-            out_device = backend.device_of(out)
-        t = Tensor._wrap(out, out_device)
-        if not any_grad:
-            return t
-        if out_device != device:    # an op that copies to another device (ToDevice): the gradient will come from
-            ctx.device, ctx.xp = out_device, backend.xp_for(out_device)   # there, so hooks and .grad live there
-        ctx.next = tuple(nxt)
-        ctx.in_meta = tuple(meta)
-        ctx.out_shape, ctx.out_dtype = out.shape, out.dtype
-        if getattr(_state, "anomaly", False):
-            _check_finite(out, ctx, "the forward output")
-        t.grad_fn = ctx
-        t.requires_grad = True
-        return t
-
-    def _release(self):
-        d = self.__dict__
-        for k in [k for k in d if k not in self._KEEP]:
-            del d[k]
-        self.released = True
-
-    @property
-    def name(self) -> str:
-        return type(self).__name__
-
-    def __repr__(self):
-        return f"<{type(self).__name__}Backward>"
-
-
-def topological_order(root):
-    """Function nodes reachable from ``root``, each after all of its inputs (iterative DFS)."""
-    order, seen = [], {root}
-    stack = [(root, iter(root.next))]
-    while stack:
-        node, children = stack[-1]
-        for child in children:
-            if child is not None and isinstance(child, Function) and child not in seen:
-                seen.add(child)
-                stack.append((child, iter(child.next)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+                stack.pop()
+                order.append(node)
     return order
 
 
@@ -421,6 +171,228 @@ def run_backward(root_tensor, grad, retain_graph=False):
     if not retain_graph:
         for ctx in order:
             ctx._release()
+
+
+
+# ---------------------------------------------------------------- the general pass: grad(), create_graph, inputs
+_graph_context = None   # graph_xp.GraphContext (set when it is imported, as tinygrad_tf/__init__ does)
+
+
+def _tensors(x, what):
+    items = (x,) if isinstance(x, Tensor) else tuple(x)
+    for i, t in enumerate(items):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what}: expected Tensors, but element {i} is a {type(t).__name__}")
+    return items
+
+
+def _start_grads(op, outputs, grad_outputs, create_graph):
+    """One starting gradient per output: ones for a scalar output (None given), else the given one, as an array --
+    or as a Tensor when ``create_graph`` (it may itself require grad: then the result depends on it too)."""
+    given = (None,) * len(outputs) if grad_outputs is None else \
+        (grad_outputs,) if isinstance(grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)) \
+        else tuple(grad_outputs)
+    if len(given) != len(outputs):
+        raise RuntimeError(f"{op}: got {len(given)} grad_outputs for {len(outputs)} outputs")
+    grads = []
+    for i, (out, g) in enumerate(zip(outputs, given)):
+        if not out.requires_grad:
+            raise RuntimeError(f"{op}: output {i} (shape {out.shape}) does not require grad and has no grad_fn; did "
+                               "you create the inputs with requires_grad=True (and not under no_grad)?")
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs; output {i} has "
+                                   f"shape {out.shape}, so pass its gradient (grad_outputs / grad=) of that shape")
+            g = Tensor._wrap(out._xp().ones(out.data.shape, dtype=out.dtype), out._device)
+        elif not isinstance(g, Tensor):
+            g = Tensor(g, dtype=out.dtype, device=out.device)
+        if g.shape != out.shape:
+            raise RuntimeError(f"{op}: the gradient for output {i} has shape {g.shape} but the output has shape "
+                               f"{out.shape}")
+        if create_graph:
+            grads.append(g if g.dtype == out.dtype else g.type(out.dtype))
+        else:   # a copy: no tensor's .grad may alias the caller's array
+            grads.append(g.data.astype(out.dtype))
+    return grads
+
+
+def _hooked(hooks, g, device, what):
+    """Run tensor hooks on a gradient that is an array (``_run_hooks``) or a Tensor (create_graph)."""
+    if not isinstance(g, Tensor):
+        return _run_hooks(hooks, g, device, what)
+    for hook in hooks:
+        new = hook(g)
+        if new is not None:
+            if tuple(new.shape) != g.shape:
+                raise RuntimeError(f"a hook on {what} returned a gradient of shape {tuple(new.shape)}; "
+                                   f"expected {g.shape}")
+            g = new if isinstance(new, Tensor) else Tensor._wrap(new, device)
+    return g
+
+
+def _keep(t, g, taken):
+    """Add ``g`` into ``t.grad``. A Tensor gradient (create_graph) stays on its graph, as PyTorch keeps it:
+    the first one is cloned when another tensor holds it already or it is a view; later ones are added."""
+    if not isinstance(g, Tensor):
+        t.grad = Tensor._wrap(_own(g, taken) if t.grad is None else t.grad.data + g, t._device)
+    elif t.grad is not None:
+        t.grad = t.grad + g
+    else:
+        if id(g) in taken or g.data.base is not None or not getattr(g.data.flags, "writeable", True):
+            g = g.clone()
+        taken.add(id(g))
+        t.grad = g
+
+
+def _leading_to(order, want_nodes, want_leaves):
+    """The nodes of ``order`` with a path down to a wanted node or leaf (whose backward must run)."""
+    below = set()
+    for node in order:                      # inputs come before the nodes that use them
+        for c in node.next:
+            if c is None:
+                continue
+            if (c in below or c in want_nodes) if isinstance(c, Function) else (id(c) in want_leaves):
+                below.add(node)
+                break
+    return below
+
+
+def _walk(outputs, grads, retain_graph, create_graph, inputs=None, accumulate=True):
+    """The backward pass in general form, behind ``grad()`` and ``backward(create_graph=True / inputs=...)``.
+
+    It is ``run_backward`` with three additions. Several outputs start it. With ``create_graph`` each backward
+    runs on Tensors (``_graph_context``: see the module docstring), so the gradients are Tensors on a graph of
+    their own. With ``inputs``, only the nodes on a path to those tensors (leaves or not) run, and their
+    gradients are returned in order (None where unused); ``accumulate`` adds them into ``.grad`` (into every
+    leaf's when there are no ``inputs``), as ``backward()`` does.
+    """
+    anomaly = is_anomaly_enabled()
+    grads_at, leaves, roots = {}, {}, []
+    for out, g in zip(outputs, grads):
+        if out.grad_fn is None:                       # an output that is a leaf: its own gradient is g
+            slot = leaves.get(id(out))
+            leaves[id(out)] = [out, g if slot is None else slot[1] + g]
+        else:
+            roots.append(out.grad_fn)
+            prev = grads_at.get(out.grad_fn)
+            grads_at[out.grad_fn] = g if prev is None else prev + g
+    order = topological_order(*roots) if roots else []
+    want_nodes = want_leaves = below = None
+    if inputs is not None:
+        want_nodes = {t.grad_fn for t in inputs if t.grad_fn is not None}
+        want_leaves = {id(t) for t in inputs if t.grad_fn is None}
+        below = _leading_to(order, want_nodes, want_leaves)
+    captured, ran, taken = {}, [], set()
+    for ctx in reversed(order):
+        g = grads_at.pop(ctx, None)
+        if g is None or (below is not None and ctx not in below and ctx not in want_nodes):
+            continue
+        if ctx._hooks:
+            g = _hooked(ctx._hooks, g, ctx.device, f"the output of {type(ctx).__name__}")
+        if want_nodes and ctx in want_nodes:
+            captured[ctx] = g
+        if accumulate and inputs is None and ctx._retain is not None and ctx._retain() is not None:
+            _keep(ctx._retain(), g, taken)
+        if below is not None and ctx not in below:
+            continue
+        if ctx.released:
+            raise GraphReleasedError(
+                f"backward through {type(ctx).__name__} a second time: its saved arrays were freed after the "
+                "first backward. Pass retain_graph=True (or create_graph=True) to the first backward to keep them.")
+        in_grads = type(ctx).backward(_graph_context(ctx) if create_graph else ctx, g)
+        ran.append(ctx)
+        if not isinstance(in_grads, (tuple, list)):
+            in_grads = (in_grads,)
+        for i, node in enumerate(ctx.next):
+            if node is None or i >= len(in_grads) or in_grads[i] is None:
+                continue
+            if isinstance(node, Tensor) and want_leaves is not None and id(node) not in want_leaves:
+                continue
+            gi = in_grads[i]
+            if create_graph and not isinstance(gi, Tensor):    # a constant (or a number) the backward made
+                gi = Tensor._wrap(ctx.xp.asarray(gi), ctx.device)
+            if gi.shape != ctx.in_meta[i][0] or gi.dtype != ctx.in_meta[i][1]:
+                gi = _fit(gi, ctx.in_meta[i], ctx, i)
+            if anomaly:
+                _check_finite(gi.data if create_graph else gi, ctx, f"the gradient for input {i}")
+            if isinstance(node, Tensor):
+                slot = leaves.get(id(node))
+                leaves[id(node)] = [node, gi if slot is None else slot[1] + gi]
+            else:
+                prev = grads_at.get(node)
+                grads_at[node] = gi if prev is None else prev + gi
+    for key, slot in leaves.items():
+        leaf = slot[0]
+        if leaf._hooks:
+            slot[1] = _hooked(leaf._hooks, slot[1], leaf._device, f"a leaf of shape {tuple(leaf.shape)}")
+        if accumulate and (want_leaves is None or key in want_leaves):
+            _keep(leaf, slot[1], taken)
+    if not retain_graph:
+        for ctx in ran:
+            ctx._release()
+    if inputs is None:
+        return None
+    found = [(leaves[id(t)][1] if id(t) in leaves else None) if t.grad_fn is None else captured.get(t.grad_fn)
+             for t in inputs]
+    if accumulate:
+        for t, g in zip(inputs, found):
+            if g is not None and t.grad_fn is not None:
+                _keep(t, g, taken)
+    return [g if g is None or isinstance(g, Tensor) else Tensor._wrap(_own(g, taken), t._device)
+            for t, g in zip(inputs, found)]
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """``torch.autograd.backward``: add the gradients of ``tensors`` (a Tensor or a sequence, each with its
+    gradient in ``grad_tensors``; None for a scalar) into the ``.grad`` of every leaf -- or only of ``inputs``.
+
+    ``create_graph=True`` records the backward pass itself, so the ``.grad`` it leaves are Tensors on a graph
+    that can be differentiated again (second derivatives); ``retain_graph`` defaults to ``create_graph``.
+    ``loss.backward(...)`` is this with one tensor.
+    """
+    tensors = _tensors(tensors, "backward")
+    grads = _start_grads("backward", tensors, grad_tensors, create_graph)
+    if inputs is not None:
+        inputs = _tensors(inputs, "backward")
+        if not inputs:
+            raise RuntimeError("backward: inputs= is an empty sequence; leave it out to reach every leaf")
+    retain = create_graph if retain_graph is None else retain_graph
+    with enable_grad() if create_graph else no_grad():
+        _walk(tensors, grads, retain, create_graph, inputs=inputs)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False,
+         materialize_grads=False):
+    """``torch.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``, as a tuple with one
+    Tensor per input; no ``.grad`` is touched.
+
+    ``outputs`` and ``inputs`` are Tensors or sequences of them (``inputs`` need not be leaves). A non-scalar
+    output needs its gradient in ``grad_outputs`` (the vector of a vector-Jacobian product). With
+    ``create_graph=True`` the gradients are Tensors on a graph of their own: differentiate them again for
+    second derivatives (a Hessian-vector product is ``grad(grad(loss, w, create_graph=True)[0] @ v, w)``).
+    ``retain_graph`` defaults to ``create_graph``; otherwise the graph's saved arrays are freed.
+    An input the outputs do not depend on is an error, or None with ``allow_unused=True``, or zeros with
+    ``materialize_grads=True``.
+    """
+    outputs, inputs = _tensors(outputs, "grad"), _tensors(inputs, "grad")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad; create it with "
+                               "requires_grad=True (or call .requires_grad_())")
+    grads = _start_grads("grad", outputs, grad_outputs, create_graph)
+    retain = create_graph if retain_graph is None else retain_graph
+    with enable_grad() if create_graph else no_grad():
+        found = _walk(outputs, grads, retain, create_graph, inputs=inputs, accumulate=False)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, found)):
+        if g is None and materialize_grads:
+            g = Tensor._wrap(t._xp().zeros(t.data.shape, dtype=t.dtype), t._device)
+        elif g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs, so it has "
+                               "no gradient; pass allow_unused=True to get None for it (or materialize_grads=True "
+                               "for zeros)")
+        result.append(g)
+    return tuple(result)
 
 
 _topological_order = topological_order   # the name the first tests used

@@ -10,6 +10,8 @@ This module also owns dtypes and random-number state (``manual_seed``).
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
 # ---------------------------------------------------------------------------
@@ -197,6 +199,8 @@ def device_of(arr) -> str:
 
 def to_device(arr, device: str):
     """Copy an array to ``device`` (no copy when it is already there)."""
+    if hasattr(arr, "grad_fn"):   # a Tensor (a backward run with create_graph=True): the differentiable copy
+        return arr.to(device)
     if device == "cpu":
         return to_numpy(arr)
     cp = _load_cupy()
@@ -366,6 +370,8 @@ def erf(x):
 
     float32 / float16 on the CPU: a float32 fit accurate to float32 rounding; float64: SciPy when installed
     (else a from-scratch series), accurate to ~1e-15, as gradcheck needs."""
+    if hasattr(x, "grad_fn"):     # a Tensor (a backward run with create_graph=True): the differentiable op
+        return x.erf()
     xp = get_array_module(x)
     if xp is not np:
         import cupyx.scipy.special  # noqa: PLC0415
@@ -380,7 +386,10 @@ def erf(x):
 
 
 def scatter_add(xp, target, index, values):
-    """target[index] += values, with repeated indices accumulating (np.add.at)."""
+    """target[index] += values, with repeated indices accumulating (np.add.at); returns target.
+    With the create_graph namespace (graph_xp.TensorXP) for ``xp``, it returns a new Tensor on the graph."""
+    if not isinstance(xp, ModuleType):
+        return xp.scatter_add(target, index, values)
     if xp is not np:
         import cupyx  # noqa: PLC0415
         cupyx.scatter_add(target, index, values)

@@ -99,16 +99,14 @@ class Einsum(Function):
 
     @staticmethod
     def forward(ctx, *xs, inputs, output, sizes):
-        xp = ctx.xp
-        xs = [x if x.shape == full else xp.broadcast_to(x, full)
-              for x, full in ((x, tuple(sizes[c] for c in sub)) for x, sub in zip(xs, inputs))]
         ctx.save_for_backward(*xs)
         ctx.inputs, ctx.output, ctx.sizes = inputs, output, sizes
-        return _einsum(xp, inputs, output, xs)
+        return _einsum(ctx.xp, inputs, output, _broadcast(ctx.xp, xs, inputs, sizes))
 
     @staticmethod
     def backward(ctx, g):
-        xp, xs, inputs, out = ctx.xp, ctx.saved_tensors, ctx.inputs, ctx.output
+        xp, inputs, out = ctx.xp, ctx.inputs, ctx.output
+        xs = _broadcast(xp, ctx.saved_tensors, inputs, ctx.sizes)
         grads = []
         for k, sub in enumerate(inputs):
             if not ctx.needs_input_grad[k]:
@@ -126,6 +124,12 @@ class Einsum(Function):
                 gk = _onto_diagonal(xp, gk, distinct, sub, [ctx.sizes[c] for c in sub])
             grads.append(gk)
         return tuple(grads)
+
+
+def _broadcast(xp, xs, inputs, sizes):
+    """Each operand with its size-1 dims stretched to the letter's size (views, no copies)."""
+    return [x if x.shape == full else xp.broadcast_to(x, full)
+            for x, full in ((x, tuple(sizes[c] for c in sub)) for x, sub in zip(xs, inputs))]
 
 
 def _einsum(xp, inputs, output, arrays):

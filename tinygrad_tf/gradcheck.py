@@ -9,6 +9,10 @@ one changes each input element by +-eps and measures L directly:
 The error of central differences is O(eps^2), but rounding error grows like
 1/eps — only float64 leaves room for both to be small, so inputs are checked in
 float64 (float32 inputs are copied up).
+
+``gradgradcheck`` does the same one level up: the function it checks is fn's gradient (with
+``create_graph=True``), so it compares the second derivatives the backward passes compute with central
+differences of the first.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import backend
-from .autograd import no_grad
+from . import autograd, backend
+from .autograd import enable_grad, grad, no_grad
 from .tensor import Tensor
 
 
@@ -37,9 +41,11 @@ class InputReport:
     ok: bool
     analytic_grad: np.ndarray = field(repr=False, default=None)
     numeric_grad: np.ndarray = field(repr=False, default=None)
+    label: str = ""            # how to name it, when "input {index}" would not say (gradgradcheck's grad_outputs)
 
     def describe(self) -> str:
-        return (f"input {self.index} (shape {self.shape}): at element {self.worst_element} the analytic gradient is "
+        name = self.label or f"input {self.index}"
+        return (f"{name} (shape {self.shape}): at element {self.worst_element} the analytic gradient is "
                 f"{self.analytic:.6g} but the numeric one is {self.numeric:.6g} "
                 f"(abs error {abs(self.analytic - self.numeric):.3g}; max abs error over the input {self.max_abs_error:.3g})")
 
@@ -52,6 +58,7 @@ class GradcheckReport:
     rtol: float
     eps: float
     upcast: bool = False       # some inputs were float32 and were checked as float64 copies
+    check: str = "gradcheck"   # or "gradgradcheck": the gradients checked are those of fn's gradient
 
     def __bool__(self):
         return self.ok
@@ -63,8 +70,8 @@ class GradcheckReport:
     def describe(self) -> str:
         bad = [r for r in self.inputs if not r.ok]
         if not bad:
-            return f"gradcheck passed: max abs error {self.max_abs_error:.3g} over {len(self.inputs)} input(s)"
-        return "gradcheck failed:\n" + "\n".join("  " + r.describe() for r in bad) + \
+            return f"{self.check} passed: max abs error {self.max_abs_error:.3g} over {len(self.inputs)} input(s)"
+        return f"{self.check} failed:\n" + "\n".join("  " + r.describe() for r in bad) + \
             f"\n  (tolerance: |analytic - numeric| <= {self.atol} + {self.rtol} * |numeric|)"
 
 
@@ -140,3 +147,52 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
     if not report.ok and raise_exception:
         raise GradcheckError(report.describe())
     return report
+
+
+def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
+                  seed=0) -> GradcheckReport:
+    """Check second derivatives, as ``torch.autograd.gradgradcheck``: gradcheck the function that maps
+    (inputs, v) to fn's gradient, the vector-Jacobian product ``grad(fn(inputs), inputs, v, create_graph=True)``.
+
+    Its own gradient is what a double backward computes, so this catches a backward whose result is right
+    but not differentiable the right way (a value saved as a constant where it depends on the input).
+    ``grad_outputs``: the v's, one per output that requires grad (default: random, fixed by ``seed``); they
+    are checked too, as inputs of the gradient. Inputs are checked in float64, like gradcheck.
+    """
+    args = [Tensor(a.data.astype(backend.float64), requires_grad=True)
+            if isinstance(a, Tensor) and a.requires_grad else a for a in inputs]
+    checked = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad; create them with requires_grad=True")
+    outs = [o for o in _as_outputs(fn(*args)) if o.requires_grad]
+    if grad_outputs is None:
+        rs = np.random.default_rng(seed + 1)
+        vs = [Tensor(backend.to_device(rs.standard_normal(o.shape), o.device), requires_grad=True) for o in outs]
+    else:
+        given = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+        if len(given) != len(outs):
+            raise ValueError(f"gradgradcheck: {len(given)} grad_outputs for {len(outs)} outputs that require grad")
+        vs = [Tensor(v.data.astype(backend.float64) if isinstance(v, Tensor) else np.asarray(v, dtype=np.float64),
+                     device=o.device, requires_grad=True) for v, o in zip(given, outs)]
+    n = len(args)
+
+    def first_derivatives(*xs_and_vs):
+        xs, v = xs_and_vs[:n], xs_and_vs[n:]
+        with enable_grad():          # (gradcheck evaluates its function under no_grad)
+            out = [o for o in _as_outputs(fn(*xs)) if o.requires_grad]
+            return grad(out, [xs[i] for i in checked], grad_outputs=list(v), create_graph=True,
+                        materialize_grads=True)
+
+    report = gradcheck(first_derivatives, *args, *vs, eps=eps, atol=atol, rtol=rtol, raise_exception=False, seed=seed)
+    report.check = "gradgradcheck"
+    for r in report.inputs:
+        if r.index >= n:
+            r.label = f"grad_outputs[{r.index - n}]"
+    if not report.ok and raise_exception:
+        raise GradcheckError(report.describe())
+    return report
+
+
+# torch.autograd.gradcheck / gradgradcheck: the same functions under PyTorch's module (gradcheck.py needs autograd,
+# so autograd cannot import them; they are set here, as tensor.py sets autograd.Tensor)
+autograd.gradcheck, autograd.gradgradcheck = gradcheck, gradgradcheck

@@ -71,7 +71,7 @@ class Scatter(Function):
     def backward(ctx, g):
         gx = gsrc = None
         if ctx.needs_input_grad[0]:
-            gx = g.copy()
+            gx = ctx.xp.copy(g)
             gx[ctx.where] = 0
         if ctx.needs_input_grad[3]:
             gsrc = _gathered(ctx, g)
@@ -161,6 +161,6 @@ class IndexCopy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        gx = g.copy()
+        gx = ctx.xp.copy(g)
         gx[ctx.where] = 0
         return gx, None, None, (g[ctx.where] if ctx.needs_input_grad[3] else None)

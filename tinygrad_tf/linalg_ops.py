@@ -3,6 +3,8 @@ axes in front), forward and backward side by side. The matrices arrive checked (
 methods (tensor_linalg.py) and tg.linalg (linalg.py).
 """
 
+from types import ModuleType
+
 from .autograd import Function
 from .reduce_ops import _exclusive_products
 
@@ -29,7 +31,10 @@ class Inv(Function):
 
 def adjugate(xp, a):
     """adj(A), with A adj(A) = det(A) I, from the SVD A = U S V^T: adj(A) = det(U V^T) V diag(prod_{j != i} s_j) U^T.
-    It needs no inverse, so it is right for singular A too (where A^-1 det A is 0 / 0)."""
+    It needs no inverse, so it is right for singular A too (where A^-1 det A is 0 / 0). On the graph (a backward
+    with create_graph=True, ``xp`` the Tensor namespace) it is det(A) A^-1, differentiable where A is invertible."""
+    if not isinstance(xp, ModuleType):
+        return xp.adjugate(a)
     u, s, vt = xp.linalg.svd(a)
     before, after = _exclusive_products(xp, s, -1)
     sign = xp.linalg.det(u) * xp.linalg.det(vt)
@@ -57,15 +62,18 @@ class Solve(Function):
     def forward(ctx, a, b, vector=False):
         xp = ctx.xp
         x = xp.linalg.solve(a, b[..., None] if vector else b)
+        x = x[..., 0] if vector else x
         ctx.save_for_backward(a, x)
         ctx.vector = vector
-        return x[..., 0] if vector else x
+        return x
 
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
         a, x = ctx.saved_tensors
-        gb = xp.linalg.solve(_mT(xp, a), g[..., None] if ctx.vector else g)
+        if ctx.vector:                        # vectors as one-column matrices
+            x, g = x[..., None], g[..., None]
+        gb = xp.linalg.solve(_mT(xp, a), g)
         ga = -(gb @ _mT(xp, x)) if ctx.needs_input_grad[0] else None
         return ga, (gb[..., 0] if ctx.vector else gb)
 

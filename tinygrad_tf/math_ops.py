@@ -235,20 +235,25 @@ class NanToNum(Function):
         return g * ctx.saved_tensors[0]
 
 
-class Logit(Function):        # y = ln(p / (1 - p))   dy/dp = 1 / (p (1 - p)); 0 where eps clamps p (PyTorch's rule)
+def _clip(xp, p, eps):
+    return p if eps is None else xp.clip(p, eps, 1 - eps)
+
+
+class Logit(Function):        # y = ln(q / (1 - q)), q = p clipped to [eps, 1 - eps]
+    """dy/dp = 1 / (q (1 - q)) where the clip leaves p as it is, 0 where it moves it (PyTorch's rule)."""
+
     @staticmethod
     def forward(ctx, p, eps):
-        xp = ctx.xp
-        inside = xp.ones(p.shape, dtype=bool) if eps is None else (p >= eps) & (p <= 1 - eps)
-        if eps is not None:
-            p = xp.clip(p, eps, 1 - eps)
-        ctx.save_for_backward(p, inside)
-        return xp.log(p / (1 - p))
+        ctx.eps = eps
+        ctx.save_for_backward(p)
+        q = _clip(ctx.xp, p, eps)
+        return ctx.xp.log(q / (1 - q))
 
     @staticmethod
     def backward(ctx, g):
-        p, inside = ctx.saved_tensors
-        return g * inside / (p * (1 - p))
+        (p,) = ctx.saved_tensors
+        q = _clip(ctx.xp, p, ctx.eps)
+        return g * (q == p) / (q * (1 - q))
 
 
 # ---------------------------------------------------------------- binary

@@ -28,8 +28,7 @@ class Embedding(Function):
     @staticmethod
     def backward(ctx, g):
         gw = ctx.xp.zeros(ctx.shape, dtype=g.dtype)
-        backend.scatter_add(ctx.xp, gw, ctx.ids.ravel(), g.reshape(-1, ctx.shape[-1]))
-        return gw, None
+        return backend.scatter_add(ctx.xp, gw, ctx.ids.ravel(), g.reshape(-1, ctx.shape[-1])), None
 
 
 class Dropout(Function):
@@ -47,6 +46,15 @@ class Dropout(Function):
         return g * ctx.scale
 
 
+def softmax_rows(xp, logits):
+    """(z, lse, p) for each row of logits: z = logits - max, lse = log sum_c e^z (so log p = z - lse), and the
+    softmax p itself: everything the loss and its gradient need."""
+    z = logits - xp.max(logits, axis=1, keepdims=True)
+    e = xp.exp(z)
+    sum_e = e.sum(axis=1, keepdims=True)
+    return z, xp.log(sum_e), e / sum_e
+
+
 class CrossEntropy(Function):
     """loss_i = -(1 - s) log p_i[t_i] - s * mean_c log p_i[c],  p_i = softmax(logits_i), s = label smoothing.
 
@@ -58,10 +66,8 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
         xp = ctx.xp
         n = logits.shape[0]
-        z = logits - logits.max(axis=1, keepdims=True)
-        p = xp.exp(z)
-        sum_e = p.sum(axis=1, keepdims=True)
-        lse = xp.log(sum_e)[:, 0]                      # log sum_c e^z;  log p_i[c] = z_ic - lse_i
+        z, lse, p = ctx.derived(softmax_rows, logits)  # (p is kept for the backward pass)
+        lse = lse[:, 0]                                # log p_i[c] = z_ic - lse_i
         valid = target != ignore_index
         safe = xp.where(valid, target, 0)
         rows = xp.arange(n)
@@ -69,7 +75,6 @@ class CrossEntropy(Function):
         if label_smoothing:
             loss = (1 - label_smoothing) * loss - label_smoothing * (z.mean(axis=1) - lse)
         loss = loss * valid
-        p /= sum_e                                     # softmax, kept for the backward pass
         count = int(valid.sum()) if reduction == "mean" else 1
         ctx.save_for_backward(p, safe, valid)
         ctx.s, ctx.reduction, ctx.count = label_smoothing, reduction, count
@@ -93,6 +98,19 @@ class CrossEntropy(Function):
             grad -= (ctx.s / c) * w[:, None]
         return grad, None
 
+    @staticmethod
+    def input_from_saved(ctx, i):      # log p: the logits up to a constant per row, which softmax cannot see
+        with np.errstate(divide="ignore"):
+            return ctx.xp.log(ctx.saved_tensors[0])
+
+
+def normalise(xp, x, axes, n, eps):
+    """(xhat, rstd): x - mean over ``axes`` (n values), scaled by rstd = 1 / sqrt(var + eps)."""
+    xhat = x - x.sum(axis=axes, keepdims=True) / n
+    rstd = 1 / xp.sqrt((xhat * xhat).sum(axis=axes, keepdims=True) / n + eps)
+    xhat *= rstd
+    return xhat, rstd
+
 
 class LayerNorm(Function):
     """y = (x - mean) / sqrt(var + eps) * w + b over the last ``k`` axes.
@@ -109,15 +127,12 @@ class LayerNorm(Function):
         n = 1
         for s in x.shape[-k:]:
             n *= s
-        xhat = x - x.sum(axis=axes, keepdims=True) / n           # x - mean
-        y = xhat * xhat
-        rstd = 1 / ctx.xp.sqrt(y.sum(axis=axes, keepdims=True) / n + eps)
-        xhat *= rstd
+        xhat, rstd = ctx.derived(normalise, x, axes, n, eps)
         ctx.save_for_backward(xhat, rstd, w)
         ctx.axes, ctx.n = axes, n
         if w is None:
             return xhat if b is None else xhat + b
-        ctx.xp.multiply(xhat, w, out=y)                # reuse the buffer of the squares for y
+        y = xhat * w
         if b is not None:
             y += b
         return y
@@ -137,6 +152,17 @@ class LayerNorm(Function):
         gb = g if ctx.needs_input_grad[2] else None
         return gx, gw, gb
 
+    @staticmethod
+    def input_from_saved(ctx, i):      # x - mean: layer norm cannot tell it from x (create_graph re-derives from it)
+        xhat, rstd, _ = ctx.saved_tensors
+        return xhat / rstd
+
+
+def rms_normalise(xp, x, eps):
+    """(xhat, rstd): x scaled by rstd = 1 / sqrt(mean(x^2) + eps) over the last axis."""
+    rstd = 1 / xp.sqrt((x * x).mean(axis=-1, keepdims=True) + eps)
+    return x * rstd, rstd
+
 
 class RMSNorm(Function):
     """y = x / sqrt(mean(x^2) + eps) * w   (no mean subtraction, no bias: Llama, T5).
@@ -146,8 +172,7 @@ class RMSNorm(Function):
 
     @staticmethod
     def forward(ctx, x, w, eps=1e-6):
-        rstd = 1 / ctx.xp.sqrt((x * x).mean(axis=-1, keepdims=True) + eps)
-        xhat = x * rstd
+        xhat, rstd = ctx.derived(rms_normalise, x, eps)
         ctx.save_for_backward(xhat, rstd, w)
         return xhat if w is None else xhat * w
 
@@ -157,3 +182,8 @@ class RMSNorm(Function):
         gh = g if w is None else g * w
         gx = (gh - xhat * (gh * xhat).mean(axis=-1, keepdims=True)) * rstd
         return gx, (g * xhat if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def input_from_saved(ctx, i):      # x itself (create_graph re-derives xhat and rstd from it)
+        xhat, rstd, _ = ctx.saved_tensors
+        return xhat / rstd

@@ -12,7 +12,10 @@ Reductions, softmax and friends live in reduce_ops.py; reshaping and indexing in
 shape_ops.py; embedding, dropout and cross-entropy in nn_ops.py.
 """
 
+import functools
 import math
+
+import numpy as np
 
 from . import backend
 from .autograd import Function
@@ -100,7 +103,9 @@ class Pow(Function):          # y = a ** b         dy/da = b a^(b-1), dy/db = y 
     def backward(ctx, g):
         a, b, y = ctx.saved_tensors
         xp = ctx.xp
-        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        ga = None
+        if ctx.needs_input_grad[0]:   # (a ** 0 is constant: no a ** -1, which is inf at a = 0; PyTorch's rule)
+            ga = g * 0 if isinstance(b, (int, float)) and b == 0 else g * b * a ** (b - 1)
         gb = None
         if ctx.needs_input_grad[1]:   # ln a is only defined for a > 0; PyTorch's convention: 0 where a == 0
             a = xp.asarray(a)         # a may be a Python number (2 ** x), and cupy.where wants arrays
@@ -202,9 +207,12 @@ class Tanh(Function):         # dy/dx = 1 - y^2
 
 def stable_sigmoid(xp, x):
     """1 / (1 + e^-x), never exponentiating a large positive number (which overflows to inf):
-    with e = exp(-|x|) <= 1, sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    with e = exp(-|x|) <= 1, sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.
+    (-|x| is written as a where, whose derivative is right at x = 0 too, for SiLU's second derivative.)"""
+    pos = x >= 0
+    e = xp.exp(xp.where(pos, -x, x))
+    s = xp.where(pos, 1 / (1 + e), e / (1 + e))
+    return s if s.dtype == x.dtype else s.astype(x.dtype)
 
 
 class Sigmoid(Function):      # y = 1 / (1 + e^-x)   dy/dx = y (1 - y)
@@ -232,42 +240,85 @@ class ReLU(Function):         # y = max(x, 0)      dy/dx = [x > 0]
         return g * (ctx.saved_tensors[0] > 0)
 
 
-class GELU(Function):
-    """y = x Phi(x), Phi the standard normal CDF;   dy/dx = Phi(x) + x Phi'(x).
+def gelu(xp, x, approximate="none", slope=True):
+    """y = x Phi(x), Phi the standard normal CDF, and (if ``slope``) dy/dx = Phi(x) + x Phi'(x).
 
     exact: Phi(x) = (1 + erf(x / sqrt 2)) / 2,   Phi'(x) = e^(-x^2/2) / sqrt(2 pi)
     tanh:  Phi(x) ~ (1 + t) / 2,  t = tanh(u),  u = sqrt(2/pi) (x + 0.044715 x^3)   (GPT-2's "gelu_new")
            Phi'(x) ~ (1 - t^2) / 2 * sqrt(2/pi) (1 + 3 * 0.044715 x^2)
-    Everything dy/dx needs is at hand in the forward pass, so forward saves dy/dx itself and backward is
-    one multiply. (x * x * x, never x ** 3: NumPy's float32 power is ~250x slower than two multiplies.)
+    (x * x * x, never x ** 3: NumPy's float32 power is ~250x slower than two multiplies.)
     """
+    x2 = x * x
+    if approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        t = xp.tanh(k * x * (1 + 0.044715 * x2))
+        cdf = 0.5 * (1 + t)
+        dcdf = 0.5 * k * (1 - t * t) * (1 + 3 * 0.044715 * x2) if slope else None
+    else:
+        cdf = 0.5 * (1 + backend.erf(x * (1 / math.sqrt(2))))
+        dcdf = xp.exp(-0.5 * x2) * (1 / math.sqrt(2 * math.pi)) if slope else None
+    return x * cdf, (cdf + x * dcdf if slope else None)
+
+
+def gelu_input(xp, y, dydx, approximate="none"):
+    """x from y = gelu(x) and dy/dx at x (for create_graph, which re-derives GELU's slope from x).
+
+    gelu falls from 0 to its minimum at x* ~ -0.75 and rises after it, so the slope's sign says on which
+    side of x* x lies, and on that side gelu is monotonic: bisection finds x (in float64, 80 halvings of a
+    bracket: exact to rounding). Far left, where y and the slope are 0 in floating point, so are all the
+    derivatives, and any x there will do."""
+    y, right = y.astype("float64"), dydx > 0
+    x_min = _gelu_minimum(approximate)
+    lo = xp.where(right, x_min, -40.0)
+    hi = xp.where(right, xp.maximum(2 * y, 0) + 1, x_min)      # x <= 2 y right of 0, as gelu(x) >= x / 2
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        below = (gelu(xp, mid, approximate, False)[0] < y) == right     # is mid left of x?
+        lo, hi = xp.where(below, mid, lo), xp.where(below, hi, mid)
+    return ((lo + hi) / 2).astype(dydx.dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def _gelu_minimum(approximate):
+    """Where gelu's slope is 0 (x* ~ -0.752), by bisection on the slope's sign."""
+    lo, hi = -2.0, 0.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        rising = gelu(np, np.asarray(mid), approximate)[1] > 0
+        lo, hi = (lo, mid) if rising else (mid, hi)
+    return (lo + hi) / 2
+
+
+class GELU(Function):
+    """y = gelu(x) (the function above).   dL/dx = g * dy/dx.
+
+    Everything dy/dx needs is at hand in the forward pass, so forward saves dy/dx itself and backward is
+    one multiply; ``ctx.derived`` remembers it as gelu's slope at x, for second derivatives. x is not kept
+    (memory): y is (the next matmul keeps it anyway), and with the slope it gives x back (``gelu_input``)."""
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
-        xp = ctx.xp
-        x2 = x * x
-        if approximate == "tanh":
-            k = math.sqrt(2 / math.pi)
-            t = xp.tanh(k * x * (1 + 0.044715 * x2))
-            cdf = 0.5 * (1 + t)
-            dcdf = 0.5 * k * (1 - t * t) * (1 + 3 * 0.044715 * x2)
-        else:
-            cdf = 0.5 * (1 + backend.erf(x * (1 / math.sqrt(2))))
-            dcdf = xp.exp(-0.5 * x2) * (1 / math.sqrt(2 * math.pi))
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(cdf + x * dcdf)
-        return x * cdf
+        y, dydx = ctx.derived(gelu, x, approximate, ctx.needs_input_grad[0])
+        if dydx is not None:
+            ctx.save_for_backward(dydx, y)
+            ctx.approximate = approximate
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        (dydx,) = ctx.saved_tensors
+        dydx, _ = ctx.saved_tensors
         return g * dydx
+
+    @staticmethod
+    def input_from_saved(ctx, i):     # x, which the forward does not keep, back from y and dy/dx
+        dydx, y = ctx.saved_tensors
+        return gelu_input(ctx.xp, y, dydx, ctx.approximate)
 
 
 class SiLU(Function):         # y = x sigmoid(x)   dy/dx = s (1 + x (1 - s))
     @staticmethod
     def forward(ctx, x):
-        s = stable_sigmoid(ctx.xp, x)
+        s = ctx.derived(stable_sigmoid, x)
         ctx.save_for_backward(x, s)
         return x * s
 

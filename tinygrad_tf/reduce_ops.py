@@ -79,6 +79,11 @@ class Max(Function):
         return _unreduce(ctx.xp, g, ctx.axes, ctx.keepdim) * winners / count
 
 
+def _centered(xp, x, axes):
+    """x - mean(x) over axes."""
+    return x - x.mean(axis=axes, keepdims=True)
+
+
 class Var(Function):
     """y = sum_i (x_i - mean)^2 / (n - correction).   dy/dx_i = 2 (x_i - mean) / (n - correction).
 
@@ -87,7 +92,7 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim=False, correction=1):
-        d = x - x.mean(axis=axes, keepdims=True)
+        d = ctx.derived(_centered, x, axes)
         denom = max(_count(x.shape, axes) - correction, 0)
         ctx.save_for_backward(d)
         ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, denom
@@ -99,6 +104,10 @@ class Var(Function):
         (d,) = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
             return _unreduce(ctx.xp, g, ctx.axes, ctx.keepdim) * d * (2 / ctx.xp.asarray(ctx.denom, dtype=d.dtype))
+
+    @staticmethod
+    def input_from_saved(ctx, i):      # x - mean: the variance cannot tell it from x
+        return ctx.saved_tensors[0]
 
 
 def _stable_max(xp, x, axes):
@@ -119,14 +128,16 @@ class LogSumExp(Function):
         m = _stable_max(xp, x, axes)
         with np.errstate(divide="ignore"):
             y = m + xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True))
+        y = y if keepdim else y.squeeze(axis=axes)
         ctx.save_for_backward(x, y)
         ctx.axes, ctx.keepdim = axes, keepdim
-        return y if keepdim else y.squeeze(axis=axes)
+        return y
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        return _unreduce(ctx.xp, g, ctx.axes, ctx.keepdim) * ctx.xp.exp(x - y)
+        xp, axes, keepdim = ctx.xp, ctx.axes, ctx.keepdim
+        return _unreduce(xp, g, axes, keepdim) * xp.exp(x - _unreduce(xp, y, axes, keepdim))
 
 
 class Softmax(Function):
@@ -264,15 +275,16 @@ class Norm(Function):
             y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
         else:
             y = (a ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        y = y if keepdim else y.reshape(tuple(n for i, n in enumerate(y.shape) if i not in axes))
         ctx.save_for_backward(x, y)
         ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
-        return y if keepdim else y.reshape(tuple(n for i, n in enumerate(y.shape) if i not in axes))
+        return y
 
     @staticmethod
     def backward(ctx, g):
         xp, p = ctx.xp, ctx.p
         x, y = ctx.saved_tensors
-        g = _unreduce(xp, g, ctx.axes, ctx.keepdim)
+        g, y = _unreduce(xp, g, ctx.axes, ctx.keepdim), _unreduce(xp, y, ctx.axes, ctx.keepdim)
         if p == 0:
             return xp.zeros_like(x)
         if p == 1:

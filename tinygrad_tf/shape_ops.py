@@ -31,7 +31,7 @@ class Permute(Function):      # y = x.transpose(axes): undo it with the inverse 
         inverse = [0] * len(ctx.axes)
         for i, a in enumerate(ctx.axes):
             inverse[a] = i
-        return g.transpose(inverse)
+        return ctx.xp.transpose(g, inverse)
 
 
 class Expand(Function):
@@ -122,9 +122,8 @@ class GetItem(Function):
         out = ctx.xp.zeros(ctx.shape, dtype=g.dtype)
         if _picks_once(ctx.index):
             out[ctx.index] = g
-        else:
-            backend.scatter_add(ctx.xp, out, ctx.index, g)
-        return out
+            return out
+        return backend.scatter_add(ctx.xp, out, ctx.index, g)
 
 
 class SetItem(Function):
@@ -143,9 +142,24 @@ class SetItem(Function):
     def backward(ctx, g):
         gx = None
         if ctx.needs_input_grad[0]:
-            gx = g.copy()
+            gx = ctx.xp.copy(g)
             gx[ctx.index] = 0
         return gx, (g[ctx.index] if ctx.needs_input_grad[1] else None)
+
+
+class AddAt(Function):
+    """y = x with v added at ``x[index]``, a position named twice getting both (NumPy's ``np.add.at``): the
+    backward of indexing with repeated integers, as an op, so that it can be differentiated in turn.
+    dL/dx = g,  dL/dv = g[index]."""
+
+    @staticmethod
+    def forward(ctx, x, v, index):
+        ctx.index = index
+        return backend.scatter_add(ctx.xp, x.copy(), index, v)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (g[ctx.index] if ctx.needs_input_grad[1] else None)
 
 
 class Cat(Function):          # y = [x0 | x1 | ...] along dim: the gradient is cut back into pieces
@@ -239,11 +253,11 @@ class Diagonal(Function):
     @staticmethod
     def backward(ctx, g):
         xp, (offset, d1, d2) = ctx.xp, ctx.args
-        gx = xp.zeros(ctx.shape, dtype=g.dtype)
-        mats = xp.moveaxis(gx, (d1, d2), (-2, -1))             # a view: writing into it writes gx
+        moved = [n for i, n in enumerate(ctx.shape) if i not in (d1, d2)] + [ctx.shape[d1], ctx.shape[d2]]
+        mats = xp.zeros(tuple(moved), dtype=g.dtype)           # gx with the (d1, d2) matrices last
         rows, cols = _diagonal_index(xp, mats.shape[-2], mats.shape[-1], offset)
         mats[..., rows, cols] = g
-        return gx
+        return xp.moveaxis(mats, (-2, -1), (d1, d2))
 
 
 class DiagEmbed(Function):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import autograd, backend
+from . import autograd, backend, function
 from . import ops as O
 from . import shape_ops as S
 from .compat import missing
@@ -252,8 +252,17 @@ class Tensor(TensorOps, MathOps, LinalgOps, ShapeOps, IndexOps, RandomOps, InPla
             self.grad_fn._retain = weakref.ref(self)
         return self
 
-    def backward(self, grad=None, retain_graph=False):
-        """Compute d(self)/d(leaf) for every leaf that requires grad, adding into ``leaf.grad``."""
+    def backward(self, grad=None, retain_graph=None, create_graph=False, inputs=None, *, gradient=None):
+        """Compute d(self)/d(leaf) for every leaf that requires grad, adding into ``leaf.grad``.
+
+        ``grad`` (or ``gradient``, PyTorch's name) is d(loss)/d(self), needed unless self is a scalar.
+        ``retain_graph=True`` keeps the saved arrays for another backward. ``create_graph=True`` records the
+        backward pass too: each ``.grad`` is then a Tensor on a graph, to differentiate again (second
+        derivatives); ``retain_graph`` defaults to it. ``inputs``: add into these tensors' ``.grad`` only.
+        """
+        grad = gradient if grad is None else grad
+        if create_graph or inputs is not None:
+            return autograd.backward(self, grad, retain_graph, create_graph, inputs)
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn; "
                                "did you create the inputs with requires_grad=True (and not under no_grad)?")
@@ -273,7 +282,7 @@ class Tensor(TensorOps, MathOps, LinalgOps, ShapeOps, IndexOps, RandomOps, InPla
             self.grad = Tensor._wrap(autograd._own(g, set()) if self.grad is None else self.grad.data + g,
                                      self._device)
             return
-        autograd.run_backward(self, g, retain_graph)
+        autograd.run_backward(self, g, bool(retain_graph))
 
     def zero_grad(self):
         self.grad = None
@@ -291,4 +300,4 @@ class _HookHandle:
             self.hooks.remove(self.fn)
 
 
-autograd.Tensor = Tensor
+autograd.Tensor = function.Tensor = Tensor

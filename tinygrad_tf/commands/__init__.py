@@ -4,7 +4,8 @@
     train.py     train                        GPT, BERT or T5 through the one Trainer (--resume continues any)
     generate.py  generate                     GPT continues, BERT fills [MASK], T5 answers
     models.py    presets, params, compare     sizes from configs alone
-    gradcheck    (here)                       every op's analytic gradient against central differences
+    gradcheck    (here)                       every op's analytic gradient (--order 2: second derivatives) against
+                                              central differences
     viz.py       attention, summary, graph    readouts and drawings
     exercise.py  exercise                     gradient-checking exercises
     lab.py       lab, runs, show              the Textual app, its saved runs, a component's source
@@ -29,9 +30,11 @@ __all__ = ["main", "build_parser"]
 
 
 def cmd_gradcheck(args) -> int:
-    """Gradcheck every op in float64 and print a table."""
-    rows = check_all(device=args.device, seed=args.seed)
-    table = Table(title=f"gradcheck: analytic vs central-difference gradients (float64, {args.device})")
+    """Gradcheck every op in float64 and print a table; ``--order 2`` checks second derivatives (gradgradcheck:
+    the backward of each op's backward, as ``create_graph=True`` records it, against central differences)."""
+    rows = check_all(device=args.device, seed=args.seed, order=args.order)
+    what = "gradients" if args.order == 1 else "second derivatives (gradgradcheck)"
+    table = Table(title=f"gradcheck: analytic vs central-difference {what} (float64, {args.device})")
     for col in ("op", "input shapes", "max abs error", "result"):
         table.add_column(col)
     for name, shapes, err, ok, msg in rows:
@@ -46,6 +49,8 @@ def _add_gradcheck(sub) -> dict:
     gc = sub.add_parser("gradcheck", help="gradcheck every op (float64 central differences) and print a table")
     gc.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     gc.add_argument("--seed", type=int, default=0)
+    gc.add_argument("--order", type=int, default=1, choices=[1, 2],
+                    help="1: first derivatives (gradcheck); 2: second derivatives (gradgradcheck)")
     gc.set_defaults(fn=cmd_gradcheck)
     return {"gradcheck": gc}
 
