@@ -32,6 +32,7 @@ import contextlib
 import operator
 import sys
 import types
+import weakref
 
 import numpy as np
 
@@ -41,6 +42,9 @@ NUMPY_ONLY = {"errstate", "seterr", "geterr", "nditer", "frompyfunc", "ma", "cha
 
 def _unsupported(x):
     return TypeError(f"Unsupported type {type(x)}")
+
+
+_BASES: dict = {}      # id(host array) -> its one _Base box, while the host array lives
 
 
 def _box(a):
@@ -106,7 +110,7 @@ def _index(shape, key):
 class ndarray:  # noqa: N801  (CuPy's name)
     """A device array: the data lives in ``_a`` (host memory), reachable only the ways CuPy allows."""
 
-    __slots__ = ("_a",)
+    __slots__ = ("_a", "__weakref__")           # CuPy arrays take weak references too
     __hash__ = None
 
     def __init__(self, shape, dtype=float):
@@ -115,6 +119,19 @@ class ndarray:  # noqa: N801  (CuPy's name)
     @property
     def __cuda_array_interface__(self):         # what marks a device array to other libraries
         return {"shape": self._a.shape, "typestr": self._a.dtype.str, "data": (0, False), "version": 3}
+
+    @property
+    def base(self):
+        """The array this one is a view of -- one object for as long as it lives, as CuPy's ``base`` is."""
+        host = self._a.base
+        if not isinstance(host, np.ndarray):
+            return None
+        box = _BASES.get(id(host))
+        if box is None or box._a is not host:
+            box = _BASES[id(host)] = object.__new__(_Base)
+            box._ref = weakref.ref(host)
+            weakref.finalize(host, _BASES.pop, id(host), None)
+        return box
 
     # --- the explicit doors back to the host
     def get(self):
@@ -207,6 +224,13 @@ for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
     setattr(ndarray, f"__{_name}__", lambda self, other, _f=getattr(operator, _name): self._op(_f, other))
 for _name in ("neg", "pos", "abs", "invert"):
     setattr(ndarray, f"__{_name}__", lambda self, _f=getattr(operator, _name): _wrap(_f(self._a)))
+
+
+class _Base(ndarray):
+    """What ``view.base`` gives: the base array's one box, holding it weakly (the views keep it alive)."""
+
+    __slots__ = ("_ref",)
+    _a = property(lambda self: self._ref())
 
 
 # ---------------------------------------------------------------------------

@@ -76,8 +76,6 @@ def test_an_input_the_engine_knows_only_by_shape_is_still_drawn():
     assert "{(2, 3) float32 cpu|no grad}" in viz.draw_graph(loss).source
 
 
-@pytest.mark.xfail(strict=True, reason="the engine does not record inputs that need no gradient yet "
-                                       "(Function.apply: in_meta and a weak reference in in_refs for them)")
 def test_the_mlp_preset_shows_x_and_its_target():
     out, extra = graph_preset("mlp")
     out.backward()

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import Function, OpError, _check_finite, _describe  # noqa: F401  (re-exported)
+from .function import Function, OpError, _check_finite, _describe, check_saved  # noqa: F401  (re-exported)
 from .grad_mode import (_state, AnomalyError, compile, detect_anomaly, enable_grad,  # noqa: F401  (re-exported)
                         inference_mode, is_anomaly_enabled, is_grad_enabled, is_inference_mode_enabled, no_grad,
                         set_grad_enabled)
@@ -141,6 +141,7 @@ def run_backward(root_tensor, grad, retain_graph=False):
             t = ctx._retain()
             if t is not None:
                 t.grad = Tensor._wrap(_own(g, taken) if t.grad is None else t.grad.data + g, ctx.device)
+        check_saved(ctx)
         in_grads = type(ctx).backward(ctx, g)
         if isinstance(in_grads, list):
             in_grads = tuple(in_grads)
@@ -299,6 +300,7 @@ def _walk(outputs, grads, retain_graph, create_graph, inputs=None, accumulate=Tr
             raise GraphReleasedError(
                 f"backward through {type(ctx).__name__} a second time: its saved arrays were freed after the "
                 "first backward. Pass retain_graph=True (or create_graph=True) to the first backward to keep them.")
+        check_saved(ctx)
         in_grads = type(ctx).backward(_graph_context(ctx) if create_graph else ctx, g)
         ran.append(ctx)
         if not isinstance(in_grads, (tuple, list)):

@@ -57,6 +57,49 @@ class _Input:
         self.i = i
 
 
+# In-place writes into an array's memory (``w += 1`` under no_grad, ``t[0] = 5``, nn.init) are stamped with a
+# clock that counts them, per memory buffer -- a view and its base share one, as PyTorch's version counters do.
+# An op notes the clock when it saves arrays for its backward; backward refuses a node whose saved arrays were
+# written after that, instead of computing a gradient from values that are not the ones the forward used.
+_WRITTEN: dict = {}          # id(buffer) -> the clock at its last in-place write
+_clock = 0
+
+
+def _buffer(arr):
+    base = getattr(arr, "base", None)
+    return arr if base is None else base
+
+
+def bump_version(arr):
+    """Record that ``arr``'s memory was written in place (tensor_inplace.py and ``t[index] = v`` call this)."""
+    global _clock
+    buf = _buffer(arr)
+    key = id(buf)
+    if key not in _WRITTEN:
+        try:
+            weakref.finalize(buf, _WRITTEN.pop, key, None)   # forget the buffer with it (ids are reused)
+        except TypeError:
+            pass
+    _clock += 1
+    _WRITTEN[key] = _clock
+
+
+def check_saved(ctx):
+    """Raise if an array ``ctx`` saved for its backward was written in place after its forward saved it."""
+    saved_at = ctx.__dict__.get("_saved_at")
+    if saved_at is None or saved_at == _clock:       # nothing at all was written since: the common case
+        return
+    for k, a in enumerate(ctx.saved_tensors):
+        if _WRITTEN.get(id(_buffer(a)), 0) > saved_at:
+            which = next((f"input {i} of" for i, m in enumerate(ctx._in_ids) if m == id(a)), None)
+            which = which or ("the output of" if ctx.__dict__.get("_out_id") == id(a) else f"saved array {k} of")
+            raise RuntimeError(
+                f"backward: {which} {_describe(ctx)}, an array of shape {tuple(a.shape)} that the gradient needs, "
+                "was changed by an in-place operation after the forward pass; the gradient would be computed "
+                "from the new values. Make the change out of place (w = w + 10 instead of w += 10), or make it "
+                "before the forward pass or after backward")
+
+
 def _weak(value):
     """A weak reference to an array (a strong one where the array type allows none)."""
     try:
@@ -77,13 +120,14 @@ class Function:
 
     # attributes that describe the graph and survive the release of saved arrays
     _KEEP = frozenset(("next", "in_meta", "needs_input_grad", "xp", "device", "out_shape", "out_dtype",
-                       "_hooks", "_retain", "released"))
+                       "in_refs", "_hooks", "_retain", "released"))
 
     def save_for_backward(self, *arrays):
         """Keep arrays for ``backward`` (``ctx.saved_tensors``). Save the inputs and the output themselves, not
         copies or views of them, and make anything else computed from the inputs with ``ctx.derived``: that is
         how a backward run with ``create_graph=True`` finds them on the graph (see the module docstring)."""
         self.saved_tensors = arrays
+        self._saved_at = _clock                 # (check_saved: were they written in place after this?)
 
     def derived(self, fn, *args):
         """``fn(ctx.xp, *args)``, remembered as that function of ``args``: for values a forward computes from its
@@ -132,9 +176,9 @@ class Function:
     def apply(cls, *args, **kwargs):
         ctx = cls.__new__(cls)
         track = getattr(_state, "grad", True)
-        arrays, need, nxt, meta = [], [], [], []
+        arrays, need, nxt, meta, refs = [], [], [], [], []
         device = None
-        any_grad = False
+        any_grad = constants = False
         for a in args:                                   # one pass: arrays for forward, graph edges for backward
             if isinstance(a, Tensor):
                 arr = a.data
@@ -146,17 +190,21 @@ class Function:
                         f"{cls.__name__}: expected all tensors on the same device, but found tensors on "
                         f"{device} and {a._device} (shapes {[tuple(t.shape) for t in args if isinstance(t, Tensor)]});"
                         f" move them with .to({device!r}) or .to({a._device!r})")
+                meta.append((arr.shape, arr.dtype))
                 if track and a.requires_grad:
                     any_grad = True
                     need.append(True)
                     nxt.append(a.grad_fn or a)
-                    meta.append((arr.shape, arr.dtype))
+                    refs.append(None)
                     continue
+                refs.append(a)           # an input that needs no gradient: drawings show it (weakly held)
+                constants = True
             else:
                 arrays.append(a)
+                meta.append(None)
+                refs.append(None)
             need.append(False)
             nxt.append(None)
-            meta.append(None)
         if device is None or device == "cpu":
             device = "cpu"
             ctx.xp = np
@@ -188,6 +236,8 @@ class Function:
             ctx.device, ctx.xp = out_device, backend.xp_for(out_device)   # there, so hooks and .grad live there
         ctx.next = tuple(nxt)
         ctx.in_meta = tuple(meta)
+        if constants:
+            ctx.in_refs = tuple(weakref.ref(r) if r is not None else None for r in refs)
         ctx.out_shape, ctx.out_dtype = out.shape, out.dtype
         ctx._out_id = out_id
         if getattr(_state, "anomaly", False):

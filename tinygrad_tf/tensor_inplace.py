@@ -9,7 +9,8 @@ scatter_ scatter_add_`` and ``+= -= *= /=`` -- all under PyTorch's one rule (``_
 * otherwise -- a tensor in the middle of a graph, or a new value that needs gradients -- the op is
   recorded like its out-of-place twin and the tensor takes its result: the same Python object, now the
   output of a new graph node. The arrays earlier ops saved for their backward are left as they were,
-  so their gradients stay right (PyTorch tracks versions to refuse the cases where they would not be).
+  so their gradients stay right. A write into the tensor's own array (the second case) bumps its version, and a
+  backward that needs the old values refuses to run (function.check_saved), as PyTorch's does.
 
 ``Tensor`` (tensor.py) inherits these from ``InPlaceOps``; the values come from the out-of-place ops.
 """
@@ -21,6 +22,7 @@ import operator
 import numpy as np
 
 from . import autograd, backend
+from .function import bump_version
 from . import shape_ops as S
 from .tensor_args import _check_broadcast, _is_tensor, _operand
 
@@ -52,6 +54,7 @@ def _update(t, op, compute, casting="same_kind"):
     if not out.requires_grad:                    # nothing recorded: write into the tensor's own memory
         try:
             t._xp().copyto(t.data, out.data, casting="unsafe")
+            bump_version(t.data)     # arrays an op saved for backward may be this one (function.check_saved)
         except ValueError as e:
             raise RuntimeError(f"{op}: cannot write into this tensor of shape {t.shape} ({e}); a broadcast view "
                                "(expand) shares one value between many elements: clone() it first") from None

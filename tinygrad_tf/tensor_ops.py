@@ -18,6 +18,7 @@ from . import reduce_ops as R
 from . import shape_ops as S
 from .tensor_args import (_arith, _axes, _numpy_names, _check_broadcast, _check_choice, _dim, _index_arg, _is_tensor,
                           _operand, _shape_arg, _short)
+from .function import OpError, bump_version
 from .tensor_inplace import _update
 
 
@@ -78,10 +79,10 @@ class TensorOps:
     __pow__, __rpow__ = _binary(O.Pow)
 
     def __matmul__(self, other):
-        return O.MatMul.apply(self, _operand(other, self))
+        return _matmul(self, _operand(other, self))
 
     def __rmatmul__(self, other):
-        return O.MatMul.apply(_operand(other, self), self)
+        return _matmul(_operand(other, self), self)
 
     def __neg__(self):
         return O.Neg.apply(self)
@@ -277,7 +278,10 @@ class TensorOps:
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
             return self.reshape(1)
-        s, e = start_dim % self.ndim, end_dim % self.ndim
+        s, e = _dim("flatten", start_dim, self.ndim), _dim("flatten", end_dim, self.ndim)
+        if s > e:
+            raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} in a tensor of shape "
+                               f"{self.shape}")
         shape = self.shape
         n = 1
         for d in shape[s:e + 1]:
@@ -285,7 +289,7 @@ class TensorOps:
         return self.reshape(shape[:s] + (n,) + shape[e + 1:])
 
     def unflatten(self, dim, sizes):
-        dim %= self.ndim
+        dim = _dim("unflatten", dim, self.ndim)
         return self.reshape(self.shape[:dim] + tuple(sizes) + self.shape[dim + 1:])
 
     def squeeze(self, dim=None):
@@ -302,13 +306,21 @@ class TensorOps:
 
     def permute(self, *dims):
         dims = _shape_arg(dims)
-        if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
-            raise ValueError(f"permute: dims {tuple(dims)} are not a permutation of the {self.ndim} axes of {self.shape}")
-        return S.Permute.apply(self, tuple(d % self.ndim for d in dims))
+        if len(dims) != self.ndim:
+            raise ValueError(f"permute: dims {tuple(dims)} name {len(dims)} axes, but the tensor of shape {self.shape} "
+                             f"has {self.ndim}; give each axis once")
+        axes = tuple(_dim("permute", d, self.ndim) for d in dims) if self.ndim else ()
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"permute: dims {tuple(dims)} repeat an axis; give each of the {self.ndim} axes of "
+                             f"{self.shape} once")
+        return S.Permute.apply(self, axes)
 
     def transpose(self, dim0, dim1):
+        d0, d1 = _dim("transpose", dim0, self.ndim), _dim("transpose", dim1, self.ndim)
         axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        if not axes:                                  # a 0-d tensor: transpose(0, -1) is itself, as PyTorch
+            return S.Permute.apply(self, ())
+        axes[d0], axes[d1] = axes[d1], axes[d0]
         return S.Permute.apply(self, tuple(axes))
 
     def t(self):
@@ -410,8 +422,31 @@ class TensorOps:
         graph = autograd.is_grad_enabled() and (self.requires_grad or (_is_tensor(value) and value.requires_grad))
         if not graph:
             self.data[index] = value.data if _is_tensor(value) else value
+            bump_version(self.data)
             return
         _update(self, "t[index] = value", lambda: S.SetItem.apply(self, _operand(value, self), index))
+
+
+def _matmul(a, b):
+    """``a @ b`` once the shapes are known to fit: a's last dim is b's first matrix dim (its only one for a vector),
+    and the batch dims in front broadcast -- else an error that shows the shapes and says which sizes differ."""
+    if not (_is_tensor(a) and _is_tensor(b)):                # a NumPy array or a list on one side: MatMul says
+        return O.MatMul.apply(a, b)
+    sa, sb = a._data.shape, b._data.shape
+    if not sa or not sb:
+        raise OpError(f"MatMul: {sa} @ {sb}: both operands need at least 1 dimension; multiply by a 0-d tensor "
+                      "with *")
+    k_a, k_b = sa[-1], sb[-2 if len(sb) > 1 else 0]
+    if k_a != k_b:
+        raise OpError(f"MatMul: {sa} @ {sb}: the inner sizes {k_a} and {k_b} differ (the last dim of the left "
+                      f"operand must equal the {'first' if len(sb) == 1 else 'second-to-last'} dim of the right)")
+    if len(sa) > 2 and len(sb) > 2 and sa[:-2] != sb[:-2]:
+        try:
+            np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            raise OpError(f"MatMul: {sa} @ {sb}: the batch dims {sa[:-2]} and {sb[:-2]} in front of the matrices do "
+                          "not broadcast") from None
+    return O.MatMul.apply(a, b)
 
 
 # ``x.max(dim)`` is its values (DESIGN: argmax gives the indices), but PyTorch code reads ``x.max(dim).values`` and
