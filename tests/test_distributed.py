@@ -94,6 +94,12 @@ def test_misuse_is_one_clear_error(monkeypatch):
         dist.init_process_group("mpi")
     with pytest.raises(dist.DistError, match="init_process_group"):
         dist.DistributedDataParallel(tg.nn.Linear(2, 2))
+    monkeypatch.delenv("WORLD_SIZE")
+    from tinygrad_tf.distributed import process_group
+    monkeypatch.setattr(process_group, "is_mpi_available", lambda: False)
+    with pytest.raises(dist.DistError, match=r"apt-get install openmpi-bin libopenmpi-dev, then pip install 'tinygrad-tf\[mpi\]'"):
+        dist.init_process_group("mpi")
+    assert not dist.is_initialized()
 
 
 def test_distributed_sampler_follows_pytorch():

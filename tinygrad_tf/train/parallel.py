@@ -52,12 +52,12 @@ def resume_batch_size(c, saved, asked) -> int:
     global_batch = int(c.trainer_state.get("global_batch_size", saved.batch_size))
     trained = (f"checkpoint {c.path} was trained with batch_size={saved.batch_size} on {was} "
                f"process{'es' if was > 1 else ''}, a global batch of {global_batch}")
-    if asked is not None and asked * world != global_batch:
-        raise CheckpointError(f"{trained}; on {world} process{'es' if world > 1 else ''} --batch-size must be "
-                              f"{global_batch / world:g} (the global batch is processes x --batch-size), not {asked}")
     if global_batch % world:
         raise CheckpointError(f"{trained}, which {world} processes cannot share evenly; resume it on a number of "
                               f"processes that divides {global_batch}")
+    if asked is not None and asked * world != global_batch:
+        raise CheckpointError(f"{trained}; on {world} process{'es' if world > 1 else ''} --batch-size must be "
+                              f"{global_batch // world} (the global batch is processes x --batch-size), not {asked}")
     return global_batch // world
 
 
