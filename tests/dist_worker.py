@@ -109,9 +109,14 @@ def train(out: Path, options: str) -> None:
         trainer = Trainer(TrainConfig(**opts), show_progress=False)
     r, n = trainer.parallel.rank, trainer.parallel.world_size
     history = trainer.run()
+    try:
+        trainer.run()                                    # its group is closed: a clear error, not a lone run
+        refused = False
+    except dist.DistError as e:
+        refused = "process group was closed" in str(e)
     weights = {k: v.numpy() for k, v in trainer.model.state_dict().items()}
     np.savez(out / f"rank{r}.npz", **weights)
-    (out / f"rank{r}.json").write_text(json.dumps({"rank": r, "size": n, "history": history,
+    (out / f"rank{r}.json").write_text(json.dumps({"rank": r, "size": n, "history": history, "refused": refused,
                                                    "global_batch": trainer.config.batch_size * n}))
 
 

@@ -209,6 +209,7 @@ def assert_same_run(history, weights, ref_history, ref_weights):
 
 def read_ranks(out, n):
     ranks = [json.loads((out / f"rank{r}.json").read_text()) for r in range(n)]
+    assert all(d["refused"] for d in ranks)                  # a finished Trainer does not train alone again
     weights = [dict(np.load(out / f"rank{r}.npz")) for r in range(n)]
     for w in weights[1:]:                                   # every rank took the same steps: bitwise equal
         assert all(np.array_equal(w[k], weights[0][k]) for k in w)

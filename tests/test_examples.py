@@ -33,6 +33,8 @@ EXPECTED = {
     "10_load_hf_checkpoint.py": r"all fixtures match transformers within 1e-4",
     "07_train_char_gpt.py": r"trained \d+ steps in \d+s: train loss \d\.\d{3}, val loss \d\.\d{3}",
     "15_gpu_run.py": r"done on (cuda|cpu): \d+ steps in [\d.]+s, [\d,]+ tokens/s, val loss \d\.\d{3}",
+    "16_data_parallel.py": r"\d process(es)?, global batch \d+: loss \d\.\d{3} -> \d\.\d{3} in 40 steps; weights "
+                           r"identical on every rank: True",
 }
 
 # the long training examples run a short version here (their full runs are measured in the docs)

@@ -14,11 +14,13 @@ How the all-reduce is organised, as in PyTorch's DDP (Li et al. 2020, "PyTorch D
 * buckets: the parameters, in reverse order (the order backward produces their gradients), grouped into flat
   buffers of about ``bucket_cap_mb``; one all-reduce per bucket instead of one per tensor (latency is paid per
   call), started as soon as every gradient of the bucket is in, buckets always in the same order on every rank;
-* gradient hooks (``Tensor.register_hook`` on each parameter) notice each gradient as it arrives. In this
-  engine a leaf's hooks run at the end of ``backward()`` (autograd.py calls them after the walk, just before it
-  stores ``.grad``), so the buckets' all-reduces overlap each other but not the backward computation; PyTorch
-  overlaps them with backward through a hook that fires during the walk (``register_post_accumulate_grad_hook``).
-  With that hook point in autograd.py, the same code would overlap with no change here;
+* gradient hooks (``Tensor.register_hook`` on each parameter) notice each gradient as it arrives, and a complete
+  bucket's all-reduce starts without blocking on both backends (MPI: ``Iallreduce``; NCCL: queued on the CUDA
+  stream), so the buckets' transfers overlap one another. They do not overlap the backward computation here:
+  this engine runs a leaf's hooks at the end of ``backward()`` (autograd.py calls them after the walk, just
+  before it stores ``.grad``). PyTorch overlaps through a hook that fires during the walk, as soon as a
+  parameter's gradient is complete (``register_post_accumulate_grad_hook``); with that hook point in
+  autograd.py, this code would overlap with no change;
 * ``no_sync()``: gradients accumulate locally (gradient accumulation over micro-batches); the first backward
   after it all-reduces the sum;
 * ``find_unused_parameters=True``: before backward, the graph is walked from the outputs to find the

@@ -150,11 +150,19 @@ class DataParallel:
             backend.manual_seed(int(np.random.SeedSequence([seed, self.rank, step]).generate_state(1)[0]))
 
     # ------------------------------------------------------------ the end
+    def check_open(self) -> None:
+        """A Trainer whose run ended has left the group it made: it cannot train on N processes again."""
+        if self.world_size > 1 and not dist.is_initialized():
+            raise dist.DistError("this Trainer's process group was closed when its run ended; to train further, "
+                                 "make a new one (Trainer.from_checkpoint) in a new mpirun job")
+
     def finish(self) -> None:
-        """A run that ended normally: wait for rank 0's checkpoint, then leave the group if the Trainer made it."""
+        """A run that ended normally: wait for rank 0's checkpoint, then leave the group if the Trainer made it
+        (before rank 0 goes on alone: a report, a sample)."""
         if self.active:
             dist.barrier()
             if self.owned:
+                self.ddp.remove_hooks()
                 dist.destroy_process_group()
 
     def fail(self, exc: BaseException) -> None:

@@ -434,6 +434,7 @@ class Trainer:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         cfg, console = self.config, self.console
+        self.parallel.check_open()
         progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             TextColumn("{task.fields[info]}"), console=console, transient=True,
                             disable=not (self.show_progress and console.is_terminal))
