@@ -42,6 +42,8 @@ SECTIONS = [
     ("tinygrad_tf.optim", "optimizers, shaped like torch.optim"),
     ("tinygrad_tf.optim.lr_scheduler", "learning-rate schedules, as torch.optim.lr_scheduler"),
     ("tinygrad_tf.utils.data", "datasets, samplers and the DataLoader, as torch.utils.data"),
+    ("tinygrad_tf.distributed", "process groups on MPI / NCCL, collectives, DistributedDataParallel, as "
+                                "torch.distributed"),
     ("tinygrad_tf.text", "tokenizers and corpora"),
     ("tinygrad_tf.train", "the GPT training loop, data batching, checkpoints"),
     ("tinygrad_tf.train.mlm", "masked-LM training for BERT, fill-mask"),

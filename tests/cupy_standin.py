@@ -133,6 +133,10 @@ class ndarray:  # noqa: N801  (CuPy's name)
             weakref.finalize(host, _BASES.pop, id(host), None)
         return box
 
+    @property
+    def data(self):                             # CuPy's MemoryPointer: ``.ptr``, the address NCCL is given
+        return types.SimpleNamespace(ptr=self._a.ctypes.data)
+
     # --- the explicit doors back to the host
     def get(self):
         return self._a.copy()
@@ -296,6 +300,22 @@ class _Device:
         pass
 
 
+class Stream:
+    """cupy.cuda.Stream: work on the host is done as soon as it is queued."""
+    null = None
+    ptr = 0
+    done = True
+
+    def __init__(self, null=False, non_blocking=False, ptds=False):
+        pass
+
+    def synchronize(self):
+        pass
+
+
+Stream.null = Stream(null=True)
+
+
 class _MemoryPool:
     """cupy.get_default_memory_pool(): host memory has no cache to free."""
 
@@ -337,7 +357,8 @@ def make_modules() -> dict:
     cupy = types.ModuleType("cupy", __doc__)
     cupy.__version__ = "standin"
     cupy.ndarray = ndarray
-    cupy.asarray = cupy.ascontiguousarray = cupy.asanyarray = _to_device
+    cupy.asarray = cupy.asanyarray = _to_device
+    cupy.ascontiguousarray = lambda a, dtype=None: _box(np.ascontiguousarray(_to_device(a, dtype)._a))
     cupy.array = lambda a, dtype=None, copy=True, **kw: _to_device(a, dtype, copy, **kw)
     cupy.asnumpy = asnumpy
     cupy.get_array_module = lambda *args: cupy if any(isinstance(a, ndarray) for a in args) else np
@@ -348,6 +369,8 @@ def make_modules() -> dict:
     cupy.cuda = types.ModuleType("cupy.cuda")
     cupy.cuda.runtime = _Runtime
     cupy.cuda.Device = _Device
+    cupy.cuda.Stream = Stream
+    cupy.cuda.get_current_stream = lambda device=None: Stream.null
     cupy.get_default_memory_pool = cupy.get_default_pinned_memory_pool = _MemoryPool
     cupy.linalg = types.ModuleType("cupy.linalg")
     cupy.linalg.__getattr__ = _linalg_getattr

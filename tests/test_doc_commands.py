@@ -34,6 +34,8 @@ def shell_commands(path: Path):
         elif lang not in ("bash", "sh", "shell", "console"):
             continue
         line = line.removeprefix("$ ")
+        if not cont and " tinygrad-tf " in line and line.split()[0] in ("mpirun", "torchrun"):
+            line = line[line.index(" tinygrad-tf ") + 1:]          # the command that every process runs
         if cont:
             line, cont = cont + " " + line, ""
         elif not line.startswith("tinygrad-tf "):

@@ -35,6 +35,8 @@ EXPECTED = {
     "15_gpu_run.py": r"done on (cuda|cpu): \d+ steps in [\d.]+s, [\d,]+ tokens/s, val loss \d\.\d{3}",
     "16_figures_and_player.py": r"final loss 0\.\d{3}; wrote [56] files to figures/: head\.svg, heads\.png, "
                                 r"gradients\.svg, training\.pdf, parameters\.png",
+    "17_data_parallel.py": r"\d process(es)?, global batch \d+: loss \d\.\d{3} -> \d\.\d{3} in 40 steps; weights "
+                           r"identical on every rank: True",
 }
 
 # examples that draw matplotlib figures (the [plots] extra, which the test extra installs)

@@ -241,7 +241,8 @@ def test_without_matplotlib_one_line_says_how_to_install(no_matplotlib, gpt, tmp
 def test_without_matplotlib_training_still_saves_and_says_why_no_curve(no_matplotlib, tmp_path, capsys):
     from tinygrad_tf.commands.train import run_training
     history = [{"step": 1, "loss": 3.0}, {"step": 2, "loss": 2.5}]
-    trainer = SimpleNamespace(run=lambda: history, config=SimpleNamespace(out_dir=str(tmp_path)))
+    trainer = SimpleNamespace(run=lambda: history, config=SimpleNamespace(out_dir=str(tmp_path)),
+                              parallel=SimpleNamespace(is_main=True))
     assert run_training(trainer, SimpleNamespace(), live=False) == history
     assert "note: no loss_curve.svg: figures need matplotlib" in capsys.readouterr().err
     assert not (tmp_path / "loss_curve.svg").exists()

@@ -48,4 +48,5 @@ from .compat import module_getattr as _module_getattr  # noqa: E402
 
 # torch.nn, torch.utils, ... after a plain `import tinygrad_tf as torch` (imported on first use, so that
 # `import tinygrad_tf` itself loads only NumPy); any other missing name says that tinygrad_tf lacks it.
-__getattr__ = _module_getattr(__name__, "torch", lazy=("nn", "utils", "viz", "text", "train", "testing"))
+__getattr__ = _module_getattr(__name__, "torch", lazy=("nn", "utils", "viz", "text", "train", "testing",
+                                                                   "distributed"))

@@ -95,6 +95,20 @@ def _load_cupy():
     return cupy
 
 
+def load_nccl():
+    """CuPy's NCCL bindings (``cupy.cuda.nccl``, for tinygrad_tf.distributed's nccl backend); a DeviceError
+    naming what is missing when CuPy, a GPU or NCCL is not there."""
+    _load_cupy()
+    try:
+        from cupy.cuda import nccl  # noqa: PLC0415
+    except ImportError as e:
+        raise DeviceError(f"the nccl backend needs CuPy built with NCCL ({e}); pip install cupy-cuda12x, whose "
+                          "wheels load NCCL from the nvidia-nccl-cu12 package (pip install nvidia-nccl-cu12)") from None
+    if not getattr(nccl, "available", True):
+        raise DeviceError("the nccl backend needs NCCL, which CuPy cannot find: pip install nvidia-nccl-cu12")
+    return nccl
+
+
 def cuda_available() -> bool:
     """True when CuPy is installed and sees at least one GPU."""
     try:

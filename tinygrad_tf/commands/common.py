@@ -16,6 +16,7 @@ import sys
 from rich.console import Console
 
 from ..backend import DeviceError
+from ..distributed import DistError
 from ..exercises import UnknownExercise
 from ..fileio import CheckpointError, atomic_write
 from ..lab import RunsError, SpecError, WebError
@@ -39,7 +40,7 @@ class UserError(ValueError):
 
 # every exception type that means "the input is wrong", not "the program is wrong"
 USER_ERRORS = (UserError, DeviceError, DataError, TokenizerError, ConfigError, CheckpointError, SpecError, RunsError,
-               UnknownComponent, UnknownExercise, WebError)
+               UnknownComponent, UnknownExercise, WebError, DistError)
 
 
 def command(sub, name: str, fn, help: str, **kwargs):

@@ -5,11 +5,13 @@
     tinygrad-tf train --model bert --steps 600 --out runs/bert     masked-LM BERT, then fill-mask on held-out text
     tinygrad-tf train --model bert --task classify --data x.tsv    BERT sequence classification (LABEL<tab>TEXT)
     tinygrad-tf train --model t5 --task reverse --out runs/t5      T5 on a digit task, then held-out exact match
+    mpirun -n 4 tinygrad-tf train --out runs/dp                    4 processes, the global batch 4 x --batch-size
 
 Flags map one to one onto TrainConfig fields (flags override ``--config``, which overrides the family's
 defaults); TrainConfig checks them, once. The live dashboard is passed to the Trainer as a callback, and its
 loss curve is saved beside the checkpoint as loss_curve.svg (with matplotlib, the [plots] extra; without it a
-note says how to get it, and the run is saved all the same).
+note says how to get it, and the run is saved all the same). Under mpirun (or torchrun) every process runs this
+command; rank 0 alone checks --out, prints, draws the dashboard and writes (train/parallel.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 
 from rich.table import Table
 
+from ..distributed import launch_info
 from ..fileio import read_json
 from ..nn.models import ConfigError
 from ..train import FAMILIES, TrainConfig, Trainer
@@ -79,7 +82,7 @@ def run_training(trainer, args, live=True) -> list:
     else:
         history = trainer.run()
     out = trainer.config.out_dir
-    if history and out and os.path.isdir(out):
+    if history and out and os.path.isdir(out) and trainer.parallel.is_main:
         try:
             save_loss_curve(history, os.path.join(out, "loss_curve.svg"))
         except PlotsUnavailable as e:
@@ -94,11 +97,14 @@ def cmd_train(args) -> int:
     saves it, --resume continues bit for bit. Flags override --config, which overrides the family's defaults."""
     apply_threads(args)
     overrides = train_overrides(args)
+    main = launch_info().rank == 0          # under mpirun: rank 0 alone checks --out, prints and writes
+    if not main:
+        args.quiet = True
     if args.resume:
         if args.config:
             raise UserError("--config starts a new run; with --resume the checkpoint's own config is used "
                             "(flags like --steps may still change it)")
-        if args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
+        if main and args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
             check_fresh_out(args.out, overwrite=args.overwrite)       # never replace another run by accident
         trainer = Trainer.from_checkpoint(args.resume, overrides, verify=not args.no_verify, console=console,
                                           show_progress=not args.quiet)
@@ -112,13 +118,14 @@ def cmd_train(args) -> int:
         config = TrainConfig.from_dict({**base, **overrides})
         if config.out_dir is None:
             config.out_dir = time.strftime(f"runs/{config.family}-%Y%m%d-%H%M%S")
-        check_fresh_out(config.out_dir, overwrite=args.overwrite)
+        if main:
+            check_fresh_out(config.out_dir, overwrite=args.overwrite)
         trainer = Trainer(config, model=pretrained and pretrained.model, tokenizer=pretrained and pretrained.tokenizer,
                           console=console, show_progress=not args.quiet)
     if not args.quiet:
         console.print(trainer.describe(), soft_wrap=True)
     t0 = time.perf_counter()
-    history = run_training(trainer, args)
+    history = run_training(trainer, args, live=main)
     if trainer.interrupted:
         return 130
     if not args.quiet:

@@ -90,6 +90,11 @@ class Task:
         """Tokens a batch trains on (for tokens/s)."""
         return int(np.asarray(batch[0]).size)
 
+    def loss_terms(self, batch) -> int:
+        """How many terms the loss of ``batch`` is the mean of (rows here; masked positions, target tokens in
+        the tasks that say so): a rank's share when N processes split a batch (train/parallel.py)."""
+        return len(batch[0])
+
     def state_dict(self) -> dict:
         return {"bit_generator": self.rng.bit_generator.state}
 
@@ -193,6 +198,9 @@ class MaskedLM(Task):
     def load_state_dict(self, state):
         self.batches.windows.load_state_dict(state["windows"])
         super().load_state_dict(state["masks"])
+
+    def loss_terms(self, batch):
+        return int((batch[1] != -100).sum())
 
     def loss(self, model, batch):
         """Cross-entropy at the chosen positions only: the same loss as ``model(inputs, labels=labels).loss``,
@@ -340,6 +348,9 @@ class DigitTask(Task):
     def loss(self, model, batch):
         ids, mask, labels = batch
         return model(_ids(model, ids), attention_mask=_ids(model, mask), labels=_ids(model, labels)).loss
+
+    def loss_terms(self, batch):
+        return int((batch[2] != -100).sum())
 
     def evaluate(self, model):
         return {"accuracy": seq2seq.exact_match(model, self.held_out, self.config.task, codec=self.codec)}

@@ -48,6 +48,7 @@ from ..optim import SGD, Adam, AdamW, WarmupCosine
 from . import checkpoint as ckpt
 from .checkpoint import CheckpointError
 from .config import MODEL_FIELDS, TrainConfig
+from .parallel import DataParallel, resume_batch_size
 from .tasks import make_task
 
 __all__ = ["Trainer", "train", "make_optimizer", "TrainingDiverged", "MAX_NONFINITE_STEPS", "interrupt_signals"]
@@ -137,14 +138,15 @@ class Trainer:
         from rich.console import Console
         self.config, self.callbacks = config, list(callbacks)
         self.console = console or Console(stderr=False)
-        self.show_progress = show_progress
         self.device = backend.check_device(config.device)
+        self.parallel = DataParallel.join(self.device)     # one process, or rank r of mpirun's N (parallel.py)
+        self.show_progress = show_progress and self.parallel.is_main
         self.interrupted = self._stop = False
-        if config.out_dir is not None:
+        if config.out_dir is not None and self.parallel.is_main:
             ckpt.check_writable(config.out_dir)      # a folder that cannot be written: now, not at the first save
 
         resume = _resume_from
-        self.task = make_task(config, resume.tokenizer if resume is not None else tokenizer,
+        self.task = make_task(self.parallel.task_config(config), resume.tokenizer if resume is not None else tokenizer,
                               fingerprint=resume.trainer_state.get("data_sha256") if resume is not None else None)
         self.tokenizer = self.task.tokenizer
         backend.manual_seed(config.seed)
@@ -155,6 +157,7 @@ class Trainer:
         self.model, self.model_config = model.to(self.device), model.config
         self.context = model.config.context_length
         self.task.setup(self.model)
+        self.parallel.wrap(self.model)          # N processes: DistributedDataParallel, rank 0's weights everywhere
 
         self.optimizer = make_optimizer(config, self.model)
         self.scheduler = WarmupCosine(self.optimizer, config.warmup_steps, config.steps, config.min_lr_ratio)
@@ -167,6 +170,7 @@ class Trainer:
             self._restore(resume)
             if config.out_dir is not None and Path(config.out_dir).resolve() == Path(resume.path).resolve():
                 self._saved_step = self.step
+        self.parallel.seed_dropout(config.seed, self.step)
         self._snap = (self.task.state_dict(), backend.get_rng_state())
 
     # ------------------------------------------------------------ resume
@@ -207,8 +211,9 @@ class Trainer:
                 raise CheckpointError(f"checkpoint {c.path} holds a model with {k}={have!r}, but {k}={v!r} was "
                                       "asked for; leave the model options out when resuming, or start a new run "
                                       "with another --out")
+        overrides["batch_size"] = resume_batch_size(c, saved, overrides.get("batch_size"))
         for k in FIXED_ON_RESUME:
-            if overrides.get(k) is not None and overrides[k] != getattr(saved, k):
+            if overrides.get(k) is not None and overrides[k] != getattr(saved, k) and k != "batch_size":
                 raise CheckpointError(f"checkpoint {c.path} was trained with {k}={getattr(saved, k)!r}; "
                                       f"it cannot be resumed with {k}={overrides[k]!r}")
         step = int(c.trainer_state.get("step", 0))
@@ -239,6 +244,8 @@ class Trainer:
     def trainer_state(self) -> dict:
         task_state, rng_state = self._snap
         return {"step": self.step, "config": self.config.to_dict(), "data_sha256": self.task.fingerprint,
+                "world_size": self.parallel.world_size,
+                "global_batch_size": self.config.batch_size * self.parallel.world_size,
                 "scheduler": {"last_epoch": self.scheduler.last_epoch}, "sampler": task_state,
                 "rng": rng_state, "history": self.history, "grad_scaler": self.scaler.state_dict(),
                 "unfinished": self._unfinished, **self.task.info()}
@@ -246,7 +253,7 @@ class Trainer:
     def save(self, path=None) -> Path | None:
         """Write a checkpoint (atomically) to ``path`` or the config's ``out_dir``; returns the folder."""
         path = path or self.config.out_dir
-        if path is None:
+        if path is None or not self.parallel.is_main:         # N processes: rank 0 alone writes
             return None
         bad = [name for name, p in self.model.named_parameters()
                if not bool(backend.get_array_module(p.data).isfinite(p.data).all())]
@@ -295,7 +302,9 @@ class Trainer:
         """One optimizer step; returns its metrics."""
         t0 = time.perf_counter()
         self.model.train()
-        batch = self.task.batch()
+        full = self.task.batch()
+        batch = self.parallel.shard(full)       # N processes: this rank's rows of the global batch
+        weight = self.parallel.loss_weight(self.task, batch, full)
         # fp16: the loss times S, so small gradients survive, then the gradients divided by S again. An
         # overflow is expected now and then (the scaler skips that step), so NumPy need not warn about it; nor
         # in fp32, where a NaN / inf loss or gradient is caught below (the step is skipped, a streak stops the run).
@@ -303,14 +312,17 @@ class Trainer:
             with autocast(enabled=self.scaler.enabled):
                 loss = self.task.loss(self.model, batch)
             self.optimizer.zero_grad()
-            self.scaler.scale(loss).backward()
+            self.parallel.prepare(loss)
+            comm = self.parallel.comm_seconds()
+            self.scaler.scale(loss * weight if weight != 1.0 else loss).backward()   # N processes: DDP's hooks
+            comm = self.parallel.comm_seconds() - comm                            # average the gradients
             self.scaler.unscale_(self.optimizer)
             params = [p for g in self.optimizer.param_groups for p in g["params"]]
             if self.config.grad_clip > 0 and not self.scaler.found_inf:
                 gnorm = clip_grad_norm_(params, self.config.grad_clip)
             else:
                 gnorm = get_total_norm([p.grad for p in params if p.grad is not None])
-        loss_value, gnorm_value = float(loss.item()), float(gnorm.item())
+        loss_value, gnorm_value = self.parallel.global_loss(float(loss.item()), weight), float(gnorm.item())
         lr = self.optimizer.param_groups[0]["lr"]
         # a NaN / inf loss (or, in fp32, gradient) changes no weight; fp16's scaler skips overflowing gradients
         nonfinite = not math.isfinite(loss_value) or (not self.scaler.enabled and not math.isfinite(gnorm_value))
@@ -329,7 +341,9 @@ class Trainer:
             self.step += 1
             dt = time.perf_counter() - t0
             rec = {"step": self.step, "loss": loss_value, "lr": lr, "grad_norm": gnorm_value,
-                   "tokens_per_sec": self.task.tokens(batch) / dt, "time": dt}
+                   "tokens_per_sec": self.task.tokens(full) / dt, "time": dt}
+            if self.parallel.world_size > 1:
+                rec["comm_time"] = comm
             if self.scaler.enabled:
                 rec.update(loss_scale=scale, skipped=not stepped)
             elif not stepped:
@@ -341,7 +355,11 @@ class Trainer:
         return rec
 
     def evaluate(self) -> dict:
-        """The task's evaluation on its fixed held-out set (e.g. ``{"val_loss": ...}``), in eval mode."""
+        """The task's evaluation on its fixed held-out set (e.g. ``{"val_loss": ...}``), in eval mode. N processes:
+        rank 0 evaluates and every rank gets its numbers (every rank must call it)."""
+        return self.parallel.from_main(self._evaluate)
+
+    def _evaluate(self) -> dict:
         was_training = self.model.training
         self.model.eval()
         try:                                # a diverging run evaluates to NaN: shown, not warned about
@@ -416,6 +434,7 @@ class Trainer:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         cfg, console = self.config, self.console
+        self.parallel.check_open()
         progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             TextColumn("{task.fields[info]}"), console=console, transient=True,
                             disable=not (self.show_progress and console.is_terminal))
@@ -430,7 +449,9 @@ class Trainer:
                         rec = self.train_step()
                         self._tokens += rec["tokens_per_sec"] * rec["time"]
                         self._finish_step(rec, progress, bar)
+                        self._stop = self.parallel.any(self._stop)     # N processes: one stops, all stop
                     self.save()
+                self.parallel.finish()
             except KeyboardInterrupt:
                 signals["stopping"] = True           # a second Ctrl-C / SIGTERM must not cut the save short
                 self.interrupted = True
@@ -439,10 +460,15 @@ class Trainer:
                 backend.set_rng_state(rng_state)
                 self.scaler.found_inf = self.scaler._unscaled = False    # a step cut short before its update
                 where = self.save()
-                console.print(f"interrupted at step {self.step}/{cfg.steps}; " +
-                              (f"checkpoint saved to {where} (continue with: tinygrad-tf train --resume {where})"
-                               if where is not None else "no --out folder, nothing saved"),
-                              highlight=False, soft_wrap=True)
+                if self.parallel.is_main:
+                    console.print(f"interrupted at step {self.step}/{cfg.steps}; " +
+                                  (f"checkpoint saved to {where} (continue with: tinygrad-tf train --resume {where})"
+                                   if where is not None else "no --out folder, nothing saved"),
+                                  highlight=False, soft_wrap=True)
+                self.parallel.interrupted(where)          # N processes: the job ends here
+            except Exception as e:
+                self.parallel.fail(e)                     # N processes: an error on one rank ends them all
+                raise
         return self.history
 
 
