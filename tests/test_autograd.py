@@ -111,6 +111,23 @@ def test_hook_on_an_intermediate_changes_what_flows_back(device):
     np.testing.assert_array_equal(x.grad.numpy(), [18, 36])
 
 
+
+def test_a_leaf_hook_fires_once_its_gradient_is_complete_during_the_walk(device):
+    """As in PyTorch: a leaf's hook runs when its last incoming gradient has been added, not after the whole
+    backward -- what lets DDP send the last layer's gradients while the first layer's are still computed."""
+    x = T([[1.0, 2.0]], device)
+    w1 = T([[1.0, 0.5], [0.0, 1.0]], device, requires_grad=True)
+    w2 = T([[2.0], [1.0]], device, requires_grad=True)
+    events = []
+    h = x @ w1
+    h.register_hook(lambda g: events.append("h"))           # runs when backward reaches the first layer
+    w2.register_hook(lambda g: events.append(("w2", w2.grad is None)))
+    w1.register_hook(lambda g: events.append("w1"))
+    y = (h @ w2).sum() + (w2 * w2).sum()                       # two edges into w2: the hook waits for both
+    y.backward()
+    assert events == [("w2", True), "h", "w1"]
+    np.testing.assert_allclose(w2.grad.numpy(), [[1.0 + 4.0], [2.5 + 2.0]])
+
 def test_hook_returning_the_wrong_shape_is_an_error(device):
     x = T([1.0, 2.0], device, requires_grad=True)
     y = x * 2

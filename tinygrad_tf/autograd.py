@@ -119,6 +119,25 @@ def _own(grad, taken):
     return grad
 
 
+def _store_leaf_grad(leaf, g, taken):
+    """A leaf's summed gradient: through its hooks, then into (or added to) ``.grad``."""
+    if leaf._hooks:
+        g = _run_hooks(leaf._hooks, g, leaf._device, f"a leaf of shape {tuple(leaf.shape)}")
+    leaf.grad = Tensor._wrap(_own(g, taken) if leaf.grad is None else leaf.grad.data + g, leaf._device)
+
+
+def _edges_done(ctx, waiting, leaves, taken):
+    """``ctx`` has been walked: a hooked leaf with no edge left to wait for has its final gradient now."""
+    for node in ctx.next:
+        if isinstance(node, Tensor) and id(node) in waiting:
+            waiting[id(node)] -= 1
+            if not waiting[id(node)]:
+                del waiting[id(node)]
+                slot = leaves.pop(id(node), None)
+                if slot is not None:
+                    _store_leaf_grad(slot[0], slot[1], taken)
+
+
 def run_backward(root_tensor, grad, retain_graph=False):
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad``."""
     root = root_tensor.grad_fn
@@ -127,9 +146,18 @@ def run_backward(root_tensor, grad, retain_graph=False):
     grads = {root: grad}
     leaves = {}  # id(tensor) -> [tensor, summed grad]
     taken = set()  # ids of the arrays handed out as some tensor's .grad
+    # A leaf with hooks gets them (and its .grad) as soon as its last incoming edge is done -- during the walk,
+    # as PyTorch does -- so a hook can act on a finished gradient while backward goes on (DDP's all-reduce).
+    waiting = {}  # id(leaf with hooks) -> edges into it not yet walked
+    for ctx in order:
+        for node in ctx.next:
+            if isinstance(node, Tensor) and node._hooks:
+                waiting[id(node)] = waiting.get(id(node), 0) + 1
     for ctx in reversed(order):
         g = grads.pop(ctx, None)
         if g is None:
+            if waiting:
+                _edges_done(ctx, waiting, leaves, taken)
             continue
         if ctx.released:
             raise GraphReleasedError(
@@ -165,10 +193,10 @@ def run_backward(root_tensor, grad, retain_graph=False):
             else:
                 prev = grads.get(node)
                 grads[node] = gi if prev is None else prev + gi
+        if waiting:
+            _edges_done(ctx, waiting, leaves, taken)
     for leaf, g in leaves.values():
-        if leaf._hooks:
-            g = _run_hooks(leaf._hooks, g, leaf._device, f"a leaf of shape {tuple(leaf.shape)}")
-        leaf.grad = Tensor._wrap(_own(g, taken) if leaf.grad is None else leaf.grad.data + g, leaf._device)
+        _store_leaf_grad(leaf, g, taken)
     if not retain_graph:
         for ctx in order:
             ctx._release()

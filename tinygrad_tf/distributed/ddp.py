@@ -16,11 +16,11 @@ How the all-reduce is organised, as in PyTorch's DDP (Li et al. 2020, "PyTorch D
   call), started as soon as every gradient of the bucket is in, buckets always in the same order on every rank;
 * gradient hooks (``Tensor.register_hook`` on each parameter) notice each gradient as it arrives, and a complete
   bucket's all-reduce starts without blocking on both backends (MPI: ``Iallreduce``; NCCL: queued on the CUDA
-  stream), so the buckets' transfers overlap one another. They do not overlap the backward computation here:
-  this engine runs a leaf's hooks at the end of ``backward()`` (autograd.py calls them after the walk, just
-  before it stores ``.grad``). PyTorch overlaps through a hook that fires during the walk, as soon as a
-  parameter's gradient is complete (``register_post_accumulate_grad_hook``); with that hook point in
-  autograd.py, this code would overlap with no change;
+  stream). Autograd runs a leaf's hooks during the walk, as soon as its last incoming gradient is added (as
+  PyTorch does), so a bucket is sent while earlier layers' gradients are still being computed. NCCL overlaps
+  that with the backward kernels (its own stream); Open MPI starts ``Iallreduce`` at once but progresses it
+  mostly inside later MPI calls (no progress thread by default), so on CPUs the buckets overlap one another
+  more than they overlap the computation;
 * ``no_sync()``: gradients accumulate locally (gradient accumulation over micro-batches); the first backward
   after it all-reduces the sum;
 * ``find_unused_parameters=True``: before backward, the graph is walked from the outputs to find the
