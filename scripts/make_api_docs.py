@@ -30,6 +30,7 @@ SECTIONS = [
     ("tinygrad_tf", "the engine: tensors, factories, autograd switches, gradcheck, dtypes, devices"),
     ("tinygrad_tf.Tensor", "the tensor: data, gradient, graph node, and its methods"),
     ("tinygrad_tf.autograd", "as torch.autograd: grad(), backward(), create_graph for higher-order gradients"),
+    ("tinygrad_tf.autograd.functional", "as torch.autograd.functional: jacobian, hessian, vjp, jvp, hvp, vhp"),
     ("tinygrad_tf.cuda", "the GPU, as torch.cuda: availability, seeding, synchronising"),
     ("tinygrad_tf.linalg", "linear algebra, as torch.linalg: norms, inv, det, slogdet, solve"),
     ("tinygrad_tf.testing", "assert_close, as torch.testing"),

@@ -2,6 +2,7 @@
 
     python scripts/make_doc_images.py                 # writes docs/img/seeing-inside/*.svg
     python scripts/make_doc_images.py --out slides    # anywhere else
+    python scripts/make_doc_images.py --only derivative   # one group: graphs, derivative, attention, training
 
 Every picture is a readout of a real computation: a graph after backward, the attention of a tiny GPT
 trained for a few seconds (example 12's recipe), the gradient table, the model summary and the dashboard
@@ -33,6 +34,21 @@ def _graphs(out: Path) -> list[Path]:
                        title=f"{name}: {GRAPH_PRESETS[name].__doc__.splitlines()[0]}")
         paths.append(render(g, out / file))
     return paths
+
+
+def _derivative(out: Path) -> list[Path]:
+    """d/dx tanh(x) made with create_graph=True: Tanh's backward, recorded op by op, drawn as a graph."""
+    import tinygrad_tf as tg
+    from tinygrad_tf.viz.graph import draw_graph, render
+    x = tg.tensor(0.5, requires_grad=True)
+    x.name = "x"
+    y = x.tanh()
+    y.name = "y"
+    (dydx,) = tg.autograd.grad(y, x, create_graph=True)
+    dydx.name = "dy/dx"
+    g = draw_graph(dydx, params=[y], rankdir="LR",
+                   title="d/dx tanh(x) = grad * (1 - y*y), with create_graph=True: the backward pass is a graph")
+    return [render(g, out / "graph_tanh_derivative.svg")]
 
 
 def _attention(out: Path) -> list[Path]:
@@ -95,14 +111,18 @@ def _training(out: Path) -> list[Path]:
     return paths
 
 
+MAKERS = {"graphs": _graphs, "derivative": _derivative, "attention": _attention, "training": _training}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python scripts/make_doc_images.py",
                                  description="Write the SVG pictures of docs/seeing-inside.md.")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help=f"folder (default {DEFAULT_OUT})")
+    ap.add_argument("--only", choices=sorted(MAKERS), help="make only these pictures (default: all)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = _graphs(out) + _attention(out) + _training(out)
+    paths = [p for name, make in MAKERS.items() if args.only in (None, name) for p in make(out)]
     for p in paths:
         note = "" if Path(p).suffix == ".svg" else "  (DOT source: install Graphviz for the SVG)"
         print(f"wrote {p}{note}")

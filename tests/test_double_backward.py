@@ -227,6 +227,19 @@ def test_derivatives_of_x_to_the_fourth_up_to_the_fourth():
     assert g1.grad_fn is not None and g4.grad_fn is None and not g4.requires_grad
 
 
+def test_second_derivatives_of_0d_outputs():
+    """NumPy gives a 0-d op's result as a NumPy scalar (np.tanh of a 0-d array is an np.float64), not an array;
+    saved as the output, it must still be found on the graph (it was taken for a constant: d2/dx2 tanh was 0)."""
+    for fn in (lambda t: t.tanh(), lambda t: t.sigmoid(), lambda t: t.exp(), lambda t: t.sqrt(), lambda t: 1 / t):
+        x = tg.tensor(0.5, dtype="float64", requires_grad=True)
+        assert x.shape == () and tg.gradgradcheck(fn, x)
+        g, = grad(fn(x), x, create_graph=True)
+        assert g.requires_grad
+    x = tg.tensor(0.5, dtype="float64", requires_grad=True)
+    (h,) = grad(grad(x.tanh(), x, create_graph=True)[0], x)
+    np.testing.assert_allclose(h.item(), -2 * np.tanh(0.5) * (1 - np.tanh(0.5) ** 2))
+
+
 def test_grad_takes_tensors_or_sequences_and_returns_a_tuple():
     x, y = _x(1.0, 2.0), _x(3.0)
     out = (x * y).sum()
@@ -429,3 +442,17 @@ def test_double_backward_on_the_device_path(cuda):
 def test_gradgradcheck_table_on_the_device(cuda):
     bad = [row for row in opcheck.check_all(device="cuda", order=2) if not row[3]]
     assert bad == []
+
+
+def test_gradcheck_of_a_function_that_takes_a_gradient_inside():
+    """gradcheck evaluates in the caller's grad mode (as PyTorch): a gradient penalty needs no enable_grad."""
+    rng = np.random.default_rng(0)
+    W = tg.tensor(rng.normal(size=(2, 4)), requires_grad=True)
+    points = tg.tensor(rng.normal(size=(3, 2)))
+
+    def penalty(W):
+        x = points.detach().requires_grad_()
+        (slope,) = tg.autograd.grad(((x @ W).tanh()).sum(), x, create_graph=True)
+        return ((slope.norm(dim=1) - 1) ** 2).mean()
+
+    assert tg.gradcheck(penalty, W)

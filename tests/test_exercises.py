@@ -224,6 +224,21 @@ class Attention(tg.Function):
         ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
         return ds @ k * ctx.s, ds.T @ q * ctx.s, dv
 ''',
+    "tanh_twice": '''
+import tinygrad_tf as tg
+
+class Tanh(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1 - y * y)
+''',
 }
 
 
@@ -256,7 +271,7 @@ def test_correct_solution_passes(name, tmp_path):
 REAL_OPS = {"sigmoid": "tinygrad_tf.ops.Sigmoid", "tanh": "tinygrad_tf.ops.Tanh", "gelu": "tinygrad_tf.ops.GELU",
             "softmax": "tinygrad_tf.reduce_ops.Softmax", "log_softmax": "tinygrad_tf.reduce_ops.LogSoftmax",
             "layer_norm": "tinygrad_tf.nn_ops.LayerNorm", "cross_entropy": "tinygrad_tf.nn_ops.CrossEntropy",
-            "matmul": "tinygrad_tf.ops.MatMul"}
+            "matmul": "tinygrad_tf.ops.MatMul", "tanh_twice": "tinygrad_tf.ops.Tanh"}
 
 
 @pytest.mark.parametrize("name", list(REAL_OPS))
@@ -330,12 +345,26 @@ MISTAKES = [
     ("attention", "ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))", "ds = p * dp",
      ["softmax's backward without the sum term"]),
     ("attention", "scores = q @ k.T * s", "scores = q @ k.T", ["the scale is missing", "fix it first"]),
+    # tanh_twice: right first derivatives, a backward that is not differentiable the right way
+    ("tanh_twice", "ctx.save_for_backward(y)", "ctx.save_for_backward(1 - y * y)",      # the slope, saved
+     ["gradgrad  input 0 (x, shape (3, 4)): WRONG", "analytic 0", "ctx.saved_tensors[0] is an array computed in "
+      "forward", "CONSTANT", "ctx.derived"], "(slope,) = ctx.saved_tensors\n        return grad * slope"),
+    ("tanh_twice", "ctx.save_for_backward(y)", "ctx.slope = 1 - y * y",
+     ["ctx.slope is an array computed in forward"], "return grad * ctx.slope"),
+    ("tanh_twice", "return grad * (1 - y * y)", "import numpy; return grad * (1 - numpy.square(y))",
+     ["does not change with x on the graph", "not np.tanh"]),
+    ("tanh_twice", "y = ctx.xp.tanh(x)\n        ctx.save_for_backward(y)", "y = ctx.xp.tanh(x)\n        ctx.save_for_backward(x)",
+     ["1 - x^2", "second derivatives are checked once"]),
 ]
 
 
-@pytest.mark.parametrize("name, old, new, words", MISTAKES, ids=[f"{m[0]}-{i}" for i, m in enumerate(MISTAKES)])
-def test_mistake_is_caught_and_named(name, old, new, words, tmp_path):
-    result = check_file(name, write(tmp_path, name, swap(name, old, new)))
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[f"{m[0]}-{i}" for i, m in enumerate(MISTAKES)])
+def test_mistake_is_caught_and_named(mistake, tmp_path):
+    name, old, new, words = mistake[:4]
+    source = swap(name, old, new)
+    if len(mistake) > 4:                  # a second change: the backward that goes with the changed forward
+        source = source.replace("(y,) = ctx.saved_tensors\n        return grad * (1 - y * y)", mistake[4])
+    result = check_file(name, write(tmp_path, name, source))
     report = result.describe()
     assert result.exit_code == 1, report
     assert "FAIL" in report

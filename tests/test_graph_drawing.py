@@ -150,3 +150,26 @@ def test_wrapped_drawings_render_in_every_view(tmp_path):
     assert "wrap" not in viz.draw_graph(out, rankdir="TB", **extra).source    # asked for TB: drawn whole
     small = (tg.tensor([1.0, 2.0], requires_grad=True) * 3).sum()
     assert "wrap" not in viz.draw_graph(small).source                         # fits as it is: not wrapped
+
+
+def test_a_create_graph_gradient_draws_as_the_backward_graph_of_ops():
+    """d/dx tanh(x) made with create_graph=True is Tanh's backward, grad * (1 - y*y), recorded op by op: drawn as
+    x -> Tanh -> y -> Mul (y*y) -> Sub (1 - y*y) -> Mul (times the incoming gradient) -> dy/dx. A plain gradient
+    is a constant with nothing behind it; the second derivative's graph is the backward of that backward."""
+    x = tg.tensor(0.5, requires_grad=True)
+    x.name = "x"
+    y = x.tanh()
+    y.name = "y"
+    (dydx,) = tg.autograd.grad(y, x, create_graph=True)
+    dydx.name = "dy/dx"
+    src = viz.draw_graph(dydx, params=[y], rankdir="LR").source
+    assert re.findall(r"^\s*op\d+ \[label=(\w+)", src, re.M) == ["Tanh", "Mul", "Sub", "Mul"]
+    assert re.findall(r"^\s*(\w+) -> (\w+)$", src, re.M) == [
+        ("in0", "op0"), ("op0", "v0"), ("v0", "op1"), ("v0", "op1"), ("op1", "v1"), ("v1", "op2"), ("op2", "v2"),
+        ("v2", "op3"), ("op3", "v3")]
+    assert "data 0.4621" in node_label(src, "{y|") and "data 0.7864" in node_label(src, "{dy/dx|")
+    (plain,) = tg.autograd.grad(x.tanh(), x)
+    assert plain.grad_fn is None and "op0" not in viz.draw_graph(plain).source
+    (d2,) = tg.autograd.grad(dydx, x, create_graph=True)
+    ops2 = re.findall(r"^\s*op\d+ \[label=(\w+)", viz.draw_graph(d2).source, re.M)
+    assert len(ops2) > 4 and ops2[0] == "Tanh" and abs(d2.item() + 0.7269) < 1e-4      # -2 y (1 - y^2)

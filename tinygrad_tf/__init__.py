@@ -5,7 +5,7 @@
     y = (x @ x.T).relu().sum(); y.backward(); x.grad
 """
 
-from . import backend, cuda, graph_xp, linalg, optim  # noqa: F401  (graph_xp: backward with create_graph=True)
+from . import autograd_functional, backend, cuda, graph_xp, linalg, optim  # noqa: F401  (graph_xp: create_graph=True)
 from .autograd import (AnomalyError, Function, GraphReleasedError, OpError, compile, detect_anomaly, enable_grad,
                        inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .backend import (DeviceError, Generator, bool_, cuda_available, device, dtype, float16, float32, float64, int8,

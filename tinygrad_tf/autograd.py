@@ -40,7 +40,8 @@ from .grad_mode import (_state, AnomalyError, compile, detect_anomaly, enable_gr
                         set_grad_enabled)
 
 __all__ = ["grad", "backward", "Function", "GraphReleasedError", "no_grad", "enable_grad", "set_grad_enabled",
-           "inference_mode", "detect_anomaly", "gradcheck", "gradgradcheck"]   # (the last two: set by gradcheck.py)
+           "inference_mode", "detect_anomaly", "gradcheck", "gradgradcheck",   # (these two: set by gradcheck.py)
+           "functional"]          # (the module autograd_functional.py, which sets it: jacobian, hessian, hvp, ...)
 
 Tensor = None  # set by tensor.py once the class exists (the two modules need each other)
 

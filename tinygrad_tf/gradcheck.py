@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import autograd, backend
-from .autograd import enable_grad, grad, no_grad
+from .autograd import enable_grad, grad
 from .tensor import Tensor
 
 
@@ -107,9 +107,10 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
     rs = np.random.default_rng(seed)
     vs = [backend.to_device(rs.standard_normal(o.shape), o.device) for o in outs]
 
-    def objective() -> float:           # L(x) = sum_k sum(out_k * v_k), without the graph
-        with no_grad():
-            return sum(float((o.data.astype(np.float64) * v).sum()) for o, v in zip(_as_outputs(fn(*args)), vs))
+    def objective() -> float:           # L(x) = sum_k sum(out_k * v_k)
+        # evaluated in the caller's grad mode, as PyTorch's gradcheck does: a function that itself takes a
+        # gradient (a gradient penalty, gradgradcheck's first derivatives) needs the graph to be recorded
+        return sum(float((o.data.astype(np.float64) * v).sum()) for o, v in zip(_as_outputs(fn(*args)), vs))
 
     # analytic: one backward pass of L
     loss = None
@@ -178,7 +179,7 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3
 
     def first_derivatives(*xs_and_vs):
         xs, v = xs_and_vs[:n], xs_and_vs[n:]
-        with enable_grad():          # (gradcheck evaluates its function under no_grad)
+        with enable_grad():
             out = [o for o in _as_outputs(fn(*xs)) if o.requires_grad]
             return grad(out, [xs[i] for i in checked], grad_outputs=list(v), create_graph=True,
                         materialize_grads=True)

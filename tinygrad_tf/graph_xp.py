@@ -76,11 +76,11 @@ class GraphContext:
         """A value ``forward`` kept, as the backward on the graph must see it."""
         if isinstance(value, _Input):        # an input in a ctx.derived recipe
             return self._input(value.i, self._input_value(value.i))
-        if isinstance(value, Tensor) or not hasattr(value, "dtype") or isinstance(value, np.generic):
+        if isinstance(value, Tensor) or not hasattr(value, "dtype"):
             return value                     # numbers, None, tuples of ints ...
         node, key = self.node, id(value)
-        if key == node._out_id:
-            return _on_graph(value, node)
+        if key == node._out_id:              # (a 0-d result may be a NumPy scalar: tanh(0-d x) is np.float64)
+            return _on_graph(self.xp.array.asarray(value), node)
         matches = [i for i, k in enumerate(node._in_ids) if k == key]
         if matches:   # the same array may be two inputs (x * x.detach()): saved ones are taken in input order
             free = [i for i in matches if i not in self._used] if saved else \
@@ -95,6 +95,8 @@ class GraphContext:
             if out is None:
                 out = self._recomputed[id(recipe[0])] = fn(self.xp, *(self._lift(a) for a in args))
             return out if k is None else out[k]
+        if isinstance(value, np.generic):
+            return value                     # a NumPy number computed in forward: a constant
         if value.dtype.kind in "fc":         # computed in forward from nothing we can follow: a constant
             return Tensor._wrap(value, backend.device_of(value))
         return value                         # masks and indices stay arrays (they index and compare)

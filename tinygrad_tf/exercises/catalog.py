@@ -108,6 +108,7 @@ class Exercise:
     uses_exp: bool = False         # NaN/inf means an overflowing exp: suggest subtracting the max
     exact_shapes: bool = False     # backward must return gradients of the inputs' exact shapes (no engine sum)
     see_also: str = ""             # a second place in the package worth reading after passing
+    order: int = 1                 # 2: the backward must be differentiable too (the check adds tg.gradgradcheck)
     imports: tuple = ()            # extra import lines for the starter file
     forward_body: str = "raise NotImplementedError(\"forward\")"
     backward_body: str = "raise NotImplementedError(\"backward\")"
@@ -434,6 +435,26 @@ EXERCISES = (
             Mistake(lambda q, k, v: _softmax(q @ k.T / math.sqrt(q.shape[-1]), 0) @ v,
                     "softmax over the wrong axis: each query's weights over the keys sum to 1 (the last axis)"),
         ),
+    ),
+    Exercise(
+        name="tanh_twice", title="tanh, differentiated twice: a backward that is itself differentiable",
+        statement="Write Tanh again, now with a backward that can be differentiated (second derivatives, "
+                  "create_graph=True): the check adds tg.gradgradcheck.",
+        formula=("y = tanh x                    (xp.tanh is allowed)\n"
+                 "grad(..., create_graph=True) runs YOUR backward on Tensors and differentiates it again:\n"
+                 "whatever it uses must be found on the graph"),
+        answer=("dy/dx = 1 - y^2,   d2y/dx2 = -2 y (1 - y^2): the engine gets the second from your backward if it\n"
+                "computes the first from the saved OUTPUT y:  forward saves y,  backward returns grad * (1 - y * y)"),
+        class_name="Tanh",
+        cases=(Case("a matrix", (_n("x", (3, 4), 1.5),)), Case("a vector", (_n("x", (6,)),))),
+        reference=ops.Tanh.apply, reference_name="tinygrad_tf.ops.Tanh", order=2,
+        see_also="tinygrad_tf.graph_xp.GraphContext",
+        hints=("save the output y (or x) in forward and compute 1 - y * y INSIDE backward, with operators and ctx.xp "
+               "functions: with create_graph=True each becomes a recorded op, which the second backward differentiates",
+               "a value computed in forward and saved (the slope 1 - y^2) is a constant to the second backward; if you "
+               "must keep one, make it with ctx.derived(lambda xp, x: ..., x), a recipe the engine can run again"),
+        mistakes=(Mistake(lambda x, g: [g * (1 - x * x)], "you wrote 1 - x^2: the derivative is 1 - y^2 with y "
+                          "the OUTPUT, tanh(x); save y in forward"),),
     ),
 )
 

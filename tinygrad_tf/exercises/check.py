@@ -11,7 +11,9 @@ For each of the exercise's cases (seeded float64 inputs) the check runs, in orde
    shape the engine can sum back to the input's (or exactly the input's, for ``broadcast_add``);
 3. ``tg.gradcheck`` (central differences) — and for each input that fails, a diagnosis: a known
    mistake of this exercise, a constant factor (2, -1, N, sqrt(d)), a transpose, a zero or ignored
-   gradient, NaN from an overflowing exp.
+   gradient, NaN from an overflowing exp;
+4. for a second-order exercise (``order=2``), once the first derivatives pass: ``tg.gradgradcheck``, the
+   learner's backward differentiated again (second_order.py), with a diagnosis of a slope saved as a constant.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from ..autograd import Function, no_grad
 from ..gradcheck import gradcheck
 from ..tensor import Tensor
+from . import second_order
 from .catalog import Exercise, get_exercise
 from .load import BadFile, learner_files, load_class, raised
 
@@ -48,6 +51,7 @@ class InputCheck:
     analytic: float = 0.0
     numeric: float = 0.0
     diagnoses: list = field(default_factory=list)
+    order: int = 1                     # 2: a second-order check (gradgradcheck of the backward)
 
 
 @dataclass
@@ -117,11 +121,12 @@ class CheckResult:
             for p in c.problems:
                 out.append((f"  problem   {once(p, c.number)}", "red"))
             for g in c.grads:
+                what = "gradient" if g.order == 1 else "gradgrad"
                 if g.ok:
-                    out.append((f"  gradient  input {g.index} ({g.name}): ok, max abs error {g.max_abs_error:.2g}",
+                    out.append((f"  {what}  input {g.index} ({g.name}): ok, max abs error {g.max_abs_error:.2g}",
                                 "green"))
                     continue
-                out.append((f"  gradient  input {g.index} ({g.name}, shape {g.shape}): WRONG at element "
+                out.append((f"  {what}  input {g.index} ({g.name}, shape {g.shape}): WRONG at element "
                             f"{g.worst_element}: analytic {g.analytic:.6g} vs numeric {g.numeric:.6g} (off by "
                             f"{abs(g.analytic - g.numeric):.3g}; max abs error {g.max_abs_error:.3g})", "red"))
                 for d in g.diagnoses:
@@ -133,7 +138,8 @@ class CheckResult:
             also = ""
             if ex.see_also:
                 also = f" (and {ex.reference_location(ex.see_also)}, {ex.see_also.rpartition('.')[2]})"
-            out.append((f"PASS: forward and backward agree with {ex.reference_name} on all {len(self.cases)} cases. "
+            twice = ", second derivatives included," if ex.order == 2 else ""
+            out.append((f"PASS: forward and backward{twice} agree with {ex.reference_name} on all {len(self.cases)} cases. "
                         f"Now read the real one: {ex.reference_location()}{also}", "bold green"))
         else:
             ran = f"{len(failed)} of {len(ex.cases)} cases went wrong" if len(self.cases) == len(ex.cases) else \
@@ -354,6 +360,19 @@ def _check_case(ex: Exercise, cls, case, number: int, seed: int) -> CaseResult:
         if not r.ok:
             ic.diagnoses = _diagnose(ex, cls, arrays, r, g, fitted, res.forward_ok)
         res.grads.append(ic)
+    if ex.order == 2 and res.forward_ok and all(ic.ok for ic in res.grads):
+        # 4. the backward, differentiated again: gradgradcheck
+        try:
+            report, why = second_order.check(ex, cls, arrays, _as_tensors, seed, GRAD_ATOL, GRAD_RTOL)
+        except Exception as e:  # noqa: BLE001
+            res.problems.append(raised("your backward, differentiated again (create_graph=True),", e, files))
+            return res
+        for r in report.inputs:
+            name = names[r.index] if r.index < len(names) else "grad, the upstream gradient"
+            res.grads.append(InputCheck(r.index, name, tuple(r.shape), r.ok, r.max_abs_error, tuple(r.worst_element),
+                                        r.analytic, r.numeric, why.get(r.index, []), order=2))
+    elif ex.order == 2:
+        res.notes.append("the second derivatives are checked once the forward and the first derivatives pass")
     return res
 
 
