@@ -153,7 +153,7 @@ def test_sdpa_uses_the_fused_op_unless_dropout():
 
 
 def test_fused_keeps_no_score_sized_array():
-    """What backward gets: q, k, v, the output and two numbers per row -- nothing of size T * S."""
+    """What backward gets: q, k, v, the mask and two numbers per row -- nothing of size T * S."""
     b, h, t, d = 2, 3, 16, 4
     q, k, v = (tg.randn(b, h, t, d, requires_grad=True) for _ in range(3))
     y = F.scaled_dot_product_attention(q, k, v, is_causal=True)

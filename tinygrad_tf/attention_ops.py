@@ -3,7 +3,7 @@
 The lesson's attention (nn.functional._attend / attention) is a chain of small ops -- scale, matmul, add,
 masked_fill, softmax, matmul -- and autograd keeps what each of them needs: the scores, the mask, the
 softmax output. Every one of those is (B, H, T, S), T times larger than q, k or v when S = T. This op keeps
-only q, k, v, the output and two numbers per query row (the row's max m and l = sum e^(s - m), i.e. its
+only q, k, v (and the bias and mask) and two numbers per query row (the row's max m and l = sum e^(s - m), i.e. its
 log-sum-exp lse = m + log l, kept in two parts so that P comes out bit for bit as the unfused softmax's), and computes the weights P again in backward from them: one more matrix
 product, no (B, H, T, S) array kept between the passes (FlashAttention's bookkeeping, without the tiling).
 
@@ -65,7 +65,8 @@ class Attention(Function):
     With dO = dL/dy and P recomputed from the saved m, l (one product, q k^T, instead of keeping P):
         dV = P^T dO                       (summed over the G query heads of a group by the product)
         dP = dO V^T
-        dS = P * (dP - D),  D = rowsum(P * dP) = rowsum(dO * y)     (softmax's backward; 0 where masked)
+        dS = P * (dP - D),  D = rowsum(P * dP)          (softmax's backward; 0 where masked. FlashAttention
+                                                         uses rowsum(dO * y), equal but it overflows sooner)
         dQ = dS K * scale,  dK = dS^T Q * scale,  dbias = dS (summed over bias's broadcast axes by the engine)
     """
 
@@ -77,21 +78,21 @@ class Attention(Function):
         y = _cast(xp, p, v.dtype) @ v                                 # (*, Hkv, G * T, dv)
         if q.ndim >= 3 and q.shape[-3] != hkv:
             y = xp.reshape(y, (*q.shape[:-1], v.shape[-1]))           # (*, Hq, T, dv)
-        ctx.save_for_backward(q, k, v, bias, keep, y, m, l)
+        ctx.save_for_backward(q, k, v, bias, keep, m, l)
         ctx.scale, ctx.fill, ctx.dtype = scale, fill, dtype
         return y
 
     @staticmethod
     def backward(ctx, do):
         xp = ctx.xp
-        q, k, v, bias, keep, y, m, l = ctx.saved_tensors
+        q, k, v, bias, keep, m, l = ctx.saved_tensors
         hkv = k.shape[-3] if k.ndim >= 3 else 1
         s = _scores(xp, q, k, bias, keep, ctx.scale, ctx.fill, ctx.dtype)
         p = xp.divide(xp.exp(xp.subtract(s, m, out=s), out=s), l, out=s)            # P = e^(s - m) / l, again
         do_f = _fold(xp, do, hkv)                                                   # (*, Hkv, G * T, dv)
         dv = xp.swapaxes(_cast(xp, p, v.dtype), -1, -2) @ do_f if ctx.needs_input_grad[2] else None
         dp = _cast(xp, do_f @ xp.swapaxes(v, -1, -2), p.dtype)                      # dP = dO V^T
-        dd = _fold(xp, _cast(xp, xp.sum(do * y, axis=-1, keepdims=True), p.dtype), hkv)   # D = rowsum(dO * y)
+        dd = xp.sum(p * dp, axis=-1, keepdims=True)                                 # D = rowsum(P * dP)
         ds = xp.multiply(p, xp.subtract(dp, dd, out=dp), out=dp)                    # dS = P * (dP - D)
         if keep is not None and ctx.fill != -math.inf:      # a row with no key is uniform: no gradient to s there
             ds = _fold(xp, xp.where(keep, xp.reshape(ds, (*q.shape[:-1], k.shape[-2])), 0.0), hkv)
