@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import factory as F
-from . import linalg, nn_ops
+from . import attention_ops, linalg, nn_ops
 from .einsum import einsum
 from .gradcheck import gradcheck, gradgradcheck
 from .tensor import Tensor
@@ -26,6 +26,10 @@ SIZES = {"a": 2, "b": 3, "c": 4, "d": 5, "e": 6}   # the default size of each le
 
 def _ids(*rows):
     return np.array(rows)
+
+
+_CAUSAL = np.tril(np.ones((3, 4), dtype=bool)) & np.array([[True], [False], [True]])   # row 1 sees no key
+_PADDING = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], dtype=bool)[:, None, None, :]              # (B, 1, 1, S)
 
 
 def _setitem(a, b):
@@ -164,6 +168,14 @@ CATALOG = {
                    [(("b", "e"), "any"), (("e",), "any"), (("e",), "any")]),
     "layer_norm (2 axes, no affine)": (lambda x: nn_ops.LayerNorm.apply(x, None, None, 2), [(("a", "b", "c"), "any")]),
     "rms_norm": (lambda x, w: nn_ops.RMSNorm.apply(x, w), [(("b", "e"), "any"), (("e",), "any")]),
+    # fused attention: 2 query heads per key/value head, a broadcast bias, a causal mask with a row that
+    # sees no key (output and gradient 0 there); then the models' form: padding, masked = the lowest float
+    "attention (fused: grouped, bias, causal)": (
+        lambda q, k, v, b: attention_ops.Attention.apply(q, k, v, b, _CAUSAL, 0.7),
+        [(("a", 2, 3, "c"), "any"), (("a", 1, 4, "c"), "any"), (("a", 1, 4, "b"), "any"), ((2, 1, 4), "any")]),
+    "attention (fused: padding, lowest fill)": (
+        lambda q, k, v: attention_ops.Attention.apply(q, k, v, None, _PADDING, 1.0, float(np.finfo(q.dtype).min)),
+        [((2, "b", 3, "c"), "any"), ((2, "b", 4, "c"), "any"), ((2, "b", 4, "a"), "any")]),
 }
 
 

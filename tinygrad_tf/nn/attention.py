@@ -9,7 +9,12 @@ Projections are four separate Linears, named as Llama's files (q_proj, k_proj, v
 BERT and T5 store q/k/v separately; GPT-2's fused ``c_attn`` is split in three when it is loaded.
 
 Grouped-query attention: ``n_kv_head`` < ``n_head`` key/value heads, each shared by n_head / n_kv_head
-query heads (repeated before the product). The KV cache stores the un-repeated keys and values.
+query heads (the fused op stacks each group's query heads into one product; the unfused path, used when
+the weights are asked for, repeats the keys). The KV cache stores the un-repeated keys and values.
+
+Unless the attention weights are asked for (``output_attentions``) or dropped (dropout in training), the
+product runs as one fused op (F.attention(..., need_weights=False) -> attention_ops.Attention), which
+recomputes the weights in backward instead of keeping them; the tests check it equals the unfused path.
 """
 
 from __future__ import annotations
@@ -128,8 +133,12 @@ class MultiHeadAttention(Module):
             if cache is not None:
                 k, v = cache.update(k, v)
         s = k.shape[2]
-        rep = self.n_head // self.n_kv_head
-        k, v = repeat_kv(k, rep), repeat_kv(v, rep)
+        # without weights to return or drop, F.attention runs the fused op, which groups the query heads
+        # itself (keys and values are not repeated); the unfused reference path needs them repeated
+        fused = not output_attentions and not (self.training and self.dropout > 0)
+        if not fused:
+            rep = self.n_head // self.n_kv_head
+            k, v = repeat_kv(k, rep), repeat_kv(v, rep)
 
         # (T, S); one new query (a cached decoding step) is the last position and sees every key: no mask
         mask = F.causal_mask(t, s, x.device) if self.causal and t > 1 else None
@@ -140,7 +149,7 @@ class MultiHeadAttention(Module):
                                  "(with a KV cache, the mask must include the cached positions)")
             keep = keep.reshape(b, 1, 1, s)                                      # (B, 1, 1, S)
             mask = keep if mask is None else mask & keep
-        y, w = F.attention(q, k, v, mask, bias, self.scale, self.dropout, self.training)
+        y, w = F.attention(q, k, v, mask, bias, self.scale, self.dropout, self.training, need_weights=not fused)
         y = y.transpose(1, 2).reshape(b, t, self.n_head * self.head_dim)      # concatenate the heads
         return self.o_proj(y), (w if output_attentions else None)
 

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .. import attention_ops as A
 from .. import backend
 from .. import nn_ops as N
 from ..factory import where
@@ -292,14 +293,25 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 
 # ---------------------------------------------------------------- attention
-def attention(q, k, v, mask=None, bias=None, scale=None, dropout_p=0.0, training=True):
+def attention(q, k, v, mask=None, bias=None, scale=None, dropout_p=0.0, training=True, need_weights=True):
     """softmax(q k^T * scale + bias, masked) v, and the attention weights (the models' attention).
 
     q (..., T, d), k and v (..., S, d). ``mask`` is boolean (True = may attend), ``bias`` additive;
     both broadcast to (..., T, S). Masked scores are set to the most negative float, not -inf, so a
     row with nothing to attend to becomes uniform instead of NaN.
+
+    ``need_weights=False`` (and no dropout) runs the fused op instead (attention_ops.Attention: the same
+    numbers, one node that keeps no (..., T, S) array for backward) and returns (y, None); k and v may
+    then have fewer heads (dim -3) than q, each shared by a group of query heads (grouped-query attention).
+    The code below is the readable reference, and the tests check that both agree.
     """
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    if not need_weights and not (dropout_p > 0 and training):
+        y = _fused_attention(q, k, v, mask, bias, scale, lowest=True, group=True)
+        if y is not None:
+            return y, None
+    if q.ndim >= 3 and k.ndim >= 3 and 0 < k.shape[-3] < q.shape[-3] and q.shape[-3] % k.shape[-3] == 0:
+        k, v = _repeat_heads(k, q.shape[-3] // k.shape[-3]), _repeat_heads(v, q.shape[-3] // k.shape[-3])
     q, k, v = amp.low(q, k, v)                                            # inside autocast: float16 products,
     scores = amp.full((q * scale if scale != 1 else q) @ k.transpose(-2, -1))   # float32 softmax (..., T, S)
     if bias is not None:
@@ -309,6 +321,35 @@ def attention(q, k, v, mask=None, bias=None, scale=None, dropout_p=0.0, training
     weights = scores.softmax(-1)
     (used,) = amp.low(dropout(weights, dropout_p, training))
     return used @ v, weights
+
+
+def _fused_attention(q, k, v, keep=None, bias=None, scale=None, lowest=False, group=False):
+    """attention_ops.Attention (one node, P recomputed in backward) for q (*, Hq, T, d), k (*, Hkv, S, d),
+    v (*, Hkv, S, dv), or None where only the unfused path can do it (leading dims that broadcast between q,
+    k and v, a mask or bias that would make the scores bigger than (*, Hq, T, S)). Hkv may be smaller than Hq
+    with ``group`` (or 1: what broadcasting would do). ``lowest``: masked scores become the dtype's lowest
+    number (a row with no key is uniform: ``attention``), else -inf (such a row gives 0: ``_attend``).
+    Inside autocast the products run in float16 and the softmax in float32, as in the unfused path."""
+    if not (q.ndim == k.ndim == v.ndim >= 2) or q.shape[:-3] != k.shape[:-3] or k.shape[:-1] != v.shape[:-1] \
+            or q.shape[-1] != k.shape[-1] or q.dtype.kind != "f":
+        return None
+    if q.ndim >= 3 and k.shape[-3] != q.shape[-3] and \
+            not (k.shape[-3] == 1 or (group and k.shape[-3] and q.shape[-3] % k.shape[-3] == 0)):
+        return None
+    scores = (*q.shape[:-1], k.shape[-2])
+    for m in (keep, bias):
+        if m is not None and (m.ndim > len(scores) or np.broadcast_shapes(scores, m.shape) != scores):
+            return None
+    if keep is not None and keep.dtype != np.bool_:
+        return None
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    q, k, v = amp.low(q, k, v)
+    dtype = np.dtype(np.float32) if amp.autocast_dtype() is not None and q.dtype.itemsize < 4 else None
+    work = dtype or q.dtype
+    if bias is not None and bias.dtype != work:
+        bias = bias.type(work)
+    fill = float(np.finfo(work).min) if lowest else -math.inf
+    return A.Attention.apply(q, k, v, bias, keep, scale, fill, dtype)
 
 
 def causal_mask(t, s=None, device="cpu"):
@@ -329,6 +370,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     no key at all gets output 0 (and gradient 0), as PyTorch. ``scale`` defaults to 1/sqrt(E); dropout
     with ``dropout_p`` is applied to the weights whenever it is > 0 (pass 0 in eval, as PyTorch code does).
     ``enable_gqa``: key/value may have fewer heads (dim -3) than query, each shared by a group of query heads.
+    Without dropout this runs the fused op (attention_ops.Attention, keys never repeated in memory); with
+    dropout, the unfused reference path (``_attend``), which has the weights to drop.
     """
     _check_probability("scaled_dot_product_attention", "dropout_p", dropout_p)
     keep = bias = None
@@ -345,6 +388,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         xp = backend.xp_for(query.device)
         causal = Tensor._wrap(xp.tril(xp.ones((query.shape[-2], key.shape[-2]), dtype=bool)), query.device)
         keep = causal if keep is None else keep & causal
+    if dropout_p == 0:                 # the fused op (one node; the weights are recomputed in backward)
+        y = _fused_attention(query, key, value, keep, bias, scale, group=enable_gqa)
+        if y is not None:
+            return y
     if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
         hq, hk = query.shape[-3], key.shape[-3]
         if hk == 0 or hq % hk or value.shape[-3] != hk:

@@ -139,7 +139,9 @@ class MultiheadAttention(Module):
             mask = pad_mask if mask is None else mask + pad_mask
 
         p = self.dropout if self.training else 0.0
-        y, weights = F._attend(q, k, v, None, mask, None, p, safe=not need_weights)
+        y = F._fused_attention(q, k, v, None, mask) if not need_weights and p == 0 else None   # one fused op
+        if y is None:
+            y, weights = F._attend(q, k, v, None, mask, None, p, safe=not need_weights)
         y = self.out_proj(y.transpose(1, 2).reshape(n, tq, e))  # concatenate the heads
         if need_weights:
             weights = weights.mean(1) if average_attn_weights else weights
