@@ -81,6 +81,20 @@ def _finish(x, create_graph):
     return tuple(_finish(t, create_graph) for t in x)
 
 
+def _given_v(v, like, is_tuple, create_graph, fn, what, shaped_like):
+    """The vector ``v`` as a tuple shaped like ``like`` (the outputs or the inputs), or None where it may be
+    left out: only when ``like`` is a single one-element Tensor (then the product is with 1)."""
+    if v is None:
+        if len(like) != 1 or like[0].numel() != 1:
+            raise RuntimeError(f"{fn}: v can be left out only when {what} a single Tensor with a single element; "
+                               f"pass v shaped like {shaped_like}")
+        return None
+    _, v = _as_tuple(v, "v", fn)
+    v = _prepare(v, create_graph, need_graph=False)
+    _check_v(v, like, is_tuple, fn)
+    return v
+
+
 def _check_v(v, other, is_tuple, fn):
     if len(v) != len(other):
         raise RuntimeError(f"{fn}: v is a tuple of {len(v)} Tensors; it should have {len(other)}" if is_tuple
@@ -167,13 +181,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         inputs = _prepare(inputs, create_graph, need_graph=True)
         is_out_tuple, outputs = _as_tuple(func(*inputs), "outputs of the function", "vjp")
         _check_requires_grad(outputs, "outputs", strict, "vjp")
-        if v is not None:
-            _, v = _as_tuple(v, "v", "vjp")
-            v = _prepare(v, create_graph, need_graph=False)
-            _check_v(v, outputs, is_out_tuple, "vjp")
-        elif len(outputs) != 1 or outputs[0].numel() != 1:
-            raise RuntimeError("vjp: v can be left out only when the function returns a single Tensor with a "
-                               "single element; pass v shaped like the output")
+        v = _given_v(v, outputs, is_out_tuple, create_graph, "vjp", "the function returns", "the output")
     with set_grad_enabled(True if create_graph else is_grad_enabled()):
         res = _grad(outputs, inputs, v, create_graph=create_graph)
         res = _zeros_for_none(res, inputs, strict, create_graph, "back", "vjp")
@@ -191,13 +199,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     with enable_grad():
         is_in_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _prepare(inputs, create_graph, need_graph=True)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "jvp")
-            v = _prepare(v, create_graph, need_graph=False)
-            _check_v(v, inputs, is_in_tuple, "jvp")
-        elif len(inputs) != 1 or inputs[0].numel() != 1:
-            raise RuntimeError("jvp: v can be left out only when the input is a single Tensor with a single "
-                               "element; pass v shaped like the inputs")
+        v = _given_v(v, inputs, is_in_tuple, create_graph, "jvp", "the input is", "the inputs")
         is_out_tuple, outputs = _as_tuple(func(*inputs), "outputs of the function", "jvp")
         _check_requires_grad(outputs, "outputs", strict, "jvp")
         u = tuple(_dummy_like(o) for o in outputs)             # the dummy vector: g(u) = u^T J is linear in u
@@ -225,13 +227,7 @@ def _second_order(func, inputs, v, create_graph, strict, fn, trick):
     with enable_grad():
         is_in_tuple, inputs = _as_tuple(inputs, "inputs", fn)
         inputs = _prepare(inputs, create_graph, need_graph=True)
-        if v is not None:
-            _, v = _as_tuple(v, "v", fn)
-            v = _prepare(v, create_graph, need_graph=False)
-            _check_v(v, inputs, is_in_tuple, fn)
-        elif len(inputs) != 1 or inputs[0].numel() != 1:
-            raise RuntimeError(f"{fn}: v can be left out only when the input is a single Tensor with a single "
-                               "element; pass v shaped like the inputs")
+        v = _given_v(v, inputs, is_in_tuple, create_graph, fn, "the input is", "the inputs")
         outputs = _scalar_output(func, inputs, strict, fn)
         jac = _grad(outputs, inputs, create_graph=True)        # the gradient, on a graph
         _check_requires_grad(jac, "jacobian", strict, fn)

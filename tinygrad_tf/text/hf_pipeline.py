@@ -22,7 +22,7 @@ import unicodedata
 from .base import TokenizerError
 from .bpe import GPT2_REGEX_PATTERN, GPT2_SPLIT_PATTERN, _char_class, bytes_to_unicode, gpt2_split_regex
 from .precompiled import Precompiled
-from .wordpiece import _is_cjk, _is_punctuation
+from .wordpiece import _is_cjk, _is_punctuation, split_punctuation
 
 import functools
 import sys
@@ -213,20 +213,7 @@ def _metaspace(d, where):
 
 
 def _bert_pre(s, first):
-    out = []
-    for word in s.split():
-        cur = ""
-        for c in word:
-            if _is_punctuation(c):
-                if cur:
-                    out.append(cur)
-                out.append(c)
-                cur = ""
-            else:
-                cur += c
-        if cur:
-            out.append(cur)
-    return out
+    return [piece for word in s.split() for piece in split_punctuation(word)]
 
 
 _WS = re.compile(r"[^\S\x1c-\x1f]+")            # Rust's char::is_whitespace

@@ -93,18 +93,24 @@ def basic_tokenize(text: str, lowercase: bool = True) -> list[str]:
             # time (so a final 'Σ' becomes 'σ', not the context-dependent 'ς'
             # that str.lower() would give).
             word = "".join(ch.lower() for ch in _strip_accents(word))
-        current = ""
-        for ch in word:
-            if _is_punctuation(ch):
-                if current:
-                    words.append(current)
-                words.append(ch)
-                current = ""
-            else:
-                current += ch
-        if current:
-            words.append(current)
+        words.extend(split_punctuation(word))
     return words
+
+
+def split_punctuation(word: str) -> list[str]:
+    """'hello,world!' -> ['hello', ',', 'world', '!']: each punctuation character becomes a word of its own."""
+    pieces, current = [], ""
+    for ch in word:
+        if _is_punctuation(ch):
+            if current:
+                pieces.append(current)
+            pieces.append(ch)
+            current = ""
+        else:
+            current += ch
+    if current:
+        pieces.append(current)
+    return pieces
 
 
 # -- the tokenizer ---------------------------------------------------------------
