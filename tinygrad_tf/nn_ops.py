@@ -15,6 +15,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Function
+from .parallel_cpu import by_rows, for_rows
 
 
 class Embedding(Function):
@@ -55,6 +56,9 @@ def softmax_rows(xp, logits):
     return z, xp.log(sum_e), e / sum_e
 
 
+softmax_rows_by_chunks = by_rows(softmax_rows)   # the same, chunk by chunk of rows on all cores (parallel_cpu)
+
+
 class CrossEntropy(Function):
     """loss_i = -(1 - s) log p_i[t_i] - s * mean_c log p_i[c],  p_i = softmax(logits_i), s = label smoothing.
 
@@ -66,7 +70,7 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
         xp = ctx.xp
         n = logits.shape[0]
-        z, lse, p = ctx.derived(softmax_rows, logits)  # (p is kept for the backward pass)
+        z, lse, p = ctx.derived(softmax_rows_by_chunks, logits)  # (p is kept for the backward pass)
         lse = lse[:, 0]                                # log p_i[c] = z_ic - lse_i
         valid = target != ignore_index
         safe = xp.where(valid, target, 0)
@@ -118,7 +122,8 @@ class LayerNorm(Function):
     With xhat the normalised x and gh = g * w (n values per row):
         dL/dx = (gh - mean(gh) - xhat * mean(gh * xhat)) / sqrt(var + eps)
         dL/dw = sum over rows of g * xhat,   dL/db = sum over rows of g
-    (Each NumPy call is a pass over memory: the formulas reuse their buffers in place.)
+    (Each NumPy call is a pass over memory: the formulas reuse their buffers in place. Over the last axis
+    they run chunk by chunk of rows on all cores: parallel_cpu.)
     """
 
     @staticmethod
@@ -127,27 +132,17 @@ class LayerNorm(Function):
         n = 1
         for s in x.shape[-k:]:
             n *= s
-        xhat, rstd = ctx.derived(normalise, x, axes, n, eps)
+        xhat, rstd = ctx.derived(normalise if k > 1 else normalise_by_chunks, x, axes, n, eps)
         ctx.save_for_backward(xhat, rstd, w)
         ctx.axes, ctx.n = axes, n
         if w is None:
             return xhat if b is None else xhat + b
-        y = xhat * w
-        if b is not None:
-            y += b
-        return y
+        return for_rows(_scale_shift, ctx.xp, xhat, w, b, row=k)
 
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
-        gh = g if w is None else g * w
-        gx = gh * xhat
-        m2 = gx.sum(axis=ctx.axes, keepdims=True) / ctx.n            # mean(gh * xhat)
-        m1 = gh.sum(axis=ctx.axes, keepdims=True) / ctx.n            # mean(gh)
-        ctx.xp.multiply(xhat, m2, out=gx)                            # gx = (gh - m1 - xhat * m2) * rstd
-        gx += m1
-        ctx.xp.subtract(gh, gx, out=gx)
-        gx *= rstd
+        gx = for_rows(layer_norm_backward, ctx.xp, g, xhat, rstd, w, ctx.axes, ctx.n, row=len(ctx.axes))
         gw = g * xhat if ctx.needs_input_grad[1] else None
         gb = g if ctx.needs_input_grad[2] else None
         return gx, gw, gb
@@ -156,6 +151,30 @@ class LayerNorm(Function):
     def input_from_saved(ctx, i):      # x - mean: layer norm cannot tell it from x (create_graph re-derives from it)
         xhat, rstd, _ = ctx.saved_tensors
         return xhat / rstd
+
+
+normalise_by_chunks = by_rows(normalise)
+
+
+def _scale_shift(xp, xhat, w, b):
+    """y = xhat * w (+ b)."""
+    y = xhat * w
+    if b is not None:
+        y += b
+    return y
+
+
+def layer_norm_backward(xp, g, xhat, rstd, w, axes, n):
+    """dL/dx = (gh - mean(gh) - xhat * mean(gh * xhat)) * rstd,  gh = g * w."""
+    gh = g if w is None else g * w
+    gx = gh * xhat
+    m2 = gx.sum(axis=axes, keepdims=True) / n            # mean(gh * xhat)
+    m1 = gh.sum(axis=axes, keepdims=True) / n            # mean(gh)
+    xp.multiply(xhat, m2, out=gx)                        # gx = (gh - m1 - xhat * m2) * rstd
+    gx += m1
+    xp.subtract(gh, gx, out=gx)
+    gx *= rstd
+    return gx
 
 
 def rms_normalise(xp, x, eps):
@@ -168,22 +187,31 @@ class RMSNorm(Function):
     """y = x / sqrt(mean(x^2) + eps) * w   (no mean subtraction, no bias: Llama, T5).
 
         dL/dx = (gh - xhat * mean(gh * xhat)) / rms,  gh = g * w;   dL/dw = sum over rows of g * xhat
+    (Chunk by chunk of rows on all cores: parallel_cpu.)
     """
 
     @staticmethod
     def forward(ctx, x, w, eps=1e-6):
-        xhat, rstd = ctx.derived(rms_normalise, x, eps)
+        xhat, rstd = ctx.derived(rms_normalise_by_chunks, x, eps)
         ctx.save_for_backward(xhat, rstd, w)
-        return xhat if w is None else xhat * w
+        return xhat if w is None else for_rows(_scale_shift, ctx.xp, xhat, w, None)
 
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
-        gh = g if w is None else g * w
-        gx = (gh - xhat * (gh * xhat).mean(axis=-1, keepdims=True)) * rstd
+        gx = for_rows(rms_norm_backward, ctx.xp, g, xhat, rstd, w)
         return gx, (g * xhat if ctx.needs_input_grad[1] else None)
 
     @staticmethod
     def input_from_saved(ctx, i):      # x itself (create_graph re-derives xhat and rstd from it)
         xhat, rstd, _ = ctx.saved_tensors
         return xhat / rstd
+
+
+rms_normalise_by_chunks = by_rows(rms_normalise)
+
+
+def rms_norm_backward(xp, g, xhat, rstd, w):
+    """dL/dx = (gh - xhat * mean(gh * xhat)) * rstd,  gh = g * w."""
+    gh = g if w is None else g * w
+    return (gh - xhat * (gh * xhat).mean(axis=-1, keepdims=True)) * rstd
