@@ -32,6 +32,39 @@ class Embedding(Function):
         return backend.scatter_add(ctx.xp, gw, ctx.ids.ravel(), g.reshape(-1, ctx.shape[-1])), None
 
 
+class Linear(Function):
+    """y = x @ W^T + b,  W of shape (out, in), x of shape (..., in) -- one op, one large GEMM.
+
+        dL/dx = g @ W,   dL/dW = g^T @ x,   dL/db = sum of g over the rows
+
+    with x and g folded to rows, (-1, in) and (-1, out): every product, forward and backward, is ONE GEMM
+    over all the batch's positions, and no transposed copy of W is made or recorded on the graph.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        ctx.save_for_backward(x, weight)
+        y = _rows(x) @ weight.T
+        if bias is not None:
+            y += bias
+        return y.reshape(*x.shape[:-1], weight.shape[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        xp, need = ctx.xp, ctx.needs_input_grad
+        g2 = _rows(g)
+        gx = (g2 @ weight).reshape(*x.shape) if need[0] else None
+        gw = xp.swapaxes(g2, 0, 1) @ _rows(x) if need[1] else None
+        gb = xp.sum(g2, axis=0) if len(need) > 2 and need[2] else None
+        return gx, gw, gb
+
+
+def _rows(x):
+    """(..., k) -> (-1, k): the batch axes folded into rows (a view when x is contiguous)."""
+    return x.reshape(-1, x.shape[-1])
+
+
 class Dropout(Function):
     """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p): zero a fraction p, rescale the rest
     so the expected value is unchanged. Seeded by ``tg.manual_seed``."""
