@@ -14,7 +14,11 @@ from tinygrad_tf import reduce_ops as R
 
 
 @pytest.fixture(params=[1, 2, 3])
-def threads(request):
+def threads(request, monkeypatch):
+    """The thread count, with the chunked path taken from 16K values in chunks of 4K (small test arrays; many
+    chunks, most of them ending mid-way through nothing in particular)."""
+    monkeypatch.setattr(P, "MIN_SIZE", 1 << 14)
+    monkeypatch.setattr(P, "CHUNK", 1 << 12)
     before = P.get_num_threads()
     P.set_num_threads(request.param)
     yield request.param
@@ -26,7 +30,7 @@ def rand(*shape, seed=0):
 
 
 def big(*shape, seed=0):
-    assert np.prod(shape) >= P.MIN_SIZE, "the test must reach the chunked path"
+    assert np.prod(shape) >= 1 << 14, "the test must reach the chunked path"
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
@@ -103,7 +107,7 @@ def test_ops_through_the_engine_match_the_single_calls(threads, monkeypatch):
     np.testing.assert_array_equal(a[1], b[1])
 
 
-def test_small_cupy_and_tensor_inputs_take_the_single_call(monkeypatch):
+def test_small_cupy_and_tensor_inputs_take_the_single_call(threads):
     calls = []
 
     def fn(xp, x):
@@ -115,6 +119,11 @@ def test_small_cupy_and_tensor_inputs_take_the_single_call(monkeypatch):
     calls.clear()
     P.for_rows(fn, object(), big(600, 600))          # any namespace but numpy (CuPy, the Tensor namespace)
     assert calls == [(600, 600)]
+    calls.clear()
+    x = big(600, 600)
+    same(P.for_rows(fn, np, x), x * 2)              # a big NumPy array: in chunks of whole rows, at least one per thread
+    assert len(calls) >= max(threads, 600 * 600 // P.CHUNK) and all(c[1:] == (600,) for c in calls)
+    assert sum(c[0] for c in calls) == 600
 
 
 def test_thread_count_follows_env_and_setter(monkeypatch):
