@@ -4,7 +4,8 @@ A many-pass NumPy formula on a big array is slow for two reasons: every pass (GE
 a fresh temporary as big as the array (fresh pages: the kernel zeroes them, page fault by page fault)
 and streams it through memory; and NumPy runs every ufunc on one core. Both go away when the array is
 cut into chunks of ~64K values: a chunk's temporaries are small (reused by the allocator, hot in L2),
-and as NumPy lets go of the GIL inside a ufunc, the chunks can run on a small thread pool, one per core.
+and as NumPy lets go of the GIL inside a ufunc, the chunks can run side by side: the calling thread and
+``threads - 1`` helpers from a small pool take chunks one at a time until none is left.
 The formula itself stays the plain NumPy function -- the single call is the reference:
 
     y = for_rows(fn, xp, x, *args)           # == fn(xp, x, *args), computed chunk by chunk of x's rows
@@ -66,7 +67,7 @@ def set_num_threads(n: int) -> None:
         raise ValueError(f"set_num_threads: need at least 1 thread, got {n}")
     with _pool_lock:
         _threads = int(n)
-        if _pool is not None and _pool._max_workers != _threads:
+        if _pool is not None and _pool._max_workers != max(1, _threads - 1):
             _pool.shutdown(wait=True)
             _pool = None
 
@@ -75,7 +76,7 @@ def _get_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=get_num_threads(), thread_name_prefix="tinygrad_tf")
+            _pool = ThreadPoolExecutor(max_workers=max(1, get_num_threads() - 1), thread_name_prefix="tinygrad_tf")
         return _pool
 
 
@@ -121,11 +122,21 @@ def for_rows(fn, xp, x, *args, row=1):
             if o is not None:
                 o[lo:hi] = p
 
-    if get_num_threads() > 1:
-        list(_get_pool().map(work, bounds))
-    else:
-        for b in bounds:
+    todo, take = iter(bounds), threading.Lock()
+
+    def drain():                       # take the next chunk until none is left
+        while True:
+            with take:
+                b = next(todo, None)
+            if b is None:
+                return
             work(b)
+    # the calling thread works too, beside threads - 1 helpers: a helper that the OS puts aside (another
+    # process wants the core) holds up at most the one chunk it has in hand
+    helpers = [_get_pool().submit(drain) for _ in range(get_num_threads() - 1)]
+    drain()
+    for h in helpers:
+        h.result()
     single, full = outs
     full = [None if o is None else o.reshape(*lead, *o.shape[1:]) for o in full]
     return full[0] if single else tuple(full)
