@@ -171,7 +171,8 @@ class Optimizer:
         return loss
 
     def _update(self, param, grad, state, group, xp):   # pragma: no cover - abstract
-        """Return the new parameter array (never modify ``param``, ``grad`` or ``state`` arrays in place)."""
+        """Return the new parameter array (never modify ``param`` or ``grad`` in place; state arrays the optimizer
+        made itself it may update in place, as Adam's moments)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------ state_dict
@@ -349,24 +350,29 @@ class Adam(Optimizer):
             v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
             v = state["max_exp_avg_sq"] = xp.maximum(state.get("max_exp_avg_sq", v), v)
             return adam_step(xp, p, m, v, lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps)
-        # the same formulas, in one function of same-shaped arrays: chunk by chunk on all cores (parallel_cpu)
-        p, state["exp_avg"], state["exp_avg_sq"] = for_rows(
-            adam_moments_and_step, xp, p, g, state["exp_avg"], state["exp_avg_sq"], beta1, beta2,
-            lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, row=0)
-        return p
+        # the same formulas, the moments updated in place (as PyTorch: no second copy of the optimizer state at
+        # the peak), chunk by chunk on all cores (parallel_cpu)
+        return for_rows(adam_moments_and_step, xp, p, g, state["exp_avg"], state["exp_avg_sq"], beta1, beta2,
+                        lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, row=0)
 
 
 def adam_step(xp, p, m, v, step_size, sqrt_bias2, eps):
-    """p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)."""
-    denom = xp.sqrt(v) / sqrt_bias2 + eps
-    return p - step_size * (m / denom)
+    """p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)   (one temporary, reused in place)."""
+    d = xp.sqrt(v)
+    d /= sqrt_bias2
+    d += eps                      # the denominator
+    xp.divide(m, d, out=d)
+    d *= step_size                # the step
+    return p - d
 
 
 def adam_moments_and_step(xp, p, g, m, v, beta1, beta2, step_size, sqrt_bias2, eps):
-    """(new p, new m, new v): m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2, then the step."""
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * (g * g)
-    return adam_step(xp, p, m, v, step_size, sqrt_bias2, eps), m, v
+    """m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2 (both in place), then the step: the new p."""
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * (g * g)
+    return adam_step(xp, p, m, v, step_size, sqrt_bias2, eps)
 
 
 class AdamW(Adam):
