@@ -264,8 +264,10 @@ def build_steps(cfg, device="cpu", precision="fp32"):
                 scaler.step(o)
                 scaler.update()
             return loss.item()
+        step.zero_grad = lambda: o.zero_grad(set_to_none=True)
         return step
 
+    tg_step.zero_grad = opt.zero_grad                 # (the memory measurement starts from no gradients)
     fns = {"tinygrad_tf": tg_step, "torch": th_step("manual"), "torch_sdpa": th_step("sdpa")}
     return fns, n_params
 
@@ -315,8 +317,9 @@ def _peak_memory(fns, device, cfg=None):
 
 
 def _cpu_peak_memory(cfg, contender):
-    """MiB by which one training step of ``contender`` raises its process's peak resident memory: measured in a
-    fresh child process (``--memory-child``) where glibc serves every block over 64 KiB with its own mmap
+    """MiB by which one training step of ``contender`` raises its process's peak resident memory above the
+    parameters and optimizer state (the previous step's gradients freed first): activations, gradients and
+    temporaries. Measured in a fresh child process (``--memory-child``) where glibc serves every block over 64 KiB with its own mmap
     (MALLOC_MMAP_THRESHOLD_), so a freed block leaves the process at once, the same for both libraries."""
     import subprocess
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -336,6 +339,7 @@ def _memory_child(spec):
     fns.clear()
     for _ in range(2):
         fn()
+    fn.zero_grad()                 # the baseline: parameters and optimizer state, the last step's gradients freed
     print(json.dumps({"mib": peak_step_memory(fn)}))
 
 
@@ -567,6 +571,7 @@ def main(argv=None):
                    f"{','.join(CPU_CONFIGS)}")
     p.add_argument("--no-generate", action="store_true")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    p.add_argument("--memory-only", action="store_true", help="measure the peak step memory only (no timing)")
     p.add_argument("--generate-only", action="store_true", help="skip the training step, time generation only")
     p.add_argument("--gen-contexts", default=None, help="prompt lengths for generation; default 16,64,128,256,480")
     p.add_argument("--gen-repeats", type=int, default=None, help="generation samples per contender; default 5, 2 quick")
@@ -592,6 +597,13 @@ def main(argv=None):
     meta["device"] = args.device
     peak = sgemm_peak(THREADS, repeats=3 if args.quick else 9, device=args.device)
     print(f"numpy sgemm peak: {peak:.1f} GFLOP/s ({THREADS} thread(s))", file=sys.stderr)
+    if args.memory_only:
+        rows = [[_label(dict(config=n, **CONFIGS[n]))] + [f"{v:.0f} MiB" for v in m.values()] +
+                [f"{m['tinygrad_tf'] / m['torch']:.2f}x"]
+                for n in names for m in [_peak_memory(dict.fromkeys(("tinygrad_tf", "torch", "torch_sdpa")),
+                                                      args.device, CONFIGS[n])]]
+        print(markdown_table(["config", "tinygrad_tf", "torch", "torch SDPA", "ratio tg / torch"], rows))
+        return
     train = []
     for n in ([] if args.generate_only else names):
         for precision in args.precision.split(","):

@@ -93,7 +93,7 @@ _LIMITER = None
 
 
 def peak_step_memory(fn) -> float:
-    """MiB by which one call of ``fn`` raises the process's peak resident memory above what it held just before:
+    """MiB by which one call of ``fn`` raises the process's peak resident memory above what it holds now:
     Linux's peak-RSS mark is reset (``/proc/self/clear_refs``), and after the call the peak (VmHWM) is read
     against the resident size before (VmRSS). Meaningful where freed memory leaves the process (glibc with
     MALLOC_MMAP_THRESHOLD_ set, as bench_gpt's child processes run); nan where /proc is not writable."""
