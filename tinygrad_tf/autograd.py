@@ -143,6 +143,8 @@ def run_backward(root_tensor, grad, retain_graph=False):
                 t.grad = Tensor._wrap(_own(g, taken) if t.grad is None else t.grad.data + g, ctx.device)
         check_saved(ctx)
         in_grads = type(ctx).backward(ctx, g)
+        if not retain_graph:       # its saved arrays are done with: free them now, not after the whole pass
+            ctx._release()         # (a step's peak memory is then its activations OR its gradients, not both)
         if isinstance(in_grads, list):
             in_grads = tuple(in_grads)
         elif not isinstance(in_grads, tuple):
@@ -170,8 +172,9 @@ def run_backward(root_tensor, grad, retain_graph=False):
             g = _run_hooks(leaf._hooks, g, leaf._device, f"a leaf of shape {tuple(leaf.shape)}")
         leaf.grad = Tensor._wrap(_own(g, taken) if leaf.grad is None else leaf.grad.data + g, leaf._device)
     if not retain_graph:
-        for ctx in order:
-            ctx._release()
+        for ctx in order:          # the nodes no gradient reached
+            if not ctx.released:
+                ctx._release()
 
 
 
