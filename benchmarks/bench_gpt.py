@@ -574,7 +574,7 @@ def main(argv=None):
     p.add_argument("--memory-only", action="store_true", help="measure the peak step memory only (no timing)")
     p.add_argument("--generate-only", action="store_true", help="skip the training step, time generation only")
     p.add_argument("--gen-contexts", default=None, help="prompt lengths for generation; default 16,64,128,256,480")
-    p.add_argument("--gen-repeats", type=int, default=None, help="generation samples per contender; default 5, 2 quick")
+    p.add_argument("--gen-repeats", type=int, default=None, help="generation samples per contender (an odd count: the median of pairs); default 5, 3 quick")
     p.add_argument("--clock", choices=("cpu", "wall"), default=None,
                    help="wall: elapsed (default); cpu: process CPU time (one-thread runs on a busy machine)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
@@ -630,8 +630,8 @@ def main(argv=None):
         for th in cols:
             set_threads(th)
             print(f"generation, {th} thread(s):", file=sys.stderr)
-            gen[th] = bench_generate(contexts, 8 if args.quick else 32,
-                                     args.gen_repeats or (2 if args.quick else 5), device=args.device)
+            gen[th] = bench_generate(contexts, 16 if args.quick else 32,
+                                     args.gen_repeats or (3 if args.quick else 5), device=args.device)
         set_threads(THREADS)
     print_report(train, gen, peak, info, meta, cols)
     if args.json:
