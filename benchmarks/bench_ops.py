@@ -1,6 +1,9 @@
 """Per-op forward + backward time, tinygrad_tf vs PyTorch (CPU, float32, same thread count).
 
-    python -m benchmarks.bench_ops                 # full table, 1 thread each
+Threads: every core by default (what a user gets), then 1 thread each in the same invocation (the
+``(1 thr)`` columns; ``--no-one-thread`` skips them). Wall time (``--clock cpu`` for CPU time).
+
+    python -m benchmarks.bench_ops                 # full table: all cores each, then 1 thread each
     python -m benchmarks.bench_ops --threads 2 --json ops.json
     python -m benchmarks.bench_ops --quick --only matmul,softmax
     python -m benchmarks.bench_ops --device cuda      # on a GPU: CuPy vs torch.cuda, wall time
@@ -37,7 +40,8 @@ import torch.nn.functional as TF  # noqa: E402
 
 import tinygrad_tf as tg  # noqa: E402
 from benchmarks.common import (default_clock, device_sync, fmt_ms, gpu_info, interleaved,  # noqa: E402
-                               machine_info, markdown_table, pin_threads, ratio_style)
+                               machine_info, markdown_table, pin_threads, ratio_style, set_threads,
+                               thread_columns)
 from tinygrad_tf import nn_ops as N  # noqa: E402
 
 try:  # the nn sub-package's functional API, once it exists; the engine's fused Functions otherwise
@@ -210,24 +214,30 @@ def run(args):
         todo = [c for c in todo if c["op"] in keep or c["op"].split()[0] in keep]
     if args.size:
         todo = [c for c in todo if c["size"] == args.size]
+    cols = info["thread_columns"] = thread_columns(THREADS, not args.no_one_thread and args.device == "cpu")
     for case in todo:
         b = build(case, device=args.device)
         status = check(case, b)
         target_s = 0.004 if args.quick else 0.02
-        fwd = interleaved({"tg": b["tg_fwd"], "torch": b["th_fwd"]}, repeats=args.repeats, target_s=target_s,
-                          clock=args.clock)
-        step = interleaved({"tg": b["tg_step"], "torch": b["th_step"]}, repeats=args.repeats, target_s=target_s,
-                           clock=args.clock)
-        row = dict(op=case["op"], shape=case["shape"], size=case["size"], check=status, target=case["target"],
-                   tg_fwd_s=fwd["tg"]["median"], torch_fwd_s=fwd["torch"]["median"],
-                   tg_s=step["tg"]["median"], torch_s=step["torch"]["median"],
-                   tg_iqr_s=step["tg"]["iqr"], torch_iqr_s=step["torch"]["iqr"])
-        row["fwd_ratio"] = row["tg_fwd_s"] / row["torch_fwd_s"]
-        row["ratio"] = row["tg_s"] / row["torch_s"]
+        row = dict(op=case["op"], shape=case["shape"], size=case["size"], check=status, target=case["target"])
+        for th in cols:
+            set_threads(th)
+            fwd = interleaved({"tg": b["tg_fwd"], "torch": b["th_fwd"]}, repeats=args.repeats, target_s=target_s,
+                              clock=args.clock)
+            step = interleaved({"tg": b["tg_step"], "torch": b["th_step"]}, repeats=args.repeats,
+                               target_s=target_s, clock=args.clock)
+            sfx = "" if th == cols[0] else f"_{th}thr"     # the headline columns keep the plain names
+            row.update({f"tg_fwd_s{sfx}": fwd["tg"]["median"], f"torch_fwd_s{sfx}": fwd["torch"]["median"],
+                        f"tg_s{sfx}": step["tg"]["median"], f"torch_s{sfx}": step["torch"]["median"],
+                        f"tg_iqr_s{sfx}": step["tg"]["iqr"], f"torch_iqr_s{sfx}": step["torch"]["iqr"]})
+            row[f"fwd_ratio{sfx}"] = row[f"tg_fwd_s{sfx}"] / row[f"torch_fwd_s{sfx}"]
+            row[f"ratio{sfx}"] = row[f"tg_s{sfx}"] / row[f"torch_s{sfx}"]
+        set_threads(THREADS)
         rows.append(row)
         if not args.no_progress:
+            one = f"  (1 thr x{row['ratio_1thr']:.2f})" if "ratio_1thr" in row else ""
             print(f"  {row['op']:<18} {row['shape']:<30} tg {fmt_ms(row['tg_s']):>10}  torch "
-                  f"{fmt_ms(row['torch_s']):>10}  x{row['ratio']:.2f}  [{status}]", file=sys.stderr, flush=True)
+                  f"{fmt_ms(row['torch_s']):>10}  x{row['ratio']:.2f}{one}  [{status}]", file=sys.stderr, flush=True)
     return rows, info
 
 
@@ -239,17 +249,20 @@ def print_table(rows, info, meta):
     t = Table(title=f"tinygrad_tf vs PyTorch {meta['torch']} — forward+backward, float32, "
                     f"{info['threads']} thread(s) each, {info['clock']} time, medians", caption="ratio = tinygrad_tf / torch (lower is better); "
                     "target: tiny tensors <= 3x (per-op overhead), matmul <= 1.1x")
+    one = rows and "ratio_1thr" in rows[0]
     for col, j in [("op", "left"), ("shape", "left"), ("tg fwd", "right"), ("torch fwd", "right"),
-                   ("fwd ratio", "right"), ("tg fwd+bwd", "right"), ("torch fwd+bwd", "right"), ("ratio", "right"),
-                   ("target", "right"), ("check", "left")]:
+                   ("fwd ratio", "right"), ("tg fwd+bwd", "right"), ("torch fwd+bwd", "right"), ("ratio", "right")] + \
+            ([("tg fwd+bwd (1 thr)", "right"), ("torch (1 thr)", "right"), ("ratio (1 thr)", "right")] if one else []) + \
+            [("target", "right"), ("check", "left")]:
         t.add_column(col, justify=j)
     for r in rows:
         tgt = r["target"]
         style = ratio_style(r["ratio"], tgt if tgt else 1.5)
         t.add_row(escape(r["op"]), escape(r["shape"]), fmt_ms(r["tg_fwd_s"]), fmt_ms(r["torch_fwd_s"]), f"{r['fwd_ratio']:.2f}x",
                   fmt_ms(r["tg_s"]), fmt_ms(r["torch_s"]), f"[{style}]{r['ratio']:.2f}x[/]",
+                  *([fmt_ms(r["tg_s_1thr"]), fmt_ms(r["torch_s_1thr"]), f"{r['ratio_1thr']:.2f}x"] if one else []),
                   f"<= {tgt}x" if tgt else "-", r["check"] if r["check"] == "ok" else f"[red]{r['check']}[/]")
-    console = Console(width=None if sys.stdout.isatty() else 180)
+    console = Console(width=None if sys.stdout.isatty() else 220)
     console.print(t)
     console.print(f"machine: {meta['cpu']} ({meta['logical_cores']} logical cores, load {meta['load_avg_1m']:.2f}), "
                   f"numpy {meta['numpy']} on {meta['numpy_blas']}, BLAS pools: {'; '.join(info['blas_pools'])}")
@@ -257,22 +270,30 @@ def print_table(rows, info, meta):
 
 def to_markdown(rows) -> str:
     """The results as a Markdown table (what docs/performance.md shows)."""
+    one = rows and "ratio_1thr" in rows[0]
+
+    def ratio(r, key):
+        return f"**{r[key]:.2f}x**" if r["target"] and r[key] > r["target"] else f"{r[key]:.2f}x"
     return markdown_table(
-        ["op", "shape", "tg fwd", "torch fwd", "fwd ratio", "tg fwd+bwd", "torch fwd+bwd", "ratio", "target"],
+        ["op", "shape", "tg fwd", "torch fwd", "fwd ratio", "tg fwd+bwd", "torch fwd+bwd", "ratio"] +
+        (["tg fwd+bwd (1 thr)", "torch fwd+bwd (1 thr)", "ratio (1 thr)"] if one else []) + ["target"],
         [[r["op"], f"`{r['shape']}`", fmt_ms(r["tg_fwd_s"]), fmt_ms(r["torch_fwd_s"]), f"{r['fwd_ratio']:.2f}x",
-          fmt_ms(r["tg_s"]), fmt_ms(r["torch_s"]), f"**{r['ratio']:.2f}x**" if r["target"] and r["ratio"] > r["target"]
-          else f"{r['ratio']:.2f}x", f"<= {r['target']}x" if r["target"] else ""] for r in rows])
+          fmt_ms(r["tg_s"]), fmt_ms(r["torch_s"]), ratio(r, "ratio")] +
+         ([fmt_ms(r["tg_s_1thr"]), fmt_ms(r["torch_s_1thr"]), ratio(r, "ratio_1thr")] if one else []) +
+         [f"<= {r['target']}x" if r["target"] else ""] for r in rows])
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=THREADS, help="threads for torch and numpy's BLAS (default 1)")
+    p.add_argument("--threads", type=int, default=THREADS,
+                   help="threads for torch, numpy's BLAS and tinygrad_tf (default: every core)")
+    p.add_argument("--no-one-thread", action="store_true", help="skip the second, 1-thread columns")
     p.add_argument("--repeats", type=int, default=None, help="samples per contender (median taken); default 21, 7 with --quick")
     p.add_argument("--quick", action="store_true", help="fewer repeats, shorter samples, fewer large cases")
     p.add_argument("--only", default="", help="comma-separated op names, e.g. matmul,softmax")
     p.add_argument("--size", choices=("small", "large"), help="only tiny or only large tensors")
     p.add_argument("--clock", choices=("cpu", "wall"), default=None,
-                   help="cpu: process CPU time (default with 1 thread: robust on a shared machine); wall: elapsed")
+                   help="wall: elapsed (default); cpu: process CPU time (one-thread runs on a busy machine)")
     p.add_argument("--json", metavar="PATH", help="also write the rows and machine facts as JSON")
     p.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     p.add_argument("--no-progress", action="store_true")

@@ -1,21 +1,20 @@
 """Timing helpers shared by the benchmarks (tinygrad_tf vs PyTorch on the CPU).
 
-Two rules make the numbers honest on a small, shared machine:
+Rules that make the numbers honest on a small, shared machine:
 
-1. **Same thread count on both sides.** NumPy's BLAS (OpenBLAS here) reads its
-   thread count from the environment *when it is loaded*, so
-   ``configure_threads()`` must run before ``import numpy``: the benchmark
-   scripts call it first thing. After the imports, ``pin_threads()`` applies the
-   same count through threadpoolctl (when installed) and ``torch.set_num_threads``.
-2. **Interleave, then take medians.** ``interleaved()`` alternates the
-   contenders sample by sample (and flips their order every round), so a burst
-   of load from another process hits both alike and the *ratio* stays
-   meaningful even when the absolute times wander.
-3. **Count CPU time when the machine is shared.** With one thread per library,
-   the default clock is the process's CPU time (``time.process_time``): time
-   spent waiting while another process holds the core is not counted. With
-   more threads, CPU time would add the threads up, so wall time is used
-   (``--clock wall`` forces it). On an idle machine the two agree.
+1. **Every core by default, and the same thread count on both sides.** A user runs with the default
+   thread count -- all cores (``os.cpu_count()``) for NumPy's BLAS, PyTorch and tinygrad_tf's
+   elementwise pool (tinygrad_tf/parallel_cpu.py) -- so that is the headline column. NumPy's BLAS
+   (OpenBLAS here) sizes its pool from the environment *when it is loaded*, so
+   ``configure_threads()`` must run before ``import numpy``: the benchmark scripts call it first
+   thing. ``set_threads(n)`` then applies a count to all three (threadpoolctl for the BLAS), so the
+   same invocation also measures **one thread** (the second column: ``thread_columns``).
+2. **Interleave, then take medians.** ``interleaved()`` alternates the contenders sample by sample
+   (and flips their order every round), so a burst of load from another process hits both alike and
+   the *ratio* stays meaningful even when the absolute times wander.
+3. **Wall time** (what a user waits for; CPU time would add the threads up). ``--clock cpu`` counts the
+   process's CPU time instead: robust to other processes on a shared machine, but only meaningful with
+   one thread.
 
 Nothing here imports numpy or torch at module level (see rule 1).
 """
@@ -32,11 +31,12 @@ import time
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-DEFAULT_THREADS = 1
+DEFAULT_THREADS = os.cpu_count() or 1
 
 
 def configure_threads(argv=None) -> int:
-    """Read ``--threads N`` from argv and export it to every BLAS/OpenMP variable. Call before numpy is imported."""
+    """Read ``--threads N`` (default: every core) from argv and export it to every BLAS/OpenMP variable. Call
+    before numpy is imported."""
     argv = sys.argv[1:] if argv is None else argv
     n = DEFAULT_THREADS
     for i, a in enumerate(argv):
@@ -53,7 +53,13 @@ def configure_threads(argv=None) -> int:
 
 
 def pin_threads(n: int) -> dict:
-    """Apply ``n`` threads to torch and (via threadpoolctl, when installed) to numpy's BLAS; say what was set."""
+    """Apply ``n`` threads (``set_threads``) and say what was set."""
+    return set_threads(n)
+
+
+def set_threads(n: int) -> dict:
+    """Use ``n`` threads from now on in torch, numpy's BLAS (threadpoolctl, when installed) and tinygrad_tf's
+    elementwise pool; returns what was set."""
     info = {"threads": n}
     try:
         import torch
@@ -61,10 +67,15 @@ def pin_threads(n: int) -> dict:
         info["torch_threads"] = torch.get_num_threads()
     except ImportError:
         info["torch_threads"] = None
+    from tinygrad_tf import parallel_cpu
+    parallel_cpu.set_num_threads(n)
+    info["tinygrad_tf_threads"] = parallel_cpu.get_num_threads()
     try:
         import threadpoolctl
         global _LIMITER
-        _LIMITER = threadpoolctl.threadpool_limits(limits=n)   # kept alive for the whole run
+        if _LIMITER is not None:
+            _LIMITER.restore_original_limits()
+        _LIMITER = threadpoolctl.threadpool_limits(limits=n)   # kept alive until the next set_threads
         pools = threadpoolctl.threadpool_info()
         info["blas_pools"] = [f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads)"
                               for p in pools]
@@ -73,7 +84,37 @@ def pin_threads(n: int) -> dict:
     return info
 
 
+def thread_columns(threads: int, one_thread: bool = True) -> list:
+    """The thread counts a run measures: the headline count, then 1 (unless it is 1, or ``one_thread`` is off)."""
+    return [threads] + ([1] if one_thread and threads > 1 else [])
+
+
 _LIMITER = None
+
+
+def peak_step_memory(fn) -> float:
+    """MiB by which one call of ``fn`` raises the process's peak resident memory above what it holds now:
+    Linux's peak-RSS mark is reset (``/proc/self/clear_refs``), and after the call the peak (VmHWM) is read
+    against the resident size before (VmRSS). Meaningful where freed memory leaves the process (glibc with
+    MALLOC_MMAP_THRESHOLD_ set, as bench_gpt's child processes run); nan where /proc is not writable."""
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return float("nan")
+    before = _proc_status("VmRSS")
+    fn()
+    return (_proc_status("VmHWM") - before) / 1024
+
+
+def _proc_status(key: str) -> int:
+    """A kB figure from /proc/self/status (VmRSS: resident now; VmHWM: the peak since the last reset)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
 
 
 def machine_info() -> dict:
@@ -148,8 +189,8 @@ def gpu_info(device: str = "cpu") -> dict:
 
 
 def default_clock(threads: int) -> str:
-    """CPU time for single-threaded runs (robust to other processes on a shared machine), else wall time."""
-    return "cpu" if threads == 1 else "wall"
+    """Wall time: what a user waits for (``--clock cpu`` is there for one-thread runs on a busy machine)."""
+    return "wall"
 
 
 def calibrate(fn, target_s: float = 0.01, max_inner: int = 10000, clock=time.perf_counter) -> int:

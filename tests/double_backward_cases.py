@@ -185,6 +185,8 @@ CASES = {
                       [((4, 5), "any")]),
     "cross_entropy (none)": (lambda lib, a: _F(lib).cross_entropy(a, lib.tensor([4, -100, 0, 3]), label_smoothing=0.2,
                                                                  reduction="none"), [((4, 5), "any")]),
+    "linear": (lambda lib, x, w, b: _F(lib).linear(x, w, b) * _F(lib).linear(x, w),
+               [(("a", "b", "c"), "any"), (("d", "c"), "any"), (("d",), "any")]),
     "layer_norm": (lambda lib, x, w, b: _F(lib).layer_norm(x, (x.shape[-1],), w, b),
                    [(("a", "b", "e"), "any"), (("e",), "any"), (("e",), "any")]),
     "layer_norm (2 axes, no affine)": (lambda lib, x: _F(lib).layer_norm(x, tuple(x.shape[-2:])),

@@ -172,6 +172,8 @@ def run_backward(root_tensor, grad, retain_graph=False):
                 t.grad = Tensor._wrap(_own(g, taken) if t.grad is None else t.grad.data + g, ctx.device)
         check_saved(ctx)
         in_grads = type(ctx).backward(ctx, g)
+        if not retain_graph:       # its saved arrays are done with: free them now, not after the whole pass
+            ctx._release()         # (a step's peak memory is then its activations OR its gradients, not both)
         if isinstance(in_grads, list):
             in_grads = tuple(in_grads)
         elif not isinstance(in_grads, tuple):
@@ -199,8 +201,9 @@ def run_backward(root_tensor, grad, retain_graph=False):
     for leaf, g in leaves.values():
         _store_leaf_grad(leaf, g, taken)
     if not retain_graph:
-        for ctx in order:
-            ctx._release()
+        for ctx in order:          # the nodes no gradient reached
+            if not ctx.released:
+                ctx._release()
 
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Function
+from .parallel_cpu import by_rows, for_rows
 
 
 class Embedding(Function):
@@ -29,6 +30,39 @@ class Embedding(Function):
     def backward(ctx, g):
         gw = ctx.xp.zeros(ctx.shape, dtype=g.dtype)
         return backend.scatter_add(ctx.xp, gw, ctx.ids.ravel(), g.reshape(-1, ctx.shape[-1])), None
+
+
+class Linear(Function):
+    """y = x @ W^T + b,  W of shape (out, in), x of shape (..., in) -- one op, one large GEMM.
+
+        dL/dx = g @ W,   dL/dW = g^T @ x,   dL/db = sum of g over the rows
+
+    with x and g folded to rows, (-1, in) and (-1, out): every product, forward and backward, is ONE GEMM
+    over all the batch's positions, and no transposed copy of W is made or recorded on the graph.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        ctx.save_for_backward(x, weight)
+        y = _rows(x) @ weight.T
+        if bias is not None:
+            y += bias
+        return y.reshape(*x.shape[:-1], weight.shape[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        xp, need = ctx.xp, ctx.needs_input_grad
+        g2 = _rows(g)
+        gx = (g2 @ weight).reshape(*x.shape) if need[0] else None
+        gw = xp.swapaxes(g2, 0, 1) @ _rows(x) if need[1] else None
+        gb = xp.sum(g2, axis=0) if len(need) > 2 and need[2] else None
+        return gx, gw, gb
+
+
+def _rows(x):
+    """(..., k) -> (-1, k): the batch axes folded into rows (a view when x is contiguous)."""
+    return x.reshape(-1, x.shape[-1])
 
 
 class Dropout(Function):
@@ -55,6 +89,9 @@ def softmax_rows(xp, logits):
     return z, xp.log(sum_e), e / sum_e
 
 
+softmax_rows_by_chunks = by_rows(softmax_rows)   # the same, chunk by chunk of rows on all cores (parallel_cpu)
+
+
 class CrossEntropy(Function):
     """loss_i = -(1 - s) log p_i[t_i] - s * mean_c log p_i[c],  p_i = softmax(logits_i), s = label smoothing.
 
@@ -66,7 +103,7 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
         xp = ctx.xp
         n = logits.shape[0]
-        z, lse, p = ctx.derived(softmax_rows, logits)  # (p is kept for the backward pass)
+        z, lse, p = ctx.derived(softmax_rows_by_chunks, logits)  # (p is kept for the backward pass)
         lse = lse[:, 0]                                # log p_i[c] = z_ic - lse_i
         valid = target != ignore_index
         safe = xp.where(valid, target, 0)
@@ -118,7 +155,8 @@ class LayerNorm(Function):
     With xhat the normalised x and gh = g * w (n values per row):
         dL/dx = (gh - mean(gh) - xhat * mean(gh * xhat)) / sqrt(var + eps)
         dL/dw = sum over rows of g * xhat,   dL/db = sum over rows of g
-    (Each NumPy call is a pass over memory: the formulas reuse their buffers in place.)
+    (Each NumPy call is a pass over memory: the formulas reuse their buffers in place. Over the last axis
+    they run chunk by chunk of rows on all cores: parallel_cpu.)
     """
 
     @staticmethod
@@ -127,27 +165,17 @@ class LayerNorm(Function):
         n = 1
         for s in x.shape[-k:]:
             n *= s
-        xhat, rstd = ctx.derived(normalise, x, axes, n, eps)
+        xhat, rstd = ctx.derived(normalise if k > 1 else normalise_by_chunks, x, axes, n, eps)
         ctx.save_for_backward(xhat, rstd, w)
         ctx.axes, ctx.n = axes, n
         if w is None:
             return xhat if b is None else xhat + b
-        y = xhat * w
-        if b is not None:
-            y += b
-        return y
+        return for_rows(_scale_shift, ctx.xp, xhat, w, b, row=k)
 
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
-        gh = g if w is None else g * w
-        gx = gh * xhat
-        m2 = gx.sum(axis=ctx.axes, keepdims=True) / ctx.n            # mean(gh * xhat)
-        m1 = gh.sum(axis=ctx.axes, keepdims=True) / ctx.n            # mean(gh)
-        ctx.xp.multiply(xhat, m2, out=gx)                            # gx = (gh - m1 - xhat * m2) * rstd
-        gx += m1
-        ctx.xp.subtract(gh, gx, out=gx)
-        gx *= rstd
+        gx = for_rows(layer_norm_backward, ctx.xp, g, xhat, rstd, w, ctx.axes, ctx.n, row=len(ctx.axes))
         gw = g * xhat if ctx.needs_input_grad[1] else None
         gb = g if ctx.needs_input_grad[2] else None
         return gx, gw, gb
@@ -156,6 +184,30 @@ class LayerNorm(Function):
     def input_from_saved(ctx, i):      # x - mean: layer norm cannot tell it from x (create_graph re-derives from it)
         xhat, rstd, _ = ctx.saved_tensors
         return xhat / rstd
+
+
+normalise_by_chunks = by_rows(normalise)
+
+
+def _scale_shift(xp, xhat, w, b):
+    """y = xhat * w (+ b)."""
+    y = xhat * w
+    if b is not None:
+        y += b
+    return y
+
+
+def layer_norm_backward(xp, g, xhat, rstd, w, axes, n):
+    """dL/dx = (gh - mean(gh) - xhat * mean(gh * xhat)) * rstd,  gh = g * w."""
+    gh = g if w is None else g * w
+    gx = gh * xhat
+    m2 = gx.sum(axis=axes, keepdims=True) / n            # mean(gh * xhat)
+    m1 = gh.sum(axis=axes, keepdims=True) / n            # mean(gh)
+    xp.multiply(xhat, m2, out=gx)                        # gx = (gh - m1 - xhat * m2) * rstd
+    gx += m1
+    xp.subtract(gh, gx, out=gx)
+    gx *= rstd
+    return gx
 
 
 def rms_normalise(xp, x, eps):
@@ -168,22 +220,31 @@ class RMSNorm(Function):
     """y = x / sqrt(mean(x^2) + eps) * w   (no mean subtraction, no bias: Llama, T5).
 
         dL/dx = (gh - xhat * mean(gh * xhat)) / rms,  gh = g * w;   dL/dw = sum over rows of g * xhat
+    (Chunk by chunk of rows on all cores: parallel_cpu.)
     """
 
     @staticmethod
     def forward(ctx, x, w, eps=1e-6):
-        xhat, rstd = ctx.derived(rms_normalise, x, eps)
+        xhat, rstd = ctx.derived(rms_normalise_by_chunks, x, eps)
         ctx.save_for_backward(xhat, rstd, w)
-        return xhat if w is None else xhat * w
+        return xhat if w is None else for_rows(_scale_shift, ctx.xp, xhat, w, None)
 
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
-        gh = g if w is None else g * w
-        gx = (gh - xhat * (gh * xhat).mean(axis=-1, keepdims=True)) * rstd
+        gx = for_rows(rms_norm_backward, ctx.xp, g, xhat, rstd, w)
         return gx, (g * xhat if ctx.needs_input_grad[1] else None)
 
     @staticmethod
     def input_from_saved(ctx, i):      # x itself (create_graph re-derives xhat and rstd from it)
         xhat, rstd, _ = ctx.saved_tensors
         return xhat / rstd
+
+
+rms_normalise_by_chunks = by_rows(rms_normalise)
+
+
+def rms_norm_backward(xp, g, xhat, rstd, w):
+    """dL/dx = (gh - xhat * mean(gh * xhat)) * rstd,  gh = g * w."""
+    gh = g if w is None else g * w
+    return (gh - xhat * (gh * xhat).mean(axis=-1, keepdims=True)) * rstd

@@ -164,6 +164,9 @@ CATALOG = {
     "cross_entropy (sum, none)": (lambda a: nn_ops.CrossEntropy.apply(a, np.array([1, 0, 3, 3]), -100, 0.0, "sum") +
                                   nn_ops.CrossEntropy.apply(a, np.array([4, -100, 0, 3]), -100, 0.2, "none"),
                                   [((4, 5), "any")]),
+    "linear": (lambda x, w, b: nn_ops.Linear.apply(x, w, b), [(("a", "b", "c"), "any"), (("d", "c"), "any"),
+                                                              (("d",), "any")]),
+    "linear (no bias, one row)": (lambda x, w: nn_ops.Linear.apply(x, w), [(("c",), "any"), (("d", "c"), "any")]),
     "layer_norm": (lambda x, w, b: nn_ops.LayerNorm.apply(x, w, b),
                    [(("b", "e"), "any"), (("e",), "any"), (("e",), "any")]),
     "layer_norm (2 axes, no affine)": (lambda x: nn_ops.LayerNorm.apply(x, None, None, 2), [(("a", "b", "c"), "any")]),

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Function
+from .parallel_cpu import by_rows, for_rows
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -289,6 +290,13 @@ def _gelu_minimum(approximate):
     return (lo + hi) / 2
 
 
+gelu_by_chunks = by_rows(gelu, row=0)   # the same, chunk by chunk on all cores (parallel_cpu)
+
+
+def _times(xp, a, b):
+    return a * b
+
+
 class GELU(Function):
     """y = gelu(x) (the function above).   dL/dx = g * dy/dx.
 
@@ -298,7 +306,7 @@ class GELU(Function):
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
-        y, dydx = ctx.derived(gelu, x, approximate, ctx.needs_input_grad[0])
+        y, dydx = ctx.derived(gelu_by_chunks, x, approximate, ctx.needs_input_grad[0])
         if dydx is not None:
             ctx.save_for_backward(dydx, y)
             ctx.approximate = approximate
@@ -307,7 +315,7 @@ class GELU(Function):
     @staticmethod
     def backward(ctx, g):
         dydx, _ = ctx.saved_tensors
-        return g * dydx
+        return for_rows(_times, ctx.xp, g, dydx, row=0)      # g * dydx (on all cores)
 
     @staticmethod
     def input_from_saved(ctx, i):     # x, which the forward does not keep, back from y and dy/dx
@@ -436,11 +444,17 @@ class MatMul(Function):
     1-D operands follow NumPy: a vector on the left is a row (1, n), on the right a
     column (n, 1), and that axis is dropped from y. Batch axes broadcast; the engine
     sums the gradient back over broadcast batch axes.
+
+    A stack times a matrix, (..., n, k) @ (k, m) (every Linear layer), runs as ONE large GEMM
+    (-1, k) @ (k, m) -- forward, and both gradients -- never as one small GEMM per batch item, which
+    is how NumPy would run it (``_fold``).
     """
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if b.ndim == 2 and a.ndim > 2:        # y = (a folded to (-1, k)) @ b, unfolded
+            return _unfold(_fold(a) @ b, a.shape[:-1])
         return a @ b
 
     @staticmethod
@@ -452,16 +466,31 @@ class MatMul(Function):
             b, g = b[:, None], g[..., None]
         if a_vec:                             # ... then the dropped row axis (vector @ vector: y was 0-d)
             a, g = a[None, :], g[..., None, :]
+        stack_times_matrix = b.ndim == 2 and a.ndim > 2
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = g @ xp.swapaxes(b, -1, -2)
+            if stack_times_matrix:            # dL/da = (g folded) @ b^T, unfolded
+                ga = _unfold(_fold(g) @ xp.swapaxes(b, -1, -2), g.shape[:-1])
+            else:
+                ga = g @ xp.swapaxes(b, -1, -2)
             if a_vec:
                 ga = ga[..., 0, :]
         if ctx.needs_input_grad[1]:
-            if b.ndim == 2 and a.ndim > 2:    # (..., n, k) @ (k, m): fold the batch into one GEMM
-                gb = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            if stack_times_matrix:            # dL/db = (a folded)^T @ (g folded): the batch summed in the GEMM
+                gb = xp.swapaxes(_fold(a), -1, -2) @ _fold(g)
             else:
                 gb = xp.swapaxes(a, -1, -2) @ g
             if b_vec:
                 gb = gb[..., 0]
         return ga, gb
+
+
+def _fold(x):
+    """(..., n, k) -> (-1, k): the batch axes folded into the rows (a view when x is contiguous; otherwise a
+    copy of x, which costs far less than the GEMM it feeds). Arrays and Tensors (create_graph) alike."""
+    return x.reshape(-1, x.shape[-1])
+
+
+def _unfold(y, lead):
+    """(-1, m) -> (*lead, m): the folded rows back into their batch axes."""
+    return y.reshape(*lead, y.shape[-1])

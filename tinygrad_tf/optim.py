@@ -38,6 +38,7 @@ from collections import defaultdict
 
 from . import backend, lr_scheduler
 from .autograd import enable_grad, no_grad
+from .parallel_cpu import for_rows
 from .lr_scheduler import LambdaLR, LRScheduler, WarmupCosine, cosine_with_warmup  # noqa: F401  (old homes)
 
 # ``import tinygrad_tf.optim.lr_scheduler`` finds the module, as ``import os.path`` finds the module
@@ -170,7 +171,8 @@ class Optimizer:
         return loss
 
     def _update(self, param, grad, state, group, xp):   # pragma: no cover - abstract
-        """Return the new parameter array (never modify ``param``, ``grad`` or ``state`` arrays in place)."""
+        """Return the new parameter array (never modify ``param`` or ``grad`` in place; state arrays the optimizer
+        made itself it may update in place, as Adam's moments)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------ state_dict
@@ -343,14 +345,34 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(p)
         t = state["step"] = state["step"] + 1
-        m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
-        v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
         if group["amsgrad"]:
+            m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
+            v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
             v = state["max_exp_avg_sq"] = xp.maximum(state.get("max_exp_avg_sq", v), v)
-        bias1 = 1 - beta1 ** t
-        bias2 = 1 - beta2 ** t
-        denom = xp.sqrt(v) / math.sqrt(bias2) + eps
-        return p - (lr / bias1) * (m / denom)
+            return adam_step(xp, p, m, v, lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps)
+        # the same formulas, the moments updated in place (as PyTorch: no second copy of the optimizer state at
+        # the peak), chunk by chunk on all cores (parallel_cpu)
+        return for_rows(adam_moments_and_step, xp, p, g, state["exp_avg"], state["exp_avg_sq"], beta1, beta2,
+                        lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, row=0)
+
+
+def adam_step(xp, p, m, v, step_size, sqrt_bias2, eps):
+    """p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)   (one temporary, reused in place)."""
+    d = xp.sqrt(v)
+    d /= sqrt_bias2
+    d += eps                      # the denominator
+    xp.divide(m, d, out=d)
+    d *= step_size                # the step
+    return p - d
+
+
+def adam_moments_and_step(xp, p, g, m, v, beta1, beta2, step_size, sqrt_bias2, eps):
+    """m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2 (both in place), then the step: the new p."""
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * (g * g)
+    return adam_step(xp, p, m, v, step_size, sqrt_bias2, eps)
 
 
 class AdamW(Adam):

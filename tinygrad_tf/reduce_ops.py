@@ -9,6 +9,7 @@ back over the reduced axes: ``_unreduce`` re-inserts them so it broadcasts.
 import numpy as np
 
 from .autograd import Function
+from .parallel_cpu import for_rows
 
 
 def _unreduce(xp, g, axes, keepdim):
@@ -143,27 +144,36 @@ class LogSumExp(Function):
 class Softmax(Function):
     """y_i = e^(x_i - m) / sum_j e^(x_j - m).   dL/dx = y * (g - sum_j g_j y_j).
 
-    (Big arrays: each NumPy call is a pass over memory, so the formulas run in place on one buffer.)
+    (Big arrays: each NumPy call is a pass over memory, so the formulas run in place on one buffer; along the
+    last axis, chunk by chunk of rows on all cores: parallel_cpu.)
     """
 
     @staticmethod
     def forward(ctx, x, dim=-1):
-        xp = ctx.xp
         ctx.dim = dim
-        e = x - _stable_max(xp, x, dim)
-        xp.exp(e, out=e)
-        e /= e.sum(axis=dim, keepdims=True)
-        ctx.save_for_backward(e)
-        return e
+        y = _along(softmax, ctx.xp, dim, x)
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        gx = g * y
-        s = gx.sum(axis=ctx.dim, keepdims=True)   # sum_j g_j y_j
-        ctx.xp.subtract(g, s, out=gx)             # then reuse the buffer: gx = (g - s) * y
-        gx *= y
-        return gx
+        return _along(softmax_backward, ctx.xp, ctx.dim, g, y)
+
+
+def softmax(xp, x, dim):
+    e = x - _stable_max(xp, x, dim)
+    xp.exp(e, out=e)
+    e /= e.sum(axis=dim, keepdims=True)
+    return e
+
+
+def softmax_backward(xp, g, y, dim):
+    gx = g * y
+    s = gx.sum(axis=dim, keepdims=True)   # sum_j g_j y_j
+    xp.subtract(g, s, out=gx)             # then reuse the buffer: gx = (g - s) * y
+    gx *= y
+    return gx
 
 
 class LogSoftmax(Function):
@@ -171,21 +181,36 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim=-1):
-        xp = ctx.xp
         ctx.dim = dim
-        z = x - _stable_max(xp, x, dim)
-        with np.errstate(divide="ignore"):
-            z -= xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
-        ctx.save_for_backward(z)
-        return z
+        y = _along(log_softmax, ctx.xp, dim, x)
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        gx = ctx.xp.exp(y)
-        gx *= -g.sum(axis=ctx.dim, keepdims=True)
-        gx += g
-        return gx
+        return _along(log_softmax_backward, ctx.xp, ctx.dim, g, y)
+
+
+def log_softmax(xp, x, dim):
+    z = x - _stable_max(xp, x, dim)
+    with np.errstate(divide="ignore"):
+        z -= xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
+    return z
+
+
+def log_softmax_backward(xp, g, y, dim):
+    gx = xp.exp(y)
+    gx *= -g.sum(axis=dim, keepdims=True)
+    gx += g
+    return gx
+
+
+def _along(fn, xp, dim, x, *args):
+    """``fn(xp, x, *args, dim)``; along the last axis, row chunk by row chunk (parallel_cpu.for_rows)."""
+    if isinstance(dim, int) and dim in (-1, x.ndim - 1):
+        return for_rows(fn, xp, x, *args, -1)
+    return fn(xp, x, *args, dim)
 
 
 def _exclusive_products(xp, x, axis):

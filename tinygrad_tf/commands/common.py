@@ -19,6 +19,7 @@ from ..backend import DeviceError
 from ..distributed import DistError
 from ..exercises import UnknownExercise
 from ..fileio import CheckpointError, atomic_write
+from ..parallel_cpu import set_num_threads as set_elementwise_threads
 from ..lab import RunsError, SpecError, WebError
 from ..lab.codeview import UnknownComponent
 from ..nn.models import BertConfig, ConfigError, GPTConfig, T5Config
@@ -95,8 +96,8 @@ def write_figures(paths, make_figure) -> None:
 
 # ---------------------------------------------------------------- BLAS threads
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-THREADS_HELP = ("BLAS threads (default 1: fastest for small models, above all on a busy machine; 0 = the library's "
-                "default; OMP_NUM_THREADS / OPENBLAS_NUM_THREADS, when set, win)")
+THREADS_HELP = ("BLAS and elementwise threads (default 1: fastest for small models, above all on a busy machine; 0 = "
+                "the libraries' default, every core; OMP_NUM_THREADS / OPENBLAS_NUM_THREADS, when set, win)")
 
 
 def limit_blas_threads(n: int) -> bool:
@@ -136,9 +137,12 @@ def limit_blas_threads(n: int) -> bool:
 
 
 def apply_threads(args) -> None:
+    """``--threads N`` for the BLAS and for the elementwise work (tinygrad_tf.parallel_cpu), unless the
+    environment already says."""
     n = getattr(args, "threads", 0)
-    if n and n > 0 and not any(os.environ.get(k) for k in THREAD_ENV):
+    if n and n > 0 and not any(os.environ.get(k) for k in THREAD_ENV + ("TINYGRAD_TF_NUM_THREADS",)):
         limit_blas_threads(n)
+        set_elementwise_threads(n)
 
 
 # ---------------------------------------------------------------- small parsers

@@ -76,7 +76,10 @@ def log_softmax(x, dim=-1, dtype=None):
 def linear(x, weight, bias=None):
     """y = x @ W^T + b, with W of shape (out_features, in_features) as PyTorch. (In float16 inside autocast.)"""
     x, weight, bias = amp.low(x, weight, bias)
-    y = x @ weight.T
+    if weight.ndim == 2 and x.ndim >= 1 and x.shape[-1] == weight.shape[1] and x.dtype == weight.dtype and \
+            (bias is None or (bias.shape == (weight.shape[0],) and bias.dtype == weight.dtype)):
+        return N.Linear.apply(x, weight, bias) if bias is not None else N.Linear.apply(x, weight)
+    y = x @ weight.T                                   # anything else (and its errors) as the ops compose it
     return y if bias is None else y + bias
 
 

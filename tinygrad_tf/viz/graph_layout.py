@@ -21,6 +21,7 @@ _NODESEP, _RANKSEP = 0.25, 0.35
 _SEGSEP = 0.6                 # between the columns (rows) of a wrapped drawing
 _CONNECTOR = 0.32             # a wrapped drawing's lettered connector (a circle)
 _WRAP_PENALTY = 0.08          # what one more column must gain: this fraction of the scale
+_SQUARE = 1.15                # a wrapped drawing estimated narrower than this (w / h) may come out portrait
 
 
 def _fields(label: str) -> list[str]:
@@ -178,6 +179,8 @@ def plan(nodes, edges, slide=SLIDE, max_segments: int = 4) -> tuple[str, dict]:
                 continue
             w, h = estimate(nodes, edges, rankdir, cuts)
             scale = min(1.0, slide[0] / max(w, 1e-3), slide[1] / max(h, 1e-3)) * (1 - _WRAP_PENALTY * (k - 1))
+            if k > 1 and w / max(h, 1e-3) < _SQUARE:     # the estimate is good to ~10%: wrapped, keep clear of
+                scale *= 1 - _WRAP_PENALTY               # portrait (a wrap is chosen to make a slide landscape)
             miss = abs(math.log(max(w, 1e-3) / max(h, 1e-3)) - math.log(slide[0] / slide[1]))
             score = (round(scale, 3), -miss if scale >= 1 else 0.0)    # bigger first; then nearer 16:9
             if best is None or score > best[0]:
