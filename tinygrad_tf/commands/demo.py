@@ -18,7 +18,7 @@ CALIBRATION_STEPS = (5, 25)          # steps whose mean time sets the run length
 # warmup and picks the number of steps that fits --minutes (so a slow machine finishes on time with a
 # somewhat higher loss, a fast one trains longer); warmup learning rates do not depend on the total, so
 # the run is exactly the one that `--steps N` would give.
-DEMO_CONFIG = dict(preset="demo", batch_size=8, steps=3000, lr=2e-3, min_lr=2e-4, warmup_steps=100,
+DEMO_CONFIG = dict(preset="demo", batch_size=8, steps=6000, lr=2e-3, min_lr=2e-4, warmup_steps=100,
                    weight_decay=0.1, grad_clip=1.0, eval_interval=250, eval_iters=16, dropout=0.0)
 
 
