@@ -24,8 +24,8 @@ TINY = ["--preset", "tiny", "--context", "16", "--batch-size", "4", "--eval-inte
         "--warmup", "1"]
 
 
-def run(*args, cwd=None, timeout=120):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+def run(*args, cwd=None, timeout=120, env=None):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200", **(env or {})}
     return subprocess.run([sys.executable, "-m", "tinygrad_tf", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=timeout)
 
@@ -129,13 +129,13 @@ def test_bad_prompts_and_checkpoints(work, tmp_path):
     assert (other / "config.json").read_text() == cfg
 
 
-def test_cuda_without_cupy(work):
-    import importlib.util
-    if importlib.util.find_spec("cupy") is not None:
-        pytest.skip("CuPy is installed here; the missing-CuPy message cannot be tested")
-    assert_one_line_error(run("generate", "--checkpoint", work / "ck", "--device", "cuda"), "cupy")
+def test_cuda_without_cupy(work, tmp_path):
+    # CuPy hidden from the CLI's process (whether or not it is installed): a cupy module that fails to import
+    (tmp_path / "cupy.py").write_text('raise ImportError("No module named \'cupy\' (hidden by the test)")\n')
+    hide = {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    assert_one_line_error(run("generate", "--checkpoint", work / "ck", "--device", "cuda", env=hide), "cupy")
     assert_one_line_error(run("train", "--device", "cuda", "--steps", "1", "--data", work / "data.txt",
-                              "--out", work / "cuda-run", *TINY), "cupy")
+                              "--out", work / "cuda-run", *TINY, env=hide), "cupy")
     assert not (work / "cuda-run").exists()
 
 
