@@ -124,7 +124,7 @@ def _store_leaf_grad(leaf, g, taken):
     """A leaf's summed gradient: through its hooks, then into (or added to) ``.grad``."""
     if leaf._hooks:
         g = _run_hooks(leaf._hooks, g, leaf._device, f"a leaf of shape {tuple(leaf.shape)}")
-    leaf.grad = Tensor._wrap(_own(g, taken) if leaf.grad is None else leaf.grad.data + g, leaf._device)
+    _keep(leaf, g, taken)
 
 
 def _edges_done(ctx, waiting, leaves, taken):
@@ -168,8 +168,8 @@ def run_backward(root_tensor, grad, retain_graph=False):
             g = _run_hooks(ctx._hooks, g, ctx.device, f"the output of {type(ctx).__name__}")
         if ctx._retain is not None:
             t = ctx._retain()
-            if t is not None:
-                t.grad = Tensor._wrap(_own(g, taken) if t.grad is None else t.grad.data + g, ctx.device)
+            if t is not None:           # (t is this node's output: it lives on ctx.device)
+                _keep(t, g, taken)
         check_saved(ctx)
         in_grads = type(ctx).backward(ctx, g)
         if not retain_graph:       # its saved arrays are done with: free them now, not after the whole pass
@@ -324,8 +324,10 @@ def _walk(outputs, grads, retain_graph, create_graph, inputs=None, accumulate=Tr
             g = _hooked(ctx._hooks, g, ctx.device, f"the output of {type(ctx).__name__}")
         if want_nodes and ctx in want_nodes:
             captured[ctx] = g
-        if accumulate and inputs is None and ctx._retain is not None and ctx._retain() is not None:
-            _keep(ctx._retain(), g, taken)
+        if accumulate and inputs is None and ctx._retain is not None:
+            t = ctx._retain()
+            if t is not None:
+                _keep(t, g, taken)
         if below is not None and ctx not in below:
             continue
         if ctx.released:

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Function
+from .ops import _fold as _rows        # (..., k) -> (-1, k): MatMul's fold, the batch axes into rows
 from .parallel_cpu import by_rows, for_rows
 
 
@@ -58,11 +59,6 @@ class Linear(Function):
         gw = xp.swapaxes(g2, 0, 1) @ _rows(x) if need[1] else None
         gb = xp.sum(g2, axis=0) if len(need) > 2 and need[2] else None
         return gx, gw, gb
-
-
-def _rows(x):
-    """(..., k) -> (-1, k): the batch axes folded into rows (a view when x is contiguous)."""
-    return x.reshape(-1, x.shape[-1])
 
 
 class Dropout(Function):
