@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "torch_nn_reference.npz"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from fixture_common import save_npz  # noqa: E402
+
+OUT = ROOT / "tests" / "fixtures" / "torch_nn_reference.npz"
 rng = np.random.default_rng(2024)
 data: dict[str, np.ndarray] = {}
 
@@ -437,9 +442,7 @@ def main():
     for k, v in tables.items():
         data[f"{k}/cases"] = np.array(json.dumps(v, default=lambda o: o.tolist() if hasattr(o, "tolist") else o))
     data["onehot/cases"] = np.array(json.dumps({k: dict(n=v["n"]) for k, v in ONEHOT_CASES.items()}))
-    data["torch_version"] = np.array(torch.__version__)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT, **data)
+    save_npz(OUT, data)
     print(f"wrote {OUT} ({len(data)} arrays, {OUT.stat().st_size / 1024:.0f} KiB) with torch {torch.__version__}")
 
 

@@ -23,6 +23,7 @@ script does.
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -32,7 +33,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "torch_nn_tail_reference.npz"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from fixture_common import save_npz  # noqa: E402
+
+OUT = ROOT / "tests" / "fixtures" / "torch_nn_tail_reference.npz"
 rng = np.random.default_rng(2025)
 data: dict[str, np.ndarray] = {}
 KINKS = [0.0, -3.0, 3.0, 1.0, -1.0, 0.5, -0.5, 6.0, 25.0, -25.0, 30.0, 60.0, -60.0]
@@ -591,9 +596,7 @@ def main():
     tables = {"fn": FN_CASES, "bn": BN_CASES, "rnn": RNN_CASES, "tfm": TFM_CASES, "mod": MOD_CASES}
     for k, v in tables.items():
         data[f"{k}/cases"] = np.array(json.dumps(v))
-    data["torch_version"] = np.array(torch.__version__)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT, **data)
+    save_npz(OUT, data)
     print(f"wrote {OUT} ({len(data)} arrays, {OUT.stat().st_size / 1024:.0f} KiB) with torch {torch.__version__}")
 
 

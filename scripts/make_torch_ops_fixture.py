@@ -21,6 +21,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "fixtures" / "torch_ops_reference.npz"
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
+from fixture_common import input_grads, save_npz  # noqa: E402
 from torch_ops_cases import CASES  # noqa: E402
 
 
@@ -59,11 +61,7 @@ def run(name, fn, specs, rng):
             record[f"w{k}"] = w
             term = (o * torch.from_numpy(w)).sum()
             loss = term if loss is None else loss + term
-    if loss is not None:
-        grads = torch.autograd.grad(loss, inputs, allow_unused=True)
-        for i, g in enumerate(grads):
-            if g is not None:
-                record[f"grad{i}"] = g.numpy().copy()
+    record.update(input_grads(loss, inputs))
     return {f"{name}|{key}": value for key, value in record.items()}
 
 
@@ -72,9 +70,7 @@ def main():
     data = {}
     for name, (fn, specs) in CASES.items():
         data.update(run(name, fn, specs, rng))
-    data["torch_version"] = np.array(torch.__version__)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT, **data)
+    save_npz(OUT, data)
     print(f"wrote {OUT.relative_to(ROOT)}: {len(CASES)} cases, {len(data)} arrays (torch {torch.__version__})")
 
 

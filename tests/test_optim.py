@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from optim_cases import CASES, EXTRA_CASES, GROUP_CASES
 
 import tinygrad_tf as tg
 from tinygrad_tf import optim
@@ -20,19 +21,6 @@ from tinygrad_tf.nn.utils import clip_grad_norm_, clip_grad_value_, get_total_no
 REF = np.load(Path(__file__).parent / "fixtures" / "optim_reference.npz")
 STEPS = int(REF["steps"])
 
-CASES = {   # must match scripts/make_optim_fixture.py
-    "sgd": ("SGD", dict(lr=0.1)),
-    "sgd_momentum": ("SGD", dict(lr=0.05, momentum=0.9)),
-    "sgd_dampening_wd": ("SGD", dict(lr=0.05, momentum=0.8, dampening=0.3, weight_decay=0.1)),
-    "sgd_nesterov_wd": ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.05)),
-    "adam": ("Adam", dict(lr=0.01)),
-    "adam_wd_betas": ("Adam", dict(lr=0.02, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1)),
-    "adam_amsgrad": ("Adam", dict(lr=0.01, amsgrad=True)),
-    "adamw": ("AdamW", dict(lr=0.01)),
-    "adamw_wd": ("AdamW", dict(lr=0.03, betas=(0.9, 0.95), weight_decay=0.3)),
-    "adamw_groups": ("AdamW", dict(lr=0.03, weight_decay=0.1)),
-    "sgd_groups": ("SGD", dict(lr=0.1, momentum=0.5)),
-}
 
 
 def make(name, device="cpu", dtype=np.float64):
@@ -197,26 +185,6 @@ def test_param_groups_and_validation():
 
 
 # ------------------------------------------------------------------ PyTorch's options, groups, maximize
-EXTRA_CASES = {   # must match scripts/make_optim_fixture.py
-    "sgd_maximize": ("SGD", dict(lr=0.02, momentum=0.9, weight_decay=0.1, maximize=True)),
-    "adam_maximize": ("Adam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
-    "adamw_maximize_amsgrad": ("AdamW", dict(lr=0.01, amsgrad=True, maximize=True)),
-    "adam_decoupled": ("Adam", dict(lr=0.02, weight_decay=0.3, decoupled_weight_decay=True)),
-    "adamw_noop_options": ("AdamW", dict(lr=0.01, foreach=False, capturable=False, differentiable=False)),
-}
-GROUP_CASES = {   # must match scripts/make_optim_fixture.py (see its comment for the events)
-    "sgd_group_options": ("SGD", dict(lr=0.1, momentum=0.5),
-                          dict(lr=0.02, momentum=0.9, nesterov=True, weight_decay=0.1, maximize=True), []),
-    "adam_group_options": ("Adam", dict(lr=0.01), dict(betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True,
-                                                       maximize=True, eps=1e-3), []),
-    "adamw_group_options": ("AdamW", dict(lr=0.02, weight_decay=0.1), dict(weight_decay=0.0, lr=0.05), []),
-    "sgd_lr_written": ("SGD", dict(lr=0.1, momentum=0.9), dict(lr=0.05), [("lr", 2, 1, 0.5), ("lr", 4, 0, 0.01)]),
-    "adam_lr_written": ("Adam", dict(lr=0.01), dict(), [("lr", 3, 0, 0.1)]),
-    "adam_add_group": ("Adam", dict(lr=0.01), dict(lr=0.03, betas=(0.5, 0.6)), [("add", 2)]),
-    "sgd_add_group": ("SGD", dict(lr=0.1, momentum=0.9), dict(momentum=0.0), [("add", 3)]),
-}
-
-
 def _assert_step(name, t, params):
     for i, p in enumerate(params):
         np.testing.assert_allclose(p.numpy(), REF[f"{name}_{t}_{i}"], rtol=1e-12, atol=1e-13,

@@ -24,6 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import arrays, broadcasts_to, sample, shapes
 from torch_ops_cases import CASES
+from torch_reference import check_input_grads, fixture_case_names
 
 import tinygrad_tf as tg
 
@@ -77,19 +78,11 @@ def test_matches_pytorch(name, device):
     assert (loss is not None) == any(f"{name}|grad{i}" in REF for i in range(len(inputs)))
     if loss is None:
         return
-    loss.backward()
-    for i, x in enumerate(inputs):
-        key = f"{name}|grad{i}"
-        if key in REF:
-            assert x.grad is not None, f"{name}: no gradient for input {i}; PyTorch has one"
-            np.testing.assert_allclose(x.grad.numpy(), REF[key], rtol=1e-10, atol=1e-12, err_msg=f"{name}, grad {i}")
-        else:
-            assert x.grad is None or not x.grad.numpy().any()
+    check_input_grads(REF, name, loss, inputs, rtol=1e-10, atol=1e-12)
 
 
 def test_fixture_covers_every_case():
-    names = {k.split("|")[0] for k in REF.files if "|" in k}
-    assert names == set(CASES), "rerun python scripts/make_torch_ops_fixture.py"
+    assert fixture_case_names(REF) == set(CASES), "rerun python scripts/make_torch_ops_fixture.py"
 
 
 # ---------------------------------------------------------------- gradchecks over drawn shapes
