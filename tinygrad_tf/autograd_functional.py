@@ -151,11 +151,16 @@ def _zeros_for_none(grads, refs, strict, create_graph, stage, fn):
         if g is None:
             if strict:
                 raise _strict(fn, stage, i)
-            g = Tensor._wrap(ref._xp().zeros(ref.data.shape, dtype=ref.dtype), ref._device)
+            g = _zeros(ref.shape, ref)
         elif strict and create_graph and not g.requires_grad:
             raise _strict(fn, "double_back" if "double" in stage else "grad_inputs", i)
         out.append(g)
     return tuple(out)
+
+
+def _zeros(shape, like):
+    """Zeros of ``shape`` with ``like``'s dtype and device, off the graph."""
+    return Tensor._wrap(like._xp().zeros(shape, dtype=like.dtype), like._device)
 
 
 def _one_hot(t, j):
@@ -167,7 +172,7 @@ def _one_hot(t, j):
 
 def _dummy_like(t):
     """The dummy vector u of the double-vjp trick: zeros shaped like ``t``, on whose value nothing depends."""
-    return Tensor._wrap(t._xp().zeros(t.data.shape, dtype=t.dtype), t._device).requires_grad_()
+    return _zeros(t.shape, t).requires_grad_()
 
 
 # ---------------------------------------------------------------- products
@@ -258,10 +263,6 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 # ---------------------------------------------------------------- whole matrices
-def _zeros(shape, like):
-    return Tensor._wrap(like._xp().zeros(shape, dtype=like.dtype), like._device)
-
-
 def _rows(out, inputs, create_graph, strict, i):
     """The Jacobian of one output, row by row: row j is the vjp with the one-hot e_j. One tensor per input,
     shaped out.shape + input.shape."""

@@ -70,12 +70,6 @@ class Work:
         return True
 
 
-def done_work(what="collective") -> Work:
-    w = Work(lambda: True, what, 0.0)
-    w._done = True
-    return w
-
-
 # ---------------------------------------------------------------- MPI
 class MPIBackend:
     """Collectives through mpi4py on host (NumPy) arrays. The processes are the ones ``mpirun`` started

@@ -133,12 +133,6 @@ class MultiHeadAttention(Module):
             if cache is not None:
                 k, v = cache.update(k, v)
         s = k.shape[2]
-        # without weights to return or drop, F.attention runs the fused op, which groups the query heads
-        # itself (keys and values are not repeated); the unfused reference path needs them repeated
-        fused = not output_attentions and not (self.training and self.dropout > 0)
-        if not fused:
-            rep = self.n_head // self.n_kv_head
-            k, v = repeat_kv(k, rep), repeat_kv(v, rep)
 
         # (T, S); one new query (a cached decoding step) is the last position and sees every key: no mask
         mask = F.causal_mask(t, s, x.device) if self.causal and t > 1 else None
@@ -149,7 +143,10 @@ class MultiHeadAttention(Module):
                                  "(with a KV cache, the mask must include the cached positions)")
             keep = keep.reshape(b, 1, 1, s)                                      # (B, 1, 1, S)
             mask = keep if mask is None else mask & keep
-        y, w = F.attention(q, k, v, mask, bias, self.scale, self.dropout, self.training, need_weights=not fused)
+        # grouped-query attention: F.attention shares each key/value head with its group of query heads (the
+        # fused op without repeating them; the unfused path, when weights are returned or dropped, repeats them)
+        y, w = F.attention(q, k, v, mask, bias, self.scale, self.dropout, self.training,
+                           need_weights=output_attentions)
         y = y.transpose(1, 2).reshape(b, t, self.n_head * self.head_dim)      # concatenate the heads
         return self.o_proj(y), (w if output_attentions else None)
 

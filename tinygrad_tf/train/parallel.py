@@ -102,8 +102,10 @@ class DataParallel:
 
     def loss_weight(self, task, local, full) -> float:
         """n_r * N / n: this rank's loss terms over the global batch's (1.0 when every rank has as many)."""
+        if self.world_size == 1:
+            return 1.0
         n = task.loss_terms(full)
-        return 1.0 if self.world_size == 1 or n == 0 else task.loss_terms(local) * self.world_size / n
+        return 1.0 if n == 0 else task.loss_terms(local) * self.world_size / n
 
     def wrap(self, model):
         """DistributedDataParallel around the model (rank 0's weights everywhere); None in one process.
