@@ -146,3 +146,98 @@ def test_thread_count_follows_env_and_setter(monkeypatch):
             P.set_num_threads(0)
     finally:
         P.set_num_threads(before)
+
+
+ATTENTION_CASES = {
+    # name: (q heads, kv heads, T, S, mask, bias shape or None, bias needs a gradient, fill)
+    "causal": (4, 4, 40, 40, "causal", None, False, -np.inf),
+    "kv-cache step": (4, 4, 8, 160, "causal", None, False, -np.inf),
+    "padding, lowest fill": (4, 4, 24, 48, "padding", None, False, np.finfo(np.float64).min),
+    "T5 bias with a gradient": (4, 4, 32, 32, None, (1, 4, 32, 32), True, -np.inf),
+    "bias (T, S) and causal": (4, 4, 32, 32, "causal", (32, 32), False, -np.inf),
+    "causal, rows with no key, lowest fill": (4, 4, 40, 40, "causal, empty rows", None, False, np.finfo(np.float64).min),
+    "causal, rows with no key, -inf": (4, 4, 40, 40, "causal, empty rows", None, False, -np.inf),
+    "per-item causal mask (B, 1, T, S)": (4, 4, 40, 40, "per item", None, False, -np.inf),
+    "grouped keys (one call)": (4, 2, 40, 40, "causal", None, False, -np.inf),
+    "one key head (one call)": (4, 1, 40, 40, "causal", None, False, -np.inf),
+}
+
+
+@pytest.mark.parametrize("case", list(ATTENTION_CASES))
+def test_fused_attention_by_heads_equals_the_single_call(threads, monkeypatch, case):
+    """The fused attention op cut into (batch, head) parts on the pool (parallel_cpu.for_heads), and within a
+    part into blocks of queries that skip the keys they cannot see (attention_ops.key_blocks), gives the single
+    call's output and gradients (float64), for every mask and bias the models use; grouped keys take one call."""
+    from tinygrad_tf import attention_ops
+    hq, hkv, t, s, mask, bias_shape, bias_grad, fill = ATTENTION_CASES[case]
+    rng = np.random.default_rng(0)
+    b = 3
+    q0, k0, v0 = rng.standard_normal((b, hq, t, 16)), rng.standard_normal((b, hkv, s, 16)), rng.standard_normal((b, hkv, s, 8))
+    causal = np.tril(np.ones((t, s), bool), k=s - t)
+    empty_rows = causal & (np.arange(t) % 7 != 3)[:, None]
+    keep = {None: None, "causal": causal, "padding": rng.random((b, 1, 1, s)) < 0.7, "causal, empty rows": empty_rows,
+            "per item": causal & (rng.random((b, 1, t, s)) < 0.8)}[mask]
+    bias0 = None if bias_shape is None else rng.standard_normal(bias_shape)
+    g0 = rng.standard_normal((b, hq, t, 8))
+    monkeypatch.setattr(P, "MIN_SIZE", 1 << 12)
+    monkeypatch.setattr(P, "HEADS_PART", 1 << 11)
+    monkeypatch.setattr(attention_ops, "BLOCK", 8)
+    assert b * hq * t * s >= P.MIN_SIZE, "the test must reach the cut path"
+    parts = []
+    run_parts = P.run_parts
+    monkeypatch.setattr(P, "run_parts", lambda *a, **k: parts.append(1) or run_parts(*a, **k))
+
+    def run():
+        q, k, v = (tg.tensor(a, requires_grad=True) for a in (q0, k0, v0))
+        bias = None if bias0 is None else tg.tensor(bias0, requires_grad=bias_grad)
+        y = attention_ops.Attention.apply(q, k, v, bias, keep, 0.25, fill)
+        y.backward(tg.tensor(g0))
+        return [y.numpy()] + [x.grad.numpy() for x in (q, k, v) + ((bias,) if bias_grad else ())]
+
+    cut = run()
+    assert len(parts) == (0 if hq != hkv else 2)       # forward and backward, each in parts (or not at all)
+    monkeypatch.setattr(P, "MIN_SIZE", 10 ** 12)       # the single call, no blocks: the reference
+    monkeypatch.setattr(attention_ops, "BLOCK", 10 ** 9)
+    for a, r in zip(cut, run()):
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
+def test_blas_threads_come_back_after_a_cut_call(threads):
+    """The parts run with one BLAS thread each; the BLAS's count is what it was before, afterwards."""
+    before = P.set_blas_threads(2)
+    if before is None:              # no OpenBLAS found to ask (and no threadpoolctl): the parts still add up
+        q = big(2, 4, 48, 48)
+        same(P.for_heads(lambda xp, q, k: q @ k, np, q, q, work=q.size), q @ q)
+        return
+    try:
+        seen = []
+
+        def fn(xp, q, k):
+            seen.append(P._blas[0]())
+            return q @ k
+        q = big(2, 4, 48, 48)
+        out = P.for_heads(fn, np, q, q, work=q.size)
+        same(out, q @ q)
+        assert set(seen) == ({1} if threads > 1 else {2})
+        assert P._blas[0]() == 2
+    finally:
+        P.set_blas_threads(before)
+
+
+def test_key_blocks_skip_only_keys_no_query_of_the_block_sees(monkeypatch):
+    from tinygrad_tf import attention_ops as A
+    monkeypatch.setattr(A, "BLOCK", 4)
+    causal = np.tril(np.ones((10, 10), bool))
+    assert A.key_blocks(causal, 10, 10, -np.inf) == [(0, 4, 0, 4), (4, 8, 0, 8), (8, 10, 0, 10)]
+    step = np.tril(np.ones((8, 12), bool), k=4)                    # 8 new queries after 4 cached keys
+    assert A.key_blocks(step, 8, 12, -np.inf) == [(0, 4, 0, 8), (4, 8, 0, 12)]
+    window = causal & ~np.tril(np.ones((10, 10), bool), k=-3)      # each query sees itself and 2 before it
+    assert A.key_blocks(window, 10, 10, -np.inf) == [(0, 4, 0, 4), (4, 8, 2, 8), (8, 10, 6, 10)]
+    no_key = causal.copy()
+    no_key[1] = False                                              # row 1 sees nothing
+    assert A.key_blocks(no_key, 10, 10, -np.inf)[0] == (0, 4, 0, 4)
+    assert A.key_blocks(no_key, 10, 10, np.finfo(np.float32).min)[0] == (0, 4, 0, 10)   # uniform over all keys
+    assert A.key_blocks(np.ones((10, 10), bool), 10, 10, -np.inf) is None            # nothing to skip
+    assert A.key_blocks(causal[None, None], 10, 10, -np.inf) is not None              # (1, 1, T, S) too
+    assert A.key_blocks(np.ones((2, 1, 10, 10), bool), 10, 10, -np.inf) is None       # one mask per item: no
+    assert A.key_blocks(causal[:6], 6, 10, -np.inf) is None                            # fewer than 2 blocks

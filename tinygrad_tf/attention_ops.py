@@ -19,7 +19,10 @@ under autocast while the products run in float16). nn.functional checks the argu
 
 import math
 
+import numpy as np
+
 from .autograd import Function
+from .parallel_cpu import for_heads
 
 
 def _cast(xp, x, dtype):
@@ -59,6 +62,122 @@ def softmax_stats(xp, q, k, bias, keep, scale, fill, dtype):
     return xp.divide(e, total, out=e), m, total
 
 
+def attend(xp, q, k, v, bias, keep, scale, fill, dtype):
+    """(y, m, l): y = P v, with P, m, l from softmax_stats (P is dropped: backward computes it again)."""
+    p, m, l = softmax_stats(xp, q, k, bias, keep, scale, fill, dtype)
+    y = _cast(xp, p, v.dtype) @ v                                     # (*, Hkv, G * T, dv)
+    if q.ndim >= 3 and q.shape[-3] != k.shape[-3]:
+        y = xp.reshape(y, (*q.shape[:-1], v.shape[-1]))               # (*, Hq, T, dv)
+    return y, m, l
+
+
+def attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need):
+    """(dq, dk, dv, dbias) from dO = dL/dy: the formulas in Attention's docstring."""
+    hkv = k.shape[-3] if k.ndim >= 3 else 1
+    s = _scores(xp, q, k, bias, keep, scale, fill, dtype)
+    p = xp.divide(xp.exp(xp.subtract(s, m, out=s), out=s), l, out=s)                # P = e^(s - m) / l, again
+    do_f = _fold(xp, do, hkv)                                                       # (*, Hkv, G * T, dv)
+    dv = xp.swapaxes(_cast(xp, p, v.dtype), -1, -2) @ do_f if need[2] else None
+    dp = _cast(xp, do_f @ xp.swapaxes(v, -1, -2), p.dtype)                          # dP = dO V^T
+    dd = xp.sum(p * dp, axis=-1, keepdims=True)                                     # D = rowsum(P * dP)
+    ds = xp.multiply(p, xp.subtract(dp, dd, out=dp), out=dp)                        # dS = P * (dP - D)
+    if keep is not None and fill != -math.inf:          # a row with no key is uniform: no gradient to s there
+        ds = _fold(xp, xp.where(keep, xp.reshape(ds, (*q.shape[:-1], k.shape[-2])), 0.0), hkv)
+    dsl = _cast(xp, ds, q.dtype)
+    dq = dk = None
+    if need[0]:                                                                     # dQ = dS K * scale
+        dq = xp.reshape(dsl @ k, q.shape) if dsl.shape[:-1] != q.shape[:-1] else dsl @ k
+        dq = dq * scale if scale != 1 else dq
+    if need[1]:                                                                     # dK = dS^T Q * scale
+        dk = xp.swapaxes(dsl, -1, -2) @ _fold(xp, q, hkv)
+        dk = dk * scale if scale != 1 else dk
+    db = xp.reshape(ds, (*q.shape[:-1], k.shape[-2])) if need[3] else None
+    return dq, dk, dv, db
+
+
+# ---------------------------------------------------------------- on the CPU: a few heads, a block of queries
+BLOCK = 64           # query rows per block, where a mask lets a block of queries skip keys (causal attention)
+
+
+def key_blocks(keep, t, s, fill):
+    """[(t0, t1, lo, hi)]: query rows [t0, t1) in blocks of BLOCK, and the keys [lo, hi) that any of them may
+    see; None when nothing can be skipped. For a mask shared by every head and batch item ((T, S)): causal
+    attention's first block of queries sees only the first BLOCK keys, so it skips the rest of q k^T, of
+    the softmax, of P v and of their gradients -- (T - BLOCK) / T of them -- and all blocks together skip
+    nearly half. A skipped key is masked for every row of its block, so its weight is exactly 0 (e^-inf,
+    or e^(lowest - m) with m a real score), unless a row has no key at all and the fill is the dtype's
+    lowest number (that row is uniform over all S keys): such a block keeps every key."""
+    if keep is None or t < 2 * BLOCK or keep.shape[-2:] != (t, s) or keep.size != t * s:
+        return None
+    keep = keep.reshape(t, s)
+    blocks = []
+    for t0 in range(0, t, BLOCK):
+        rows = keep[t0:t0 + BLOCK]
+        seen = rows.any(axis=0).nonzero()[0]
+        whole = len(seen) == 0 or (fill != -math.inf and not rows.any(axis=1).all())
+        blocks.append((t0, min(t0 + BLOCK, t), 0 if whole else int(seen[0]), s if whole else int(seen[-1]) + 1))
+    return None if all(lo == 0 and hi == s for *_, lo, hi in blocks) else blocks
+
+
+def _blocks_for(q, k, keep, fill):
+    """key_blocks for NumPy arrays with one query head per key head (CuPy, Tensors for create_graph and grouped
+    heads, whose m and l are folded, take one call)."""
+    if type(q) is not np.ndarray or q.shape[:-2] != k.shape[:-2]:
+        return None
+    return key_blocks(keep, q.shape[-2], k.shape[-2], fill)
+
+
+def _block(a, t0, t1, lo, hi):
+    """Rows [t0, t1) and columns [lo, hi) of a (.., T, S) mask or bias (an axis of size 1 broadcasts: whole)."""
+    if a is None:
+        return None
+    return a[..., slice(t0, t1) if a.shape[-2] > 1 else slice(None), slice(lo, hi) if a.shape[-1] > 1 else slice(None)]
+
+
+def attend_in_blocks(xp, q, k, v, bias, keep, scale, fill, dtype):
+    """attend(...), block of queries by block, each over the keys it can see (key_blocks)."""
+    blocks = _blocks_for(q, k, keep, fill)
+    if blocks is None:
+        return attend(xp, q, k, v, bias, keep, scale, fill, dtype)
+    outs = None
+    for t0, t1, lo, hi in blocks:
+        part = attend(xp, q[..., t0:t1, :], k[..., lo:hi, :], v[..., lo:hi, :], _block(bias, t0, t1, lo, hi),
+                      _block(keep, t0, t1, lo, hi), scale, fill, dtype)
+        if outs is None:                                          # y, m, l: one row per query
+            outs = [xp.empty((*q.shape[:-1], o.shape[-1]), o.dtype) for o in part]
+        for o, p in zip(outs, part):
+            o[..., t0:t1, :] = p
+    return tuple(outs)
+
+
+def attention_grads_in_blocks(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need):
+    """attention_grads(...), block of queries by block: dq and dbias rows are the block's, dk and dv sum the
+    blocks' contributions to the keys they saw (the skipped ones get none: their weights are 0)."""
+    blocks = _blocks_for(q, k, keep, fill)
+    if blocks is None:
+        return attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need)
+    grads = None
+    for t0, t1, lo, hi in blocks:
+        rows, cols = (..., slice(t0, t1), slice(None)), (..., slice(lo, hi), slice(None))
+        part = attention_grads(xp, q[rows], k[cols], v[cols], do[rows], _block(bias, t0, t1, lo, hi),
+                               _block(keep, t0, t1, lo, hi), m[rows], l[rows], scale, fill, dtype, need)
+        if grads is None:
+            shapes = (q.shape, k.shape, v.shape, (*q.shape[:-1], k.shape[-2]))
+            grads = [None if p is None else xp.zeros(shape, p.dtype) for p, shape in zip(part, shapes)]
+        for g, p, where in zip(grads, part, (rows, cols, cols, (..., slice(t0, t1), slice(lo, hi)))):
+            if p is not None:
+                g[where] += p
+    return tuple(grads)
+
+
+def _by_heads(fn, xp, q, k, v, *args):
+    """``fn(xp, q, k, v, ...)`` a few heads at a time on all cores (parallel_cpu.for_heads) when q, k and v
+    have the same (batch, heads) -- not with grouped keys, whose gradients sum over their query heads."""
+    if q.ndim == 4 and q.shape[:2] == k.shape[:2] == v.shape[:2]:
+        return for_heads(fn, xp, q, k, v, *args, work=math.prod(q.shape[:-1]) * k.shape[-2])
+    return fn(xp, q, k, v, *args)
+
+
 class Attention(Function):
     """y = P v,  P = softmax(s),  s = q k^T * scale + bias  (masked: s = fill where keep is False).
 
@@ -72,37 +191,18 @@ class Attention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, bias=None, keep=None, scale=1.0, fill=-math.inf, dtype=None):
-        xp = ctx.xp
-        hkv = k.shape[-3] if k.ndim >= 3 else 1
-        p, m, l = ctx.derived(softmax_stats, q, k, bias, keep, scale, fill, dtype)   # P is not kept
-        y = _cast(xp, p, v.dtype) @ v                                 # (*, Hkv, G * T, dv)
-        if q.ndim >= 3 and q.shape[-3] != hkv:
-            y = xp.reshape(y, (*q.shape[:-1], v.shape[-1]))           # (*, Hq, T, dv)
+        y, m, l = ctx.derived(attend_by_heads, q, k, v, bias, keep, scale, fill, dtype)   # P is not kept
         ctx.save_for_backward(q, k, v, bias, keep, m, l)
         ctx.scale, ctx.fill, ctx.dtype = scale, fill, dtype
         return y
 
     @staticmethod
     def backward(ctx, do):
-        xp = ctx.xp
         q, k, v, bias, keep, m, l = ctx.saved_tensors
-        hkv = k.shape[-3] if k.ndim >= 3 else 1
-        s = _scores(xp, q, k, bias, keep, ctx.scale, ctx.fill, ctx.dtype)
-        p = xp.divide(xp.exp(xp.subtract(s, m, out=s), out=s), l, out=s)            # P = e^(s - m) / l, again
-        do_f = _fold(xp, do, hkv)                                                   # (*, Hkv, G * T, dv)
-        dv = xp.swapaxes(_cast(xp, p, v.dtype), -1, -2) @ do_f if ctx.needs_input_grad[2] else None
-        dp = _cast(xp, do_f @ xp.swapaxes(v, -1, -2), p.dtype)                      # dP = dO V^T
-        dd = xp.sum(p * dp, axis=-1, keepdims=True)                                 # D = rowsum(P * dP)
-        ds = xp.multiply(p, xp.subtract(dp, dd, out=dp), out=dp)                    # dS = P * (dP - D)
-        if keep is not None and ctx.fill != -math.inf:      # a row with no key is uniform: no gradient to s there
-            ds = _fold(xp, xp.where(keep, xp.reshape(ds, (*q.shape[:-1], k.shape[-2])), 0.0), hkv)
-        dsl = _cast(xp, ds, q.dtype)
-        dq = dk = None
-        if ctx.needs_input_grad[0]:                                                 # dQ = dS K * scale
-            dq = xp.reshape(dsl @ k, q.shape) if dsl.shape[:-1] != q.shape[:-1] else dsl @ k
-            dq = dq * ctx.scale if ctx.scale != 1 else dq
-        if ctx.needs_input_grad[1]:                                                 # dK = dS^T Q * scale
-            dk = xp.swapaxes(dsl, -1, -2) @ _fold(xp, q, hkv)
-            dk = dk * ctx.scale if ctx.scale != 1 else dk
-        db = xp.reshape(ds, (*q.shape[:-1], k.shape[-2])) if ctx.needs_input_grad[3] else None
-        return dq, dk, dv, db, None
+        return (*_by_heads(attention_grads_in_blocks, ctx.xp, q, k, v, do, bias, keep, m, l, ctx.scale, ctx.fill,
+                           ctx.dtype, ctx.needs_input_grad), None)
+
+
+def attend_by_heads(xp, q, k, v, bias, keep, scale, fill, dtype):
+    """attend(...), a few heads at a time on all cores (the same function, cut: parallel_cpu.for_heads)."""
+    return _by_heads(attend_in_blocks, xp, q, k, v, bias, keep, scale, fill, dtype)

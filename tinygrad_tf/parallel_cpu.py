@@ -38,6 +38,9 @@ MIN_SIZE = 1 << 20         # values (4 MiB of float32): below, one call -- its t
                            # the allocator hands the same blocks back, so chunks only add their overhead (measured
                            # 10-40% slower for softmax, layer norm and AdamW at 0.5M values; see docs/design.md)
 CHUNK = 1 << 16            # values per chunk: 256 KiB of float32, so a formula's temporaries stay in L2
+HEADS_PART = 1 << 20       # for_heads: attention scores per part, a few heads (fewer, larger parts than CHUNK's:
+                           # a part makes ~15 NumPy calls per block of queries, and the threads share one GIL;
+                           # measured on attention at T 128-256: 4x smaller parts were 1.3-1.5x slower)
 
 _threads: int | None = None
 _pool: ThreadPoolExecutor | None = None
@@ -80,6 +83,55 @@ def _get_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+# ---------------------------------------------------------------- the BLAS's own threads
+_OPENBLAS = ("scipy_openblas{}_num_threads64_", "openblas{}_num_threads64_", "openblas{}_num_threads",
+             "scipy_openblas{}_num_threads")
+_blas: tuple | None = None        # (get, set) of NumPy's OpenBLAS thread count, once found; () if not found
+
+
+def _find_blas() -> tuple:
+    """OpenBLAS's get/set thread-count functions, from the libraries this process has loaded (Linux's
+    /proc/self/maps; NumPy's wheels bundle OpenBLAS); threadpoolctl, when installed, anywhere else."""
+    import ctypes
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f if "blas" in line.lower() and "/" in line})
+    except OSError:
+        paths = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _OPENBLAS:
+            get, set_ = getattr(lib, name.format("_get"), None), getattr(lib, name.format("_set"), None)
+            if get is not None and set_ is not None:
+                return get, lambda n, set_=set_: set_(ctypes.c_int(n))
+    try:
+        from threadpoolctl import ThreadpoolController
+        libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    except ImportError:
+        libs = []
+    if libs:
+        return libs[0].get_num_threads, lambda n: [c.set_num_threads(n) for c in libs]
+    return ()
+
+
+def set_blas_threads(n: int) -> int | None:
+    """Ask the BLAS under NumPy for ``n`` threads; returns the count it had (None: no BLAS found to ask,
+    e.g. a BLAS other than OpenBLAS without threadpoolctl installed -- then nothing changes)."""
+    global _blas
+    if _blas is None:
+        _blas = _find_blas()
+    if not _blas:
+        return None
+    before = _blas[0]()
+    if before != n:
+        _blas[1](n)
+    return before
+
+
+# ---------------------------------------------------------------- chunks on the pool
 def in_chunks(xp, x) -> bool:
     """Will ``for_rows`` cut ``x`` into chunks (a NumPy array of at least MIN_SIZE values)?"""
     return xp is np and type(x) is np.ndarray and x.size >= MIN_SIZE
@@ -106,40 +158,58 @@ def for_rows(fn, xp, x, *args, row=1):
         return fn(xp, x, *args)          # an array that would not broadcast against one row alone
     per = max(1, CHUNK // max(1, x.size // n))                 # rows per chunk
     per = min(per, -(-n // get_num_threads()))                 # at least one chunk per thread
-    bounds = [(i, min(i + per, n)) for i in range(0, n, per)]
-    outs, lock = [], threading.Lock()
-
-    def work(lo_hi):
-        lo, hi = lo_hi
-        part = fn(np, x2[lo:hi], *_cut(args2, args, lo, hi))
-        single = not isinstance(part, tuple)
-        parts = (part,) if single else part
-        with lock:
-            if not outs:                                      # the first chunk done sets the outputs' shapes
-                outs.append(single)
-                outs.append([None if p is None else np.empty((n, *p.shape[1:]), p.dtype) for p in parts])
-        for o, p in zip(outs[1], parts):
-            if o is not None:
-                o[lo:hi] = p
-
-    todo, take = iter(bounds), threading.Lock()
-
-    def drain():                       # take the next chunk until none is left
-        while True:
-            with take:
-                b = next(todo, None)
-            if b is None:
-                return
-            work(b)
-    # the calling thread works too, beside threads - 1 helpers: a helper that the OS puts aside (another
-    # process wants the core) holds up at most the one chunk it has in hand
-    helpers = [_get_pool().submit(drain) for _ in range(get_num_threads() - 1)]
-    drain()
-    for h in helpers:
-        h.result()
-    single, full = outs
+    parts = [(lo, min(lo + per, n)) for lo in range(0, n, per)]
+    single, full = run_parts(lambda lo, hi: fn(np, x2[lo:hi], *_cut(args2, args, lo, hi)), parts,
+                             lambda p: (n, *p.shape[1:]), lambda o, lo, hi: o[lo:hi])
     full = [None if o is None else o.reshape(*lead, *o.shape[1:]) for o in full]
     return full[0] if single else tuple(full)
+
+
+def run_parts(compute, parts, full_shape, where, blas=False):
+    """Run ``compute(*part)`` for every part, on the calling thread and ``threads - 1`` pool helpers, and
+    gather what each returns (an array or a tuple of arrays and Nones) into whole arrays: output j of a part
+    is written to ``where(out_j, *part)`` of ``out_j``, an array of shape ``full_shape(first part's output j)``.
+    Returns (single, outs): whether compute returned one array, and the whole outputs.
+
+    ``blas``: ``compute`` runs matrix products. Each part then gets one BLAS thread (while the parts run side
+    by side): two threads that each ask the BLAS for every core fight over them (measured: attention's
+    products 1.5x slower than with one BLAS thread per part)."""
+    outs, lock = [], threading.Lock()
+
+    def work(part):
+        out = compute(*part)
+        single = not isinstance(out, tuple)
+        outs_part = (out,) if single else out
+        with lock:
+            if not outs:                                      # the first part done sets the outputs' shapes
+                outs.append(single)
+                outs.append([None if o is None else np.empty(full_shape(o), o.dtype) for o in outs_part])
+        for o, p in zip(outs[1], outs_part):
+            if o is not None:
+                where(o, *part)[...] = p
+
+    todo, take = iter(parts), threading.Lock()
+
+    def drain():                       # take the next part until none is left
+        while True:
+            with take:
+                part = next(todo, None)
+            if part is None:
+                return
+            work(part)
+    # the calling thread works too, beside threads - 1 helpers: a helper that the OS puts aside (another
+    # process wants the core) holds up at most the one part it has in hand
+    threads = get_num_threads()
+    blas_before = set_blas_threads(1) if blas and threads > 1 else None
+    try:
+        helpers = [_get_pool().submit(drain) for _ in range(threads - 1)]
+        drain()
+        for h in helpers:
+            h.result()
+    finally:
+        if blas_before:
+            set_blas_threads(blas_before)
+    return outs[0], outs[1]
 
 
 def _cut(args2, args, lo, hi):
@@ -155,3 +225,41 @@ def by_rows(fn, row=1):
     chunked.__name__ = chunked.__qualname__ = f"{fn.__name__}_by_rows"
     chunked.__doc__ = f"{fn.__name__}, chunk by chunk of rows on all cores (parallel_cpu.for_rows)."
     return chunked
+
+
+def for_heads(fn, xp, *args, work):
+    """``fn(xp, *args)`` for attention's arrays, run a few (batch, head) pairs at a time on all cores.
+
+    ``args[0]`` is (B, H, T, d); every other array among ``args`` is (B, H, x, y) or broadcasts to it (a (T, S)
+    mask, a (1, H, T, S) bias) and is cut the same way; anything else goes whole to every part. ``fn``
+    returns arrays (or a tuple of them, and Nones) of shape (h, ...) for a part of h heads; they are gathered
+    into (B, H, ...). ``work``: the values one call's formula touches (B*H*T*S for attention's scores): it
+    decides whether to cut at all (MIN_SIZE) and how many heads go in a part (HEADS_PART). The parts'
+    products and softmaxes run side by side (run_parts, one BLAS thread each), on arrays a few times smaller.
+    CuPy arrays, Tensors (create_graph) and arrays that would not cut this way take the single call."""
+    q = args[0]
+    if xp is not np or type(q) is not np.ndarray or q.ndim != 4 or work < MIN_SIZE:
+        return fn(xp, *args)
+    b_, h_ = q.shape[:2]
+    for a in args:
+        if getattr(a, "ndim", 0) and (type(a) is not np.ndarray or a.ndim > 4 or any(
+                n not in (1, full) for n, full in zip(_as_4d(a).shape[:2], (b_, h_)))):
+            return fn(xp, *args)
+    threads = get_num_threads()
+    per = min(h_, max(1, HEADS_PART // max(1, work // (b_ * h_))), max(1, b_ * h_ // threads))   # heads per part
+    parts = [(b, h0, min(h0 + per, h_)) for b in range(b_) for h0 in range(0, h_, per)]
+    single, outs = run_parts(lambda b, h0, h1: fn(np, *(_heads_of(a, b, h0, h1) for a in args)), parts,
+                             lambda o: (b_, h_, *o.shape[1:]), lambda o, b, h0, h1: o[b, h0:h1], blas=True)
+    return outs[0] if single else tuple(outs)
+
+
+def _as_4d(a):
+    return a.reshape((1,) * (4 - a.ndim) + a.shape) if a.ndim < 4 else a
+
+
+def _heads_of(a, b, h0, h1):
+    """Batch b, heads h0:h1 of ``a`` ((h, x, y), or (1, x, y) where ``a`` broadcasts over heads)."""
+    if not getattr(a, "ndim", 0):                # a number (NumPy's too), None, a tuple: whole
+        return a
+    a = _as_4d(a)
+    return a[b if a.shape[0] > 1 else 0, slice(h0, h1) if a.shape[1] > 1 else slice(None)]

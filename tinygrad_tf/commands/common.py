@@ -19,10 +19,11 @@ from ..backend import DeviceError
 from ..distributed import DistError
 from ..exercises import UnknownExercise
 from ..fileio import CheckpointError, atomic_write
-from ..parallel_cpu import set_num_threads as set_elementwise_threads
 from ..lab import RunsError, SpecError, WebError
 from ..lab.codeview import UnknownComponent
 from ..nn.models import BertConfig, ConfigError, GPTConfig, T5Config
+from ..parallel_cpu import set_blas_threads
+from ..parallel_cpu import set_num_threads as set_elementwise_threads
 from ..text import DataError, TokenizerError
 from ..viz.figures import PlotsUnavailable, require_matplotlib, save_figure
 
@@ -105,35 +106,10 @@ def limit_blas_threads(n: int) -> bool:
 
     A small model's matrices are small, and a multi-threaded BLAS that shares its cores with anything else
     (a browser, another job) spins and waits: we measured a 4-layer GPT step at 1.1 s with two threads on a
-    busy 2-core machine and 0.07 s with one. Uses threadpoolctl when installed, else finds OpenBLAS among
-    the loaded libraries (Linux); does nothing if neither works.
+    busy 2-core machine and 0.07 s with one. (parallel_cpu.set_blas_threads finds NumPy's OpenBLAS, or uses
+    threadpoolctl when installed; nothing happens if neither works.)
     """
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(limits=n, user_api="blas")
-        return True
-    except ImportError:
-        pass
-    import ctypes
-    try:
-        with open("/proc/self/maps") as f:
-            libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
-    except OSError:
-        return False
-    done = False
-    for path in libs:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("openblas_set_num_threads", "openblas_set_num_threads64_", "scipy_openblas_set_num_threads64_",
-                     "scipy_openblas_set_num_threads"):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn(ctypes.c_int(n))
-                done = True
-                break
-    return done
+    return set_blas_threads(n) is not None
 
 
 def apply_threads(args) -> None:
