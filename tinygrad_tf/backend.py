@@ -5,11 +5,14 @@ CPU, ``cupy`` on the GPU — the way Chainer's ``get_array_module`` does it.
 CuPy is optional: importing tinygrad_tf never imports it; asking for
 ``device="cuda"`` without it is a clear error.
 
-This module also owns dtypes and random-number state (``manual_seed``).
+This module also owns dtypes, random-number state (``manual_seed``) and how the CPU keeps freed
+memory (``keep_freed_memory``).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from types import ModuleType
 
 import numpy as np
@@ -435,3 +438,40 @@ def _scatter_add_rows(target, ids, values):
     for r in range(rounds):
         pick = order[occurrence == r]
         target[ids[pick]] += values[pick]
+
+
+# ---------------------------------------------------------------------------
+# CPU memory: keep freed blocks for the next step instead of giving them back
+# ---------------------------------------------------------------------------
+REUSE_BELOW = 32 << 20     # bytes: arrays up to this size come from (and go back to) the process's heap
+KEEP_FREE = 256 << 20      # bytes: free memory the heap keeps at its top before it gives any back
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for reuse (as PyTorch's allocators do); True if it did.
+
+    A training step allocates the same big arrays every step (activations, gradients, temporaries of a
+    few MiB each) and frees them. By default glibc hands blocks over 128 KiB to the kernel and back
+    (mmap) or gives the top of the heap back once 2x that much is free (trim), so the next step's arrays
+    are fresh pages: the kernel zeroes each 4 KiB page at its first touch. Measured on the 4-layer GPT
+    step at one thread: 7% of the step's CPU time; a layer norm's forward + backward on (2048, 384) went
+    from 7.9 ms to 2.1 ms. Here blocks up to REUSE_BELOW come from the heap, and up to KEEP_FREE of free
+    heap is kept: the process's resident memory stays near its peak instead of falling between steps.
+
+    Linux with glibc only, and not when the user set any MALLOC_*_ variable or TINYGRAD_TF_MALLOC=system
+    (then malloc's defaults are left alone). Called once, when tinygrad_tf is imported.
+    """
+    if os.environ.get("TINYGRAD_TF_MALLOC", "").lower() == "system" or not sys.platform.startswith("linux"):
+        return False
+    if any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ):
+        return False
+    import ctypes
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):      # not glibc (musl, ...): leave it
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_mmap_threshold, REUSE_BELOW)) and bool(mallopt(m_trim_threshold, KEEP_FREE))
+
+
+MALLOC_TUNED = keep_freed_memory()
