@@ -241,3 +241,31 @@ def test_key_blocks_skip_only_keys_no_query_of_the_block_sees(monkeypatch):
     assert A.key_blocks(causal[None, None], 10, 10, -np.inf) is not None              # (1, 1, T, S) too
     assert A.key_blocks(np.ones((2, 1, 10, 10), bool), 10, 10, -np.inf) is None       # one mask per item: no
     assert A.key_blocks(causal[:6], 6, 10, -np.inf) is None                            # fewer than 2 blocks
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
+                                  lambda ps: optim.SGD(ps, lr=1e-2, momentum=0.9, nesterov=True),
+                                  lambda ps: optim.Adam(ps, lr=1e-2, amsgrad=True)])
+def test_optimizer_updates_on_all_cores_equal_one_after_the_other(threads, monkeypatch, make):
+    """The parameters' updates shared out over the cores (each_on_all_cores; a big parameter's own for_rows then
+    runs in place) give the one-after-the-other updates bit for bit, over several steps."""
+    shapes = [(130, 70), (70,), (300, 80), (5,), (64, 64)]          # one of 24K values: chunked on its own too
+
+    def run():
+        ps = [tg.tensor(big(*s, seed=i) if np.prod(s) >= 1 << 14 else rand(*s, seed=i), requires_grad=True)
+              for i, s in enumerate(shapes)]
+        opt = make(ps)
+        for step in range(3):
+            for i, p in enumerate(ps):
+                p.grad = tg.tensor(rand(*p.shape, seed=100 * step + i))
+            opt.step()
+        return [p.numpy() for p in ps]
+
+    calls = []
+    share = P._share
+    monkeypatch.setattr(P, "_share", lambda work, items, blas=False: calls.append(len(items)) or share(work, items, blas))
+    spread = run()
+    assert len(shapes) in calls                                      # the parameters were shared out
+    monkeypatch.setattr(P, "MIN_SIZE", 10 ** 12)
+    for a, b in zip(spread, run()):
+        np.testing.assert_array_equal(a, b)

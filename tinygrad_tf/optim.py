@@ -36,9 +36,11 @@ import math
 import sys
 from collections import defaultdict
 
-from . import backend, lr_scheduler
+import numpy as np
+
+from . import backend, lr_scheduler, parallel_cpu
 from .autograd import enable_grad, no_grad
-from .parallel_cpu import for_rows
+from .parallel_cpu import each_on_all_cores, for_rows
 from .lr_scheduler import LambdaLR, LRScheduler, WarmupCosine, cosine_with_warmup  # noqa: F401  (old homes)
 
 # ``import tinygrad_tf.optim.lr_scheduler`` finds the module, as ``import os.path`` finds the module
@@ -155,6 +157,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with no_grad():
+            work = []
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
@@ -165,10 +168,22 @@ class Optimizer:
                                            f"shape {tuple(p.data.shape)}")
                     if grad.dtype != p.data.dtype:
                         grad = grad.astype(p.data.dtype)
-                    state = self.state.setdefault(p, {})
-                    new = self._update(p.data, grad, state, group, backend.get_array_module(p.data))
-                    p.data = new.astype(p.data.dtype, copy=False)
+                    work.append((p, grad, self.state.setdefault(p, {}), group))
+
+            def update(item):
+                p, grad, state, group = item
+                return self._update(p.data, grad, state, group, backend.get_array_module(p.data))
+            # every parameter's update is independent of the others': on the CPU they share the cores
+            # (each update is a few NumPy passes over one parameter, too small to cut on its own)
+            spread = (self._independent_updates and all(type(p.data) is np.ndarray for p, *_ in work)
+                      and sum(p.data.size for p, *_ in work) >= parallel_cpu.MIN_SIZE)
+            news = each_on_all_cores(update, work) if spread else [update(item) for item in work]
+            for (p, *_), new in zip(work, news):
+                p.data = new.astype(p.data.dtype, copy=False)
         return loss
+
+    _independent_updates = False    # True: _update touches only its own parameter's state (so the parameters
+                                    # may be updated side by side, on all cores)
 
     def _update(self, param, grad, state, group, xp):   # pragma: no cover - abstract
         """Return the new parameter array (never modify ``param`` or ``grad`` in place; state arrays the optimizer
@@ -263,6 +278,8 @@ class SGD(Optimizer):
     ``foreach``, ``differentiable`` and ``fused`` are accepted and change nothing (see the module docstring).
     """
 
+    _independent_updates = True
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
         lr, weight_decay = _scalar("lr", lr), _scalar("weight_decay", weight_decay)
@@ -308,6 +325,8 @@ class Adam(Optimizer):
     ``foreach``, ``capturable``, ``differentiable`` and ``fused`` are accepted and change nothing (see the
     module docstring).
     """
+
+    _independent_updates = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,

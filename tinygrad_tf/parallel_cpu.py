@@ -188,19 +188,36 @@ def run_parts(compute, parts, full_shape, where, blas=False):
             if o is not None:
                 where(o, *part)[...] = p
 
-    todo, take = iter(parts), threading.Lock()
+    _share(work, parts, blas)
+    return outs[0], outs[1]
 
-    def drain():                       # take the next part until none is left
-        while True:
-            with take:
-                part = next(todo, None)
-            if part is None:
-                return
-            work(part)
-    # the calling thread works too, beside threads - 1 helpers: a helper that the OS puts aside (another
-    # process wants the core) holds up at most the one part it has in hand
-    threads = get_num_threads()
-    blas_before = set_blas_threads(1) if blas and threads > 1 else None
+
+_inside = threading.local()      # .busy: this thread is running a part (a nested call runs its parts in place)
+
+
+def _share(work, items, blas=False):
+    """``work(item)`` for every item: the calling thread and ``threads - 1`` pool helpers take items one at
+    a time until none is left (a helper the OS puts aside holds up at most the item it has in hand). From
+    inside an item (a for_rows in an optimizer's update) the items run here, one after the other."""
+    threads = 1 if getattr(_inside, "busy", False) else get_num_threads()
+    todo, take = iter(items), threading.Lock()
+
+    def drain():
+        _inside.busy = True
+        try:
+            while True:
+                with take:
+                    item = next(todo, None)
+                if item is None:
+                    return
+                work(item)
+        finally:
+            _inside.busy = False
+    if threads == 1:
+        for item in items:
+            work(item)
+        return
+    blas_before = set_blas_threads(1) if blas else None
     try:
         helpers = [_get_pool().submit(drain) for _ in range(threads - 1)]
         drain()
@@ -209,7 +226,17 @@ def run_parts(compute, parts, full_shape, where, blas=False):
     finally:
         if blas_before:
             set_blas_threads(blas_before)
-    return outs[0], outs[1]
+
+
+def each_on_all_cores(fn, items) -> list:
+    """``[fn(item) for item in items]``, the items shared out over all cores (``_share``): for independent
+    pieces of NumPy work, each too small to cut (the optimizer's update of each parameter)."""
+    out = [None] * len(items)
+
+    def work(i):
+        out[i] = fn(items[i])
+    _share(work, range(len(items)))
+    return out
 
 
 def _cut(args2, args, lo, hi):
