@@ -95,9 +95,10 @@ class Tensor(TensorOps, MathOps, LinalgOps, ShapeOps, IndexOps, RandomOps, InPla
         # the right to Tensor.__radd__, so the new value arrives as a Tensor; keep its array.
         self._data = value._data if isinstance(value, Tensor) else value
 
-    shape = property(attrgetter("_data.shape"))     # (NumPy and CuPy shapes are tuples)
-    ndim = property(attrgetter("_data.ndim"))
-    dtype = property(attrgetter("_data.dtype"))
+    # read straight off the array (operator.attrgetter: no Python frame; these are asked on every op)
+    shape = property(attrgetter("_data.shape"), doc="The size of each dimension, a tuple.")
+    ndim = property(attrgetter("_data.ndim"), doc="The number of dimensions.")
+    dtype = property(attrgetter("_data.dtype"), doc="The element type, a NumPy dtype (tg.float32, ...).")
     device = property(lambda self: backend.DEVICE[self._device])   # a tg.device: == "cpu", and .type
     is_leaf = property(lambda self: self.grad_fn is None)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
