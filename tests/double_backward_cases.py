@@ -65,6 +65,19 @@ def _F(lib):
     return lib.nn.functional
 
 
+def _heads(lib, x):
+    """Attention's heads: (B, T, 2 * d) -> (B, 2, T, d), something nonlinear per head, and merged back. One op
+    each way in tinygrad_tf (nn.functional.split_heads / merge_heads); PyTorch has no such function, so there
+    it is the reshape + transpose they stand for."""
+    b, t, e = x.shape
+    F = _F(lib)
+    if hasattr(F, "split_heads"):
+        y = F.split_heads(x, 2)
+        return F.merge_heads(y * y.exp()), y
+    y = x.reshape(b, t, 2, e // 2).transpose(1, 2)
+    return (y * y.exp()).transpose(1, 2).reshape(b, t, e), y
+
+
 CASES = {
     # ---------------------------------------------------------------- arithmetic (ops.py)
     "add": (lambda lib, a, b: a + b, [(("a", "b"), "any"), (("b",), "any")]),
@@ -134,6 +147,7 @@ CASES = {
     "reshape / permute / transpose": (lambda lib, a: (a.reshape(a.shape[0], -1) @ a.permute(1, 2, 0)
                                                       .reshape(-1, a.shape[0])).transpose(0, 1) * a[:, 0, :1],
                                       [(("a", "b", "c"), "any")]),
+    "split / merge heads": (_heads, [(("a", "b", 4), "any")]),
     "expand / squeeze / unsqueeze / flatten": (lambda lib, a: a.expand(2, a.shape[0], 3) *
                                                a.unsqueeze(0).flatten(0, 1).squeeze(-1).unsqueeze(-1),
                                                [(("a", 1), "any")]),

@@ -299,6 +299,42 @@ def test_permute_transpose_T(device, data):
     check(device, lambda x: tg.permute(x, *spelled) * 2, lambda x: np.transpose(x, perm) * 2, x)
 
 
+@given(b=st.integers(1, 3), t=st.integers(1, 4), h=st.integers(1, 4), d=st.integers(1, 3), data=st.data())
+def test_split_and_merge_heads(device, b, t, h, d, data):
+    """F.split_heads / F.merge_heads (one op each: shape_ops.SplitHeads, MergeHeads) are the reshape + transpose
+    they replace in attention, values and gradients, on contiguous and non-contiguous inputs."""
+    from tinygrad_tf.nn import functional as F
+    x, y = data.draw(arrays((b, t, h * d))), data.draw(arrays((b, h, t, d)))
+    check(device, lambda x: F.split_heads(x, h) * 1.5, lambda x: np.transpose(x.reshape(b, t, h, d), (0, 2, 1, 3)) * 1.5,
+          x)
+    check(device, lambda y: F.merge_heads(y) * 1.5, lambda y: np.transpose(y, (0, 2, 1, 3)).reshape(b, t, h * d) * 1.5,
+          y)
+    check(device, lambda x: F.merge_heads(F.split_heads(x, h).exp()), np.exp, x)
+    # the same numbers and gradients as the two-op path it replaces
+    for fused, plain, a in ((lambda x: F.split_heads(x, h), lambda x: x.reshape(b, t, h, d).transpose(1, 2), x),
+                            (F.merge_heads, lambda y: y.transpose(1, 2).reshape(b, t, h * d), y)):
+        grads = []
+        for fn in (fused, plain):
+            z = T(a, device, requires_grad=True)
+            out = fn(z)
+            (out * out).sum().backward()
+            grads.append((out.numpy(), z.grad.numpy()))
+        np.testing.assert_array_equal(grads[0][0], grads[1][0])
+        np.testing.assert_array_equal(grads[0][1], grads[1][1])
+
+
+def test_split_and_merge_heads_refuse_bad_shapes():
+    from tinygrad_tf.nn import functional as F
+    with pytest.raises(ValueError, match=r"split_heads: .*\(2, 6\).*n_head=4"):
+        F.split_heads(tg.zeros(2, 6), 4)
+    with pytest.raises(ValueError, match="split_heads: .*n_head=4"):
+        F.split_heads(tg.zeros(1, 2, 6), 4)
+    with pytest.raises(ValueError, match="n_head=0"):
+        F.split_heads(tg.zeros(1, 2, 6), 0)
+    with pytest.raises(ValueError, match=r"merge_heads: expected \(B, H, T, d\), got shape \(2, 6\)"):
+        F.merge_heads(tg.zeros(2, 6))
+
+
 @given(data=st.data())
 def test_expand(device, data):
     target = data.draw(shapes())

@@ -176,13 +176,12 @@ class Function:
     def apply(cls, *args, **kwargs):
         ctx = cls.__new__(cls)
         track = getattr(_state, "grad", True)
-        arrays, need, nxt, meta, refs = [], [], [], [], []
+        arrays = []
         device = None
-        any_grad = constants = False
-        for a in args:                                   # one pass: arrays for forward, graph edges for backward
+        any_grad = False
+        for a in args:          # the arrays forward works on, their one device, and whether the graph is recorded
             if isinstance(a, Tensor):
-                arr = a.data
-                arrays.append(arr)
+                arrays.append(a._data)
                 if device is None:
                     device = a._device
                 elif a._device != device:
@@ -190,21 +189,18 @@ class Function:
                         f"{cls.__name__}: expected all tensors on the same device, but found tensors on "
                         f"{device} and {a._device} (shapes {[tuple(t.shape) for t in args if isinstance(t, Tensor)]});"
                         f" move them with .to({device!r}) or .to({a._device!r})")
-                meta.append((arr.shape, arr.dtype))
                 if track and a.requires_grad:
                     any_grad = True
-                    need.append(True)
-                    nxt.append(a.grad_fn or a)
-                    refs.append(None)
-                    continue
-                refs.append(a)           # an input that needs no gradient: drawings show it (weakly held)
-                constants = True
             else:
                 arrays.append(a)
-                meta.append(None)
-                refs.append(None)
-            need.append(False)
-            nxt.append(None)
+        if any_grad:            # the graph edges, only when there is a graph (inference skips this loop)
+            ctx.needs_input_grad = need = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            nxt = tuple((a.grad_fn or a) if n else None for a, n in zip(args, need))
+            meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args)
+            # an input that needs no gradient: drawings show it (weakly held)
+            refs = [a if isinstance(a, Tensor) and not n else None for a, n in zip(args, need)]
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
         if device is None or device == "cpu":
             device = "cpu"
             ctx.xp = np
@@ -213,7 +209,6 @@ class Function:
             # plain NumPy arrays given to a GPU op (ids, targets, masks) follow it there
             arrays = [backend.to_device(a, device) if isinstance(a, np.ndarray) else a for a in arrays]
         ctx.device = device
-        ctx.needs_input_grad = tuple(need)
         if any_grad:    # which saved arrays are the inputs, for a backward with create_graph=True
             ctx._in_ids = tuple(map(id, arrays))
         try:
@@ -234,9 +229,9 @@ class Function:
             return t
         if out_device != device:    # an op that copies to another device (ToDevice): the gradient will come from
             ctx.device, ctx.xp = out_device, backend.xp_for(out_device)   # there, so hooks and .grad live there
-        ctx.next = tuple(nxt)
-        ctx.in_meta = tuple(meta)
-        if constants:
+        ctx.next = nxt
+        ctx.in_meta = meta
+        if any(r is not None for r in refs):
             ctx.in_refs = tuple(weakref.ref(r) if r is not None else None for r in refs)
         ctx.out_shape, ctx.out_dtype = out.shape, out.dtype
         ctx._out_id = out_id

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import factory as F
-from . import attention_ops, linalg, nn_ops
+from . import attention_ops, linalg, nn_ops, shape_ops
 from .einsum import einsum
 from .gradcheck import gradcheck, gradgradcheck
 from .tensor import Tensor
@@ -109,6 +109,8 @@ CATALOG = {
     "reshape": (lambda a: a.reshape(6, 2), [((3, 4), "any")]),
     "transpose": (lambda a: a.transpose(0, 2) * 1.5, [(("a", "b", "c"), "any")]),
     "permute": (lambda a: a.permute(2, 0, 1).exp(), [(("a", "b", "c"), "any")]),
+    "split / merge heads": (lambda a: shape_ops.MergeHeads.apply(shape_ops.SplitHeads.apply(a, 3).exp() * 1.5),
+                            [(("a", "b", 6), "any")]),
     "expand": (lambda a: a.expand(2, a.shape[0], 4), [(("b", 1), "any")]),
     "squeeze/unsqueeze": (lambda a: a.unsqueeze(0).squeeze(2), [(("b", 1, "c"), "any")]),
     "flatten": (lambda a: a.flatten(1), [(("a", "b", "c"), "any")]),

@@ -34,6 +34,45 @@ class Permute(Function):      # y = x.transpose(axes): undo it with the inverse 
         return ctx.xp.transpose(g, inverse)
 
 
+class SplitHeads(Function):
+    """(B, T, H * d) -> (B, H, T, d): attention's heads as a batch axis, in one op instead of two.
+
+        y = x.reshape(B, T, H, d).transpose(0, 2, 1, 3)      y[b, h, t, i] = x[b, t, h * d + i]
+
+    Values only move (y is a view of x), so the gradient moves them back: merge the heads of g.
+    """
+
+    @staticmethod
+    def forward(ctx, x, n_head):
+        b, t, e = x.shape
+        return x.reshape(b, t, n_head, e // n_head).transpose(0, 2, 1, 3)
+
+    @staticmethod
+    def backward(ctx, g):
+        b, h, t, d = g.shape
+        return ctx.xp.transpose(g, (0, 2, 1, 3)).reshape(b, t, h * d)
+
+
+class MergeHeads(Function):
+    """(B, H, T, d) -> (B, T, H * d): the heads side by side again (SplitHeads undone), in one op.
+
+        y = x.transpose(0, 2, 1, 3).reshape(B, T, H * d)     y[b, t, h * d + i] = x[b, h, t, i]
+
+    The gradient splits g back into heads.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        b, h, t, d = x.shape
+        ctx.n_head = h
+        return x.transpose(0, 2, 1, 3).reshape(b, t, h * d)
+
+    @staticmethod
+    def backward(ctx, g):
+        b, t, e = g.shape
+        return ctx.xp.transpose(g.reshape(b, t, ctx.n_head, e // ctx.n_head), (0, 2, 1, 3))
+
+
 class Expand(Function):
     """y = x broadcast to ``shape``: each element of x is copied along the broadcast axes
     (the new leading axes, and the axes where x has size 1). A copy's gradient flows back

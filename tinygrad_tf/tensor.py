@@ -15,6 +15,8 @@ reduce_ops.py, shape_ops.py, index_ops.py, linalg_ops.py, nn_ops.py) for the mat
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import numpy as np
 
 from . import autograd, backend, function
@@ -93,9 +95,10 @@ class Tensor(TensorOps, MathOps, LinalgOps, ShapeOps, IndexOps, RandomOps, InPla
         # the right to Tensor.__radd__, so the new value arrives as a Tensor; keep its array.
         self._data = value._data if isinstance(value, Tensor) else value
 
-    shape = property(lambda self: tuple(self._data.shape))
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
+    # read straight off the array (operator.attrgetter: no Python frame; these are asked on every op)
+    shape = property(attrgetter("_data.shape"), doc="The size of each dimension, a tuple.")
+    ndim = property(attrgetter("_data.ndim"), doc="The number of dimensions.")
+    dtype = property(attrgetter("_data.dtype"), doc="The element type, a NumPy dtype (tg.float32, ...).")
     device = property(lambda self: backend.DEVICE[self._device])   # a tg.device: == "cpu", and .type
     is_leaf = property(lambda self: self.grad_fn is None)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))

@@ -64,7 +64,7 @@ class KVCache:
             self._buffers = tuple(grown)
         kb, vb = self._buffers
         kb[:, :, n:n + t], vb[:, :, n:n + t] = k.data, v.data     # only the new positions are copied
-        self.k, self.v = Tensor._wrap(kb[:, :, :n + t], k.device), Tensor._wrap(vb[:, :, :n + t], v.device)
+        self.k, self.v = Tensor._wrap(kb[:, :, :n + t], k._device), Tensor._wrap(vb[:, :, :n + t], v._device)
         return self.k, self.v
 
     def __repr__(self):
@@ -104,10 +104,6 @@ class MultiHeadAttention(Module):
         self.v_proj = Linear(d_kv_in, n_kv_head * self.head_dim, bias=bias)
         self.o_proj = Linear(n_head * self.head_dim, d_model, bias=bias)
 
-    def _heads(self, x, n):            # (B, T, n * d) -> (B, n, T, d)
-        b, t, _ = x.shape
-        return x.reshape(b, t, n, self.head_dim).transpose(1, 2)
-
     def forward(self, x, memory=None, attention_mask=None, bias=None, rotary=None, cache=None,
                 output_attentions=False):
         """x (B, T, d_model) -> (y (B, T, d_model), attention weights (B, H, T, S) or None).
@@ -119,14 +115,14 @@ class MultiHeadAttention(Module):
         cache:          a KVCache; the new keys/values are appended and attention covers all of them.
         """
         b, t, _ = x.shape
-        q = self._heads(self.q_proj(x), self.n_head)
+        q = F.split_heads(self.q_proj(x), self.n_head)                      # (B, T, H * d) -> (B, H, T, d)
         if self.cross and cache is not None and cache.k is not None:
             k, v = cache.k, cache.v                              # encoder keys/values: computed once
         else:
             src = memory if self.cross else x
             if src is None:
                 raise ValueError("cross-attention needs memory= (the encoder output)")
-            k, v = self._heads(self.k_proj(src), self.n_kv_head), self._heads(self.v_proj(src), self.n_kv_head)
+            k, v = F.split_heads(self.k_proj(src), self.n_kv_head), F.split_heads(self.v_proj(src), self.n_kv_head)
             if rotary is not None:
                 cos, sin = rotary
                 q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
@@ -147,7 +143,7 @@ class MultiHeadAttention(Module):
         # fused op without repeating them; the unfused path, when weights are returned or dropped, repeats them)
         y, w = F.attention(q, k, v, mask, bias, self.scale, self.dropout, self.training,
                            need_weights=output_attentions)
-        y = y.transpose(1, 2).reshape(b, t, self.n_head * self.head_dim)      # concatenate the heads
+        y = F.merge_heads(y)                                                 # concatenate the heads: (B, T, H * d)
         return self.o_proj(y), (w if output_attentions else None)
 
     def extra_repr(self):

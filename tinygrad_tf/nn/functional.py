@@ -13,6 +13,7 @@ import numpy as np
 from .. import attention_ops as A
 from .. import backend
 from .. import nn_ops as N
+from .. import shape_ops as S
 from ..factory import where
 from ..tensor import Tensor
 from ..tensor_args import _check_probability
@@ -76,8 +77,9 @@ def log_softmax(x, dim=-1, dtype=None):
 def linear(x, weight, bias=None):
     """y = x @ W^T + b, with W of shape (out_features, in_features) as PyTorch. (In float16 inside autocast.)"""
     x, weight, bias = amp.low(x, weight, bias)
-    if weight.ndim == 2 and x.ndim >= 1 and x.shape[-1] == weight.shape[1] and x.dtype == weight.dtype and \
-            (bias is None or (bias.shape == (weight.shape[0],) and bias.dtype == weight.dtype)):
+    xs, ws = x.shape, weight.shape
+    if len(ws) == 2 and xs and xs[-1] == ws[1] and x.dtype == weight.dtype and \
+            (bias is None or (bias.shape == ws[:1] and bias.dtype == weight.dtype)):
         return N.Linear.apply(x, weight, bias) if bias is not None else N.Linear.apply(x, weight)
     y = x @ weight.T                                   # anything else (and its errors) as the ops compose it
     return y if bias is None else y + bias
@@ -362,6 +364,24 @@ def causal_mask(t, s=None, device="cpu"):
     return Tensor._wrap(xp.tril(xp.ones((t, s), dtype=bool), k=s - t), device)
 
 
+def split_heads(x, n_head):
+    """(B, T, n_head * d) -> (B, n_head, T, d): ``x.reshape(B, T, n_head, d).transpose(1, 2)`` as one op
+    (shape_ops.SplitHeads), how attention gives each head its own slice of the features."""
+    if x.ndim != 3 or isinstance(n_head, bool) or not isinstance(n_head, int) or n_head < 1 \
+            or x.shape[2] % n_head:
+        raise ValueError(f"split_heads: expected (B, T, n_head * d) and a positive n_head dividing the last dim, "
+                         f"got shape {x.shape} and n_head={n_head!r}")
+    return S.SplitHeads.apply(x, n_head)
+
+
+def merge_heads(x):
+    """(B, H, T, d) -> (B, T, H * d): ``x.transpose(1, 2).reshape(B, T, H * d)`` as one op
+    (shape_ops.MergeHeads), the heads' outputs side by side again (split_heads undone)."""
+    if x.ndim != 4:
+        raise ValueError(f"merge_heads: expected (B, H, T, d), got shape {x.shape}")
+    return S.MergeHeads.apply(x)
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """PyTorch's function: softmax(q k^T * scale + mask) v over query (..., L, E), key (..., S, E),
@@ -455,7 +475,7 @@ def one_hot(tensor, num_classes=-1):
 
 __all__ = sorted(["relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "embedding", "dropout",
                   "layer_norm", "rms_norm", "group_norm", "cross_entropy", "nll_loss", "mse_loss", "attention",
-                  "causal_mask", "scaled_dot_product_attention", "one_hot", "pad",
+                  "causal_mask", "split_heads", "merge_heads", "scaled_dot_product_attention", "one_hot", "pad",
                   *_activations, *_conv, *_distance, *_losses, *_norms, *_resize])
 
 from ..compat import module_getattr as _module_getattr  # noqa: E402

@@ -84,6 +84,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        d = self.__dict__
+        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]):
+            return self.forward(*args, **kwargs)                   # no hooks (the usual case): just forward
         for hook in list(self._forward_pre_hooks.values()):      # hook(module, inputs) -> new inputs or None
             new = hook(self, args)
             if new is not None:
@@ -381,9 +384,22 @@ class Module:
 
     @property
     def device(self) -> str:
-        p = next(self.parameters(), None)
-        p = next(self.buffers(), None) if p is None else p
+        """The device of the first parameter (of the first buffer if there is none; "cpu" if neither)."""
+        p = self._first("_parameters")
+        p = self._first("_buffers") if p is None else p
         return p.device if p is not None else "cpu"
+
+    def _first(self, store):
+        """The first tensor that ``named_parameters()`` / ``named_buffers()`` would list (depth first), without
+        walking the whole tree: ``device`` is asked on every generation step."""
+        for t in self.__dict__[store].values():
+            if t is not None:
+                return t
+        for m in self._modules.values():
+            t = None if m is None else m._first(store)
+            if t is not None:
+                return t
+        return None
 
     @property
     def dtype(self):

@@ -113,17 +113,18 @@ class PretrainedModel(Module):
         check_sampling(temperature, top_k, top_p)
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
-        xp = backend.xp_for(self.device)
+        device = self.device
+        xp = backend.xp_for(device)
         done = xp.zeros(ids.shape[0], dtype=bool)
         for _ in range(max_new_tokens):
-            nxt = sample_next_token(next_logits(ids), temperature, top_k, top_p, self.device)
+            nxt = sample_next_token(next_logits(ids), temperature, top_k, top_p, device)
             if eos_token_id is not None:
                 nxt = xp.where(done, eos_token_id, nxt)
                 done |= nxt == eos_token_id
             ids = xp.concatenate([ids, nxt[:, None]], axis=1)
             if eos_token_id is not None and bool(done.all()):
                 break
-        out = Tensor._wrap(ids, self.device)
+        out = Tensor._wrap(ids, device)
         return out[0] if np.ndim(prompt.data if isinstance(prompt, Tensor) else prompt) == 1 else out
 
 
@@ -286,12 +287,12 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, device="c
     """
     check_sampling(temperature, top_k, top_p)
     xp = backend.get_array_module(logits)
-    logits = logits.astype(np.float64)
-    if bool(xp.isnan(logits).any()) or bool(xp.isposinf(logits).any()):
+    if logits.size and not bool(logits.max() < xp.inf):    # (the max is NaN if any logit is: one pass finds both)
         raise ValueError("the model's logits are NaN or +inf, so no token can be sampled: its weights are broken "
                          "(a diverged training run?)")
     if temperature == 0:
-        return logits.argmax(-1).astype(np.int64)
+        return logits.argmax(-1).astype(np.int64)          # (casting first would not change which is largest)
+    logits = logits.astype(np.float64)
     b, v = logits.shape
     if top_k is not None:
         k = min(int(top_k), v)

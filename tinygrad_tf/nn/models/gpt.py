@@ -133,6 +133,7 @@ class GPT(PretrainedModel):
         c = self.config
         window = c.context_length if c.position in ("learned", "sinusoidal") else None
         cache = None
+        device = self.device
 
         def next_logits(ids):                                              # scores (B, V) of the token after ids
             nonlocal cache
@@ -141,7 +142,7 @@ class GPT(PretrainedModel):
             else:
                 step = ids if window is None else ids[:, -window:]         # the whole (cropped) sequence
                 cache = self.new_cache() if use_cache else None
-            return self(Tensor._wrap(step, self.device), past_key_values=cache).logits.data[:, -1]
+            return self(Tensor._wrap(step, device), past_key_values=cache).logits.data[:, -1]
 
         return self._sample_tokens(self._as_ids(input_ids).data, next_logits, input_ids, max_new_tokens, temperature,
                                    top_k, top_p, eos_token_id)
