@@ -55,10 +55,13 @@ def softmax_stats(xp, q, k, bias, keep, scale, fill, dtype):
     set to 1 in a row with nothing to attend to, whose e, and so P, are 0). The row's lse is m + log l."""
     s = _scores(xp, q, k, bias, keep, scale, fill, dtype)
     m = xp.max(s, axis=-1, keepdims=True)
-    m = xp.where(m == -math.inf, 0.0, m)
+    maybe_empty = keep is not None or bias is not None        # (else every score is a number: no empty row)
+    if maybe_empty:
+        m = xp.where(m == -math.inf, 0.0, m)
     e = xp.exp(xp.subtract(s, m, out=s), out=s)
     total = xp.sum(e, axis=-1, keepdims=True)
-    total = xp.where(total > 0, total, 1.0)
+    if maybe_empty:
+        total = xp.where(total > 0, total, 1.0)
     return xp.divide(e, total, out=e), m, total
 
 
