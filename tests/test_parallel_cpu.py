@@ -19,6 +19,7 @@ def threads(request, monkeypatch):
     chunks, most of them ending mid-way through nothing in particular)."""
     monkeypatch.setattr(P, "MIN_SIZE", 1 << 14)
     monkeypatch.setattr(P, "CHUNK", 1 << 12)
+    monkeypatch.setattr(P, "SHARED_CHUNK", 1 << 13)
     before = P.get_num_threads()
     P.set_num_threads(request.param)
     yield request.param
@@ -125,7 +126,7 @@ def test_small_cupy_and_tensor_inputs_take_the_single_call(threads):
     calls.clear()
     x = big(600, 600)
     same(P.for_rows(fn, np, x), x * 2)              # a big NumPy array: in chunks of whole rows, at least one per thread
-    assert len(calls) >= max(threads, 600 * 600 // P.CHUNK) and all(c[1:] == (600,) for c in calls)
+    assert len(calls) >= max(threads, 600 * 600 // (P.CHUNK if threads == 1 else P.SHARED_CHUNK)) and all(c[1:] == (600,) for c in calls)
     assert sum(c[0] for c in calls) == 600
 
 
@@ -179,10 +180,10 @@ def test_fused_attention_by_heads_equals_the_single_call(threads, monkeypatch, c
             "per item": causal & (rng.random((b, 1, t, s)) < 0.8)}[mask]
     bias0 = None if bias_shape is None else rng.standard_normal(bias_shape)
     g0 = rng.standard_normal((b, hq, t, 8))
-    monkeypatch.setattr(P, "MIN_SIZE", 1 << 12)
+    monkeypatch.setattr(P, "HEADS_MIN", 1 << 12)
     monkeypatch.setattr(P, "HEADS_PART", 1 << 11)
     monkeypatch.setattr(attention_ops, "BLOCK", 8)
-    assert b * hq * t * s >= P.MIN_SIZE, "the test must reach the cut path"
+    assert b * hq * t * s >= P.HEADS_MIN, "the test must reach the cut path"
     parts = []
     run_parts = P.run_parts
     monkeypatch.setattr(P, "run_parts", lambda *a, **k: parts.append(1) or run_parts(*a, **k))
@@ -196,14 +197,15 @@ def test_fused_attention_by_heads_equals_the_single_call(threads, monkeypatch, c
 
     cut = run()
     assert len(parts) == (0 if hq != hkv else 2)       # forward and backward, each in parts (or not at all)
-    monkeypatch.setattr(P, "MIN_SIZE", 10 ** 12)       # the single call, no blocks: the reference
+    monkeypatch.setattr(P, "HEADS_MIN", 10 ** 12)      # the single call, no blocks: the reference
     monkeypatch.setattr(attention_ops, "BLOCK", 10 ** 9)
     for a, r in zip(cut, run()):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
 
 
-def test_blas_threads_come_back_after_a_cut_call(threads):
+def test_blas_threads_come_back_after_a_cut_call(threads, monkeypatch):
     """The parts run with one BLAS thread each; the BLAS's count is what it was before, afterwards."""
+    monkeypatch.setattr(P, "HEADS_MIN", 1 << 12)
     before = P.set_blas_threads(2)
     if before is None:              # no OpenBLAS found to ask (and no threadpoolctl): the parts still add up
         q = big(2, 4, 48, 48)
@@ -269,3 +271,23 @@ def test_optimizer_updates_on_all_cores_equal_one_after_the_other(threads, monke
     monkeypatch.setattr(P, "MIN_SIZE", 10 ** 12)
     for a, b in zip(spread, run()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shapes", [((300, 70), (70, 50)), ((70, 300), (300, 90))])
+def test_matmul_in_row_blocks_equals_one_product(threads, monkeypatch, shapes):
+    """parallel_cpu.matmul: a's rows in one block per thread (one BLAS thread each), bias added per block --
+    equal to one product (float64, a transposed view on the left too); small products take the one call."""
+    monkeypatch.setattr(P, "SPLIT_GEMM", 1 << 12)
+    a, b = (np.random.default_rng(i).standard_normal(s) for i, s in enumerate(shapes))
+    bias = np.random.default_rng(9).standard_normal(shapes[1][1])
+    blocks = []
+    share = P._share
+    monkeypatch.setattr(P, "_share", lambda work, items, blas=False: blocks.append((list(items), blas)) or
+                        share(work, items, blas))
+    for left in (a, np.ascontiguousarray(a.T).T):                  # C order, and a transposed view
+        np.testing.assert_allclose(P.matmul(left, b), a @ b, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(P.matmul(left, b, add=bias), a @ b + bias, rtol=1e-12, atol=1e-12)
+    assert len(blocks) == (4 if threads > 1 else 0) and all(blas and len(items) == threads for items, blas in blocks)
+    blocks.clear()
+    np.testing.assert_allclose(P.matmul(a[:1, :8], b[:8]), a[:1, :8] @ b[:8])      # small: one call
+    assert blocks == []

@@ -16,7 +16,7 @@ import numpy as np
 from . import backend
 from .autograd import Function
 from .ops import _fold as _rows        # (..., k) -> (-1, k): MatMul's fold, the batch axes into rows
-from .parallel_cpu import by_rows, for_rows
+from .parallel_cpu import by_rows, for_rows, matmul
 
 
 class Embedding(Function):
@@ -40,14 +40,13 @@ class Linear(Function):
 
     with x and g folded to rows, (-1, in) and (-1, out): every product, forward and backward, is ONE GEMM
     over all the batch's positions, and no transposed copy of W is made or recorded on the graph.
+    (``matmul`` is ``@``, with the rows shared out over the cores on the CPU: parallel_cpu.matmul.)
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         ctx.save_for_backward(x, weight)
-        y = _rows(x) @ weight.T
-        if bias is not None:
-            y += bias
+        y = matmul(_rows(x), weight.T, add=bias)
         return y.reshape(*x.shape[:-1], weight.shape[0])
 
     @staticmethod
@@ -55,8 +54,8 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         xp, need = ctx.xp, ctx.needs_input_grad
         g2 = _rows(g)
-        gx = (g2 @ weight).reshape(*x.shape) if need[0] else None
-        gw = xp.swapaxes(g2, 0, 1) @ _rows(x) if need[1] else None
+        gx = matmul(g2, weight).reshape(*x.shape) if need[0] else None
+        gw = matmul(xp.swapaxes(g2, 0, 1), _rows(x)) if need[1] else None
         gb = xp.sum(g2, axis=0) if len(need) > 2 and need[2] else None
         return gx, gw, gb
 

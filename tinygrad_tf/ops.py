@@ -19,7 +19,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Function
-from .parallel_cpu import by_rows, for_rows
+from .parallel_cpu import by_rows, for_rows, matmul
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -454,8 +454,8 @@ class MatMul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         if b.ndim == 2 and a.ndim > 2:        # y = (a folded to (-1, k)) @ b, unfolded
-            return _unfold(_fold(a) @ b, a.shape[:-1])
-        return a @ b
+            return _unfold(matmul(_fold(a), b), a.shape[:-1])
+        return matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -470,16 +470,16 @@ class MatMul(Function):
         ga = gb = None
         if ctx.needs_input_grad[0]:
             if stack_times_matrix:            # dL/da = (g folded) @ b^T, unfolded
-                ga = _unfold(_fold(g) @ xp.swapaxes(b, -1, -2), g.shape[:-1])
+                ga = _unfold(matmul(_fold(g), xp.swapaxes(b, -1, -2)), g.shape[:-1])
             else:
-                ga = g @ xp.swapaxes(b, -1, -2)
+                ga = matmul(g, xp.swapaxes(b, -1, -2))
             if a_vec:
                 ga = ga[..., 0, :]
         if ctx.needs_input_grad[1]:
             if stack_times_matrix:            # dL/db = (a folded)^T @ (g folded): the batch summed in the GEMM
-                gb = xp.swapaxes(_fold(a), -1, -2) @ _fold(g)
+                gb = matmul(xp.swapaxes(_fold(a), -1, -2), _fold(g))
             else:
-                gb = xp.swapaxes(a, -1, -2) @ g
+                gb = matmul(xp.swapaxes(a, -1, -2), g)
             if b_vec:
                 gb = gb[..., 0]
         return ga, gb

@@ -37,7 +37,13 @@ import numpy as np
 MIN_SIZE = 1 << 20         # values (4 MiB of float32): below, one call -- its temporaries stay in the cache and
                            # the allocator hands the same blocks back, so chunks only add their overhead (measured
                            # 10-40% slower for softmax, layer norm and AdamW at 0.5M values; see docs/design.md)
-CHUNK = 1 << 16            # values per chunk: 256 KiB of float32, so a formula's temporaries stay in L2
+CHUNK = 1 << 16            # values per chunk, one thread: 256 KiB of float32, so a formula's temporaries stay in L2
+SHARED_CHUNK = 1 << 18     # values per chunk when threads share the work: fewer, larger chunks, as every NumPy call
+                           # of a chunk takes the GIL (GELU makes ~18): measured at 2 threads, GELU on 3M values
+                           # 4.4 -> 3.3 ms, layer norm on 4M 4.0 -> 2.0 ms; at 1 thread 64K stays the best
+SPLIT_GEMM = 1 << 22       # multiply-adds: a matrix product at least this big is cut into row blocks (matmul)
+HEADS_MIN = 1 << 16        # for_heads: scores from which attention is cut into parts (its products are then run
+                           # by the pool, one BLAS thread each: see matmul for why that matters beyond speed)
 HEADS_PART = 1 << 20       # for_heads: attention scores per part, a few heads (fewer, larger parts than CHUNK's:
                            # a part makes ~15 NumPy calls per block of queries, and the threads share one GIL;
                            # measured on attention at T 128-256: 4x smaller parts were 1.3-1.5x slower)
@@ -156,7 +162,8 @@ def for_rows(fn, xp, x, *args, row=1):
     x2, args2 = rows_of(x), [rows_of(a) for a in args]
     if any(hasattr(a, "ndim") and a.ndim > row for a, a2 in zip(args, args2) if a2 is a):
         return fn(xp, x, *args)          # an array that would not broadcast against one row alone
-    per = max(1, CHUNK // max(1, x.size // n))                 # rows per chunk
+    chunk = CHUNK if get_num_threads() == 1 else SHARED_CHUNK
+    per = max(1, chunk // max(1, x.size // n))                 # rows per chunk
     per = min(per, -(-n // get_num_threads()))                 # at least one chunk per thread
     parts = [(lo, min(lo + per, n)) for lo in range(0, n, per)]
     single, full = run_parts(lambda lo, hi: fn(np, x2[lo:hi], *_cut(args2, args, lo, hi)), parts,
@@ -228,6 +235,35 @@ def _share(work, items, blas=False):
             set_blas_threads(blas_before)
 
 
+def matmul(a, b, add=None):
+    """``a @ b`` (``+ add``, a row broadcast over the result) for 2-D NumPy arrays, with ``a``'s rows cut into one
+    block per thread and the blocks multiplied side by side, one BLAS thread each (as attention's parts).
+
+    The BLAS would thread one product itself, as fast (measured: (2048, 384) @ (384, 1536) in 9.5 ms both
+    ways at 2 threads) -- but OpenBLAS's helper threads then spin for a while after every product, waiting
+    for the next, and take the cores from whatever runs next: GELU, a layer norm, attention's parts, or
+    PyTorch in the same process (a GPT step's elementwise work measured ~2x slower right after an OpenBLAS
+    product). With the products run by the same pool as everything else, nothing spins.
+    Small products (under SPLIT_GEMM multiply-adds, a decoding step's), CuPy and Tensors: one call."""
+    if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2
+            or a.shape[0] * a.shape[1] * b.shape[1] < SPLIT_GEMM or getattr(_inside, "busy", False)
+            or get_num_threads() == 1 or a.shape[0] < 2 * get_num_threads()):
+        out = a @ b
+        if add is not None:
+            out += add
+        return out
+    n, threads = a.shape[0], get_num_threads()
+    out = np.empty((n, b.shape[1]), np.result_type(a, b))
+
+    def block(lo_hi):
+        lo, hi = lo_hi
+        np.matmul(a[lo:hi], b, out=out[lo:hi])
+        if add is not None:
+            out[lo:hi] += add
+    _share(block, [(i * n // threads, (i + 1) * n // threads) for i in range(threads)], blas=True)
+    return out
+
+
 def each_on_all_cores(fn, items) -> list:
     """``[fn(item) for item in items]``, the items shared out over all cores (``_share``): for independent
     pieces of NumPy work, each too small to cut (the optimizer's update of each parameter)."""
@@ -261,11 +297,11 @@ def for_heads(fn, xp, *args, work):
     mask, a (1, H, T, S) bias) and is cut the same way; anything else goes whole to every part. ``fn``
     returns arrays (or a tuple of them, and Nones) of shape (h, ...) for a part of h heads; they are gathered
     into (B, H, ...). ``work``: the values one call's formula touches (B*H*T*S for attention's scores): it
-    decides whether to cut at all (MIN_SIZE) and how many heads go in a part (HEADS_PART). The parts'
+    decides whether to cut at all (HEADS_MIN) and how many heads go in a part (HEADS_PART). The parts'
     products and softmaxes run side by side (run_parts, one BLAS thread each), on arrays a few times smaller.
     CuPy arrays, Tensors (create_graph) and arrays that would not cut this way take the single call."""
     q = args[0]
-    if xp is not np or type(q) is not np.ndarray or q.ndim != 4 or work < MIN_SIZE:
+    if xp is not np or type(q) is not np.ndarray or q.ndim != 4 or work < HEADS_MIN:
         return fn(xp, *args)
     b_, h_ = q.shape[:2]
     for a in args:
