@@ -164,8 +164,9 @@ ATTENTION_CASES = {
 }
 
 
+@pytest.mark.parametrize("part", [1 << 11, 1 << 16])          # a head per part; whole batch items per part
 @pytest.mark.parametrize("case", list(ATTENTION_CASES))
-def test_fused_attention_by_heads_equals_the_single_call(threads, monkeypatch, case):
+def test_fused_attention_by_heads_equals_the_single_call(threads, monkeypatch, case, part):
     """The fused attention op cut into (batch, head) parts on the pool (parallel_cpu.for_heads), and within a
     part into blocks of queries that skip the keys they cannot see (attention_ops.key_blocks), gives the single
     call's output and gradients (float64), for every mask and bias the models use; grouped keys take one call."""
@@ -181,7 +182,7 @@ def test_fused_attention_by_heads_equals_the_single_call(threads, monkeypatch, c
     bias0 = None if bias_shape is None else rng.standard_normal(bias_shape)
     g0 = rng.standard_normal((b, hq, t, 8))
     monkeypatch.setattr(P, "HEADS_MIN", 1 << 12)
-    monkeypatch.setattr(P, "HEADS_PART", 1 << 11)
+    monkeypatch.setattr(P, "HEADS_PART", part)
     monkeypatch.setattr(attention_ops, "BLOCK", 8)
     assert b * hq * t * s >= P.HEADS_MIN, "the test must reach the cut path"
     parts = []
