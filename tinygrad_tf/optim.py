@@ -170,16 +170,19 @@ class Optimizer:
                         grad = grad.astype(p.data.dtype)
                     work.append((p, grad, self.state.setdefault(p, {}), group))
 
-            def update(item):
+            def update(item):            # (the new array replaces the old at once: one parameter's copy at a time)
                 p, grad, state, group = item
-                return self._update(p.data, grad, state, group, backend.get_array_module(p.data))
+                new = self._update(p.data, grad, state, group, backend.get_array_module(p.data))
+                p.data = new.astype(p.data.dtype, copy=False)
             # every parameter's update is independent of the others': on the CPU they share the cores
             # (each update is a few NumPy passes over one parameter, too small to cut on its own)
             spread = (self._independent_updates and all(type(p.data) is np.ndarray for p, *_ in work)
                       and sum(p.data.size for p, *_ in work) >= parallel_cpu.MIN_SIZE)
-            news = each_on_all_cores(update, work) if spread else [update(item) for item in work]
-            for (p, *_), new in zip(work, news):
-                p.data = new.astype(p.data.dtype, copy=False)
+            if spread:
+                each_on_all_cores(update, work)
+            else:
+                for item in work:
+                    update(item)
         return loss
 
     _independent_updates = False    # True: _update touches only its own parameter's state (so the parameters

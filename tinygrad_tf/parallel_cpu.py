@@ -41,8 +41,10 @@ CHUNK = 1 << 16            # values per chunk, one thread: 256 KiB of float32, s
 SHARED_CHUNK = 1 << 18     # values per chunk when threads share the work: fewer, larger chunks, as every NumPy call
                            # of a chunk takes the GIL (GELU makes ~18): measured at 2 threads, GELU on 3M values
                            # 4.4 -> 3.3 ms, layer norm on 4M 4.0 -> 2.0 ms; at 1 thread 64K stays the best
-SPLIT_GEMM = 1 << 22       # multiply-adds: a matrix product at least this big is cut into row blocks (matmul)
-HEADS_MIN = 1 << 16        # for_heads: scores from which attention is cut into parts (its products are then run
+SPLIT_GEMM = 1 << 24       # multiply-adds: a matrix product at least this big is cut into row blocks (matmul); handing
+                           # parts to the pool costs ~30 us: below this (a (128, 128) @ (128, 512) took 144 us cut,
+                           # 131 us on one BLAS thread) the product is one call, on one BLAS thread
+HEADS_MIN = 1 << 18        # for_heads: scores from which attention is cut into parts (its products are then run
                            # by the pool, one BLAS thread each: see matmul for why that matters beyond speed)
 HEADS_PART = 1 << 20       # for_heads: attention scores per part, a few heads (fewer, larger parts than CHUNK's:
                            # a part makes ~15 NumPy calls per block of queries, and the threads share one GIL;
@@ -245,25 +247,47 @@ def matmul(a, b, add=None):
     ways at 2 threads) -- but OpenBLAS's helper threads then spin for a while after every product, waiting
     for the next, and take the cores from whatever runs next: GELU, a layer norm, attention's parts, or
     PyTorch in the same process (a GPT step's elementwise work measured ~2x slower right after an OpenBLAS
-    product). With the products run by the same pool as everything else, nothing spins.
-    Small products (under SPLIT_GEMM multiply-adds, a decoding step's), CuPy and Tensors: one call."""
-    if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2
-            or a.shape[0] * a.shape[1] * b.shape[1] < SPLIT_GEMM or getattr(_inside, "busy", False)
-            or get_num_threads() == 1 or a.shape[0] < 2 * get_num_threads()):
+    product). So the engine never asks OpenBLAS for its threads: a product of at least SPLIT_GEMM
+    multiply-adds is cut into row blocks on the pool, a smaller one runs on one BLAS thread
+    (``one_blas_thread``). CuPy arrays and Tensors (create_graph) take the plain ``@``."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
         out = a @ b
-        if add is not None:
-            out += add
-        return out
-    n, threads = a.shape[0], get_num_threads()
-    out = np.empty((n, b.shape[1]), np.result_type(a, b))
+    elif (a.shape[0] * a.shape[1] * b.shape[1] < SPLIT_GEMM or getattr(_inside, "busy", False)
+            or get_num_threads() == 1 or a.shape[0] < 2 * get_num_threads()):
+        with one_blas_thread(a.shape[0] * a.shape[1] * b.shape[1]):
+            out = a @ b
+    else:
+        n, threads = a.shape[0], get_num_threads()
+        out = np.empty((n, b.shape[1]), np.result_type(a, b))
 
-    def block(lo_hi):
-        lo, hi = lo_hi
-        np.matmul(a[lo:hi], b, out=out[lo:hi])
-        if add is not None:
-            out[lo:hi] += add
-    _share(block, [(i * n // threads, (i + 1) * n // threads) for i in range(threads)], blas=True)
+        def block(lo_hi):
+            lo, hi = lo_hi
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+            if add is not None:
+                out[lo:hi] += add
+        _share(block, [(i * n // threads, (i + 1) * n // threads) for i in range(threads)], blas=True)
+        return out
+    if add is not None:
+        out += add
     return out
+
+
+class one_blas_thread:  # noqa: N801  (used as a context manager, like a function)
+    """``with one_blas_thread(work):`` the products inside run on one BLAS thread (then the BLAS's count is put
+    back), when the pool has more than one thread and ``work`` (multiply-adds) is enough for OpenBLAS to
+    wake its helpers (2^18; below, it never does, and asking costs ~1 us): see ``matmul`` for why."""
+
+    def __init__(self, work):
+        self.before = None
+        self.wanted = work >= 1 << 18 and get_num_threads() > 1 and not getattr(_inside, "busy", False)
+
+    def __enter__(self):
+        if self.wanted:
+            self.before = set_blas_threads(1)
+
+    def __exit__(self, *exc):
+        if self.before and self.before != 1:
+            set_blas_threads(self.before)
 
 
 def each_on_all_cores(fn, items) -> list:
@@ -304,8 +328,11 @@ def for_heads(fn, xp, *args, work):
     products and softmaxes run side by side (run_parts, one BLAS thread each), on arrays a few times smaller.
     CuPy arrays, Tensors (create_graph) and arrays that would not cut this way take the single call."""
     q = args[0]
-    if xp is not np or type(q) is not np.ndarray or q.ndim != 4 or work < HEADS_MIN:
+    if xp is not np or type(q) is not np.ndarray or q.ndim != 4:
         return fn(xp, *args)
+    if work < HEADS_MIN:                                       # one call, its products on one BLAS thread
+        with one_blas_thread(work * q.shape[-1]):
+            return fn(xp, *args)
     b_, h_ = q.shape[:2]
     for a in args:
         if getattr(a, "ndim", 0) and (type(a) is not np.ndarray or a.ndim > 4 or any(
