@@ -292,3 +292,125 @@ def test_matmul_in_row_blocks_equals_one_product(threads, monkeypatch, shapes):
     blocks.clear()
     np.testing.assert_allclose(P.matmul(a[:1, :8], b[:8]), a[:1, :8] @ b[:8])      # small: one call
     assert blocks == []
+
+
+def _parts(compute, n):
+    """run_parts over n one-row parts of an (n,) output, with one BLAS thread per part."""
+    return P.run_parts(compute, [(i, i + 1) for i in range(n)], lambda o: (n,), lambda o, lo, hi: o[lo:hi], blas=True)
+
+
+def test_a_failing_part_stops_the_others_before_the_error_comes_back(monkeypatch):
+    """A part that raises: no part starts after that, every part under way is done before the error reaches the
+    caller (nothing keeps writing behind its back), the BLAS count is back, and the pool still works."""
+    import threading
+    import time
+    before = P.get_num_threads()
+    P.set_num_threads(2)
+    blas_before = P.set_blas_threads(2)
+    try:
+        caller, done = threading.current_thread(), []
+
+        def compute(i, _):
+            if threading.current_thread() is caller:
+                time.sleep(0.01)                   # the helper has taken a part by now
+                raise RuntimeError("boom")
+            time.sleep(0.01)
+            done.append(i)
+            return np.zeros(1)
+        with pytest.raises(RuntimeError, match="boom"):
+            _parts(compute, 50)
+        finished = len(done)
+        assert finished <= 2                       # the helper finished the part it had in hand, took no more
+        time.sleep(0.1)
+        assert len(done) == finished               # and nothing ran after the error came back
+        if blas_before is not None:
+            assert P._blas[0]() == 2
+        same(_parts(lambda i, _: np.full(1, i, np.float32), 6)[1][0], np.arange(6, dtype=np.float32))
+    finally:
+        P.set_num_threads(before)
+        if blas_before is not None:
+            P.set_blas_threads(blas_before)
+
+
+def test_calls_from_two_threads_that_overlap_put_the_blas_count_back():
+    """Thread B's cut call starts while thread A's runs and ends after it: the BLAS's count is what it was
+    before both (not the 1 that B found when it started), and each part ran on one BLAS thread."""
+    import threading
+    before = P.get_num_threads()
+    P.set_num_threads(2)
+    blas_before = P.set_blas_threads(2)
+    if blas_before is None:
+        P.set_num_threads(before)
+        pytest.skip("no OpenBLAS found to ask (and no threadpoolctl)")
+    try:
+        b_inside, a_done, seen = threading.Event(), threading.Event(), []
+
+        def part_b(i, _):
+            b_inside.set()
+            a_done.wait(10)
+            seen.append(P._blas[0]())
+            return np.zeros(1)
+        thread_b = threading.Thread(target=_parts, args=(part_b, 1))
+
+        def part_a(i, _):
+            thread_b.start()
+            b_inside.wait(10)
+            seen.append(P._blas[0]())
+            return np.zeros(1)
+        _parts(part_a, 1)
+        a_done.set()
+        thread_b.join(10)
+        assert seen == [1, 1]                      # B's part still had one BLAS thread after A was done
+        assert P._blas[0]() == 2
+        with P.one_blas_thread(1 << 20):           # (the small products' guard counts the same way)
+            assert P._blas[0]() == 1
+            _parts(lambda i, _: np.zeros(1), 2)
+            assert P._blas[0]() == 1
+        assert P._blas[0]() == 2
+    finally:
+        P.set_num_threads(before)
+        P.set_blas_threads(blas_before)
+
+
+def test_set_num_threads_from_inside_a_part_leaves_the_pool_usable():
+    """set_num_threads called while the pool runs parts -- here from a helper's own part, which cannot wait for
+    itself -- takes effect for the next call; the pool keeps working."""
+    import threading
+    before = P.get_num_threads()
+    P.set_num_threads(2)
+    try:
+        both = threading.Barrier(2, timeout=10)    # the caller and the helper each hold a part
+        caller = threading.current_thread()
+
+        def work(i):
+            both.wait()
+            if threading.current_thread() is not caller:
+                P.set_num_threads(3)
+            return i
+        assert P.each_on_all_cores(work, [0, 1]) == [0, 1]
+        assert P.get_num_threads() == 3
+        assert P.each_on_all_cores(lambda i: i * i, list(range(7))) == [i * i for i in range(7)]
+    finally:
+        P.set_num_threads(before)
+
+
+@pytest.mark.parametrize("bias_shape", [(40,), (), (1, 4, 40, 1)])
+def test_fused_attention_in_blocks_with_a_bias_of_few_dims(monkeypatch, bias_shape):
+    """A bias of shape (S,) or () (SDPA's float attn_mask broadcasts from any shape) or (1, H, T, 1), with a
+    causal mask: the blocks of queries cut the bias as they cut the mask, and give the one call's output and
+    gradients (the bias's too)."""
+    from tinygrad_tf import attention_ops
+    monkeypatch.setattr(attention_ops, "BLOCK", 8)
+    rng = np.random.default_rng(0)
+    q0, k0, v0, g0 = (rng.standard_normal((2, 4, 40, 8)) for _ in range(4))
+    bias0 = rng.standard_normal(bias_shape)
+
+    def run():
+        q, k, v, bias = (tg.tensor(a, requires_grad=True) for a in (q0, k0, v0, bias0))
+        y = tg.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias, is_causal=True)
+        y.backward(tg.tensor(g0))
+        return [y.numpy()] + [x.grad.numpy() for x in (q, k, v, bias)]
+    blocked = run()
+    monkeypatch.setattr(attention_ops, "BLOCK", 10 ** 9)
+    for a, r in zip(blocked, run()):
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)

@@ -131,9 +131,12 @@ def _blocks_for(q, k, keep, fill):
 
 
 def _block(a, t0, t1, lo, hi):
-    """Rows [t0, t1) and columns [lo, hi) of a (.., T, S) mask or bias (an axis of size 1 broadcasts: whole)."""
+    """Rows [t0, t1) and columns [lo, hi) of a (.., T, S) mask or bias (an axis of size 1 broadcasts: whole;
+    a bias of shape (S,) or () is seen as (1, S) or (1, 1), as broadcasting does)."""
     if a is None:
         return None
+    if a.ndim < 2:
+        a = a.reshape((1,) * (2 - a.ndim) + a.shape)
     return a[..., slice(t0, t1) if a.shape[-2] > 1 else slice(None), slice(lo, hi) if a.shape[-1] > 1 else slice(None)]
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -77,18 +77,20 @@ def set_num_threads(n: int) -> None:
     if int(n) < 1:
         raise ValueError(f"set_num_threads: need at least 1 thread, got {n}")
     with _pool_lock:
-        _threads = int(n)
-        if _pool is not None and _pool._max_workers != max(1, _threads - 1):
-            _pool.shutdown(wait=True)
-            _pool = None
+        _threads, old = int(n), _pool
+        if old is not None and old._max_workers != max(1, _threads - 1):
+            _pool = None        # the next call makes a new pool; the old one finishes what it was given and ends
+            old.shutdown(wait=False)   # (not waiting: a helper may be the caller, and cannot wait for itself)
 
 
-def _get_pool() -> ThreadPoolExecutor:
+def _submit(fn, n) -> list:
+    """Hand ``fn`` to ``n`` pool helpers (the pool made or replaced under the lock, so that set_num_threads
+    in another thread cannot shut it down between taking it and submitting to it)."""
     global _pool
     with _pool_lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=max(1, get_num_threads() - 1), thread_name_prefix="tinygrad_tf")
-        return _pool
+        return [_pool.submit(fn) for _ in range(n)]
 
 
 # ---------------------------------------------------------------- the BLAS's own threads
@@ -137,6 +139,26 @@ def set_blas_threads(n: int) -> int | None:
     if before != n:
         _blas[1](n)
     return before
+
+
+_pinned = [0, None]               # callers that hold the BLAS at one thread now, and its count before the first
+_pin_lock = threading.Lock()
+
+
+def _pin_blas() -> None:
+    """One BLAS thread until the matching ``_unpin_blas``. Counted: calls from several threads overlap, and
+    only the last one out puts back the count the first one found."""
+    with _pin_lock:
+        if _pinned[0] == 0:
+            _pinned[1] = set_blas_threads(1)
+        _pinned[0] += 1
+
+
+def _unpin_blas() -> None:
+    with _pin_lock:
+        _pinned[0] -= 1
+        if _pinned[0] == 0 and _pinned[1] not in (None, 1):
+            set_blas_threads(_pinned[1])
 
 
 # ---------------------------------------------------------------- chunks on the pool
@@ -209,34 +231,43 @@ _inside = threading.local()      # .busy: this thread is running a part (a neste
 def _share(work, items, blas=False):
     """``work(item)`` for every item: the calling thread and ``threads - 1`` pool helpers take items one at
     a time until none is left (a helper the OS puts aside holds up at most the item it has in hand). From
-    inside an item (a for_rows in an optimizer's update) the items run here, one after the other."""
+    inside an item (a for_rows in an optimizer's update) the items run here, one after the other.
+    If an item raises, no item starts after it, and the error comes back once every item under way is done."""
     threads = 1 if getattr(_inside, "busy", False) else get_num_threads()
-    todo, take = iter(items), threading.Lock()
+    if threads == 1:
+        for item in items:
+            work(item)
+        return
+    todo, take, failed = iter(items), threading.Lock(), []
 
     def drain():
         _inside.busy = True
         try:
             while True:
                 with take:
-                    item = next(todo, None)
+                    item = None if failed else next(todo, None)
                 if item is None:
                     return
-                work(item)
+                try:
+                    work(item)
+                except BaseException:
+                    failed.append(True)          # the others take no more items
+                    raise
         finally:
             _inside.busy = False
-    if threads == 1:
-        for item in items:
-            work(item)
-        return
-    blas_before = set_blas_threads(1) if blas else None
+    if blas:
+        _pin_blas()
     try:
-        helpers = [_get_pool().submit(drain) for _ in range(threads - 1)]
-        drain()
+        helpers = _submit(drain, threads - 1)
+        try:
+            drain()
+        finally:
+            wait(helpers)                        # (an error here or in a helper: the others stop first)
         for h in helpers:
             h.result()
     finally:
-        if blas_before:
-            set_blas_threads(blas_before)
+        if blas:
+            _unpin_blas()
 
 
 def matmul(a, b, add=None):
@@ -278,16 +309,15 @@ class one_blas_thread:  # noqa: N801  (used as a context manager, like a functio
     wake its helpers (2^18; below, it never does, and asking costs ~1 us): see ``matmul`` for why."""
 
     def __init__(self, work):
-        self.before = None
         self.wanted = work >= 1 << 18 and get_num_threads() > 1 and not getattr(_inside, "busy", False)
 
     def __enter__(self):
         if self.wanted:
-            self.before = set_blas_threads(1)
+            _pin_blas()
 
     def __exit__(self, *exc):
-        if self.before and self.before != 1:
-            set_blas_threads(self.before)
+        if self.wanted:
+            _unpin_blas()
 
 
 def each_on_all_cores(fn, items) -> list:
