@@ -414,3 +414,29 @@ def test_fused_attention_in_blocks_with_a_bias_of_few_dims(monkeypatch, bias_sha
     monkeypatch.setattr(attention_ops, "BLOCK", 10 ** 9)
     for a, r in zip(blocked, run()):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
+def _child_shares(out):
+    out.put(P.each_on_all_cores(lambda i: i * i, list(range(5))))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "register_at_fork"), reason="no fork on this platform")
+def test_a_forked_child_makes_its_own_pool():
+    """A process forked after the pool started (multiprocessing's fork: a user's worker processes) has none of
+    the pool's threads; its first cut call makes a new pool instead of waiting forever for the parent's."""
+    import multiprocessing
+    before = P.get_num_threads()
+    P.set_num_threads(2)
+    try:
+        assert P.each_on_all_cores(lambda i: i, [0, 1, 2]) == [0, 1, 2]       # the parent's pool is up
+        ctx = multiprocessing.get_context("fork")
+        out = ctx.Queue()
+        child = ctx.Process(target=_child_shares, args=(out,))
+        child.start()
+        child.join(30)
+        if child.is_alive():
+            child.kill()
+            pytest.fail("the forked child hung in its first cut call")
+        assert child.exitcode == 0 and out.get(timeout=5) == [0, 1, 4, 9, 16]
+    finally:
+        P.set_num_threads(before)

@@ -161,6 +161,18 @@ def _unpin_blas() -> None:
             set_blas_threads(_pinned[1])
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's pool threads (nor its lock holders): start from no pool, or the
+    child's first cut call would wait forever for helpers that do not exist."""
+    global _pool, _pool_lock, _pin_lock
+    _pool, _pool_lock, _pin_lock = None, threading.Lock(), threading.Lock()
+    _pinned[:] = [0, None]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 # ---------------------------------------------------------------- chunks on the pool
 def in_chunks(xp, x) -> bool:
     """Will ``for_rows`` cut ``x`` into chunks (a NumPy array of at least MIN_SIZE values; a quarter of that when
