@@ -106,10 +106,15 @@ def limit_blas_threads(n: int) -> bool:
 
     A small model's matrices are small, and a multi-threaded BLAS that shares its cores with anything else
     (a browser, another job) spins and waits: we measured a 4-layer GPT step at 1.1 s with two threads on a
-    busy 2-core machine and 0.07 s with one. (parallel_cpu.set_blas_threads finds NumPy's OpenBLAS, or uses
-    threadpoolctl when installed; nothing happens if neither works.)
+    busy 2-core machine and 0.07 s with one. threadpoolctl, when installed, sets every BLAS in the process;
+    else parallel_cpu.set_blas_threads finds NumPy's OpenBLAS; nothing happens if neither works.
     """
-    return set_blas_threads(n) is not None
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(limits=n, user_api="blas")
+        return True
+    except ImportError:
+        return set_blas_threads(n) is not None
 
 
 def apply_threads(args) -> None:
