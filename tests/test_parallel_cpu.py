@@ -440,3 +440,21 @@ def test_a_forked_child_makes_its_own_pool():
         assert child.exitcode == 0 and out.get(timeout=5) == [0, 1, 4, 9, 16]
     finally:
         P.set_num_threads(before)
+
+
+def test_a_bias_of_minus_infinity_under_the_lowest_fill_keeps_every_key(monkeypatch):
+    """Under the models' fill (the dtype's lowest number) a row whose every visible key has a bias of -inf is
+    uniform over all S keys; query blocks must not skip keys then (blocked == one call, float64)."""
+    from tinygrad_tf import attention_ops as A
+    rng = np.random.default_rng(0)
+    t = 16
+    q, k, v = (rng.standard_normal((1, 2, t, 4)) for _ in range(3))
+    keep = np.tril(np.ones((t, t), bool))
+    bias = np.zeros((t, t))
+    bias[3, :4] = -np.inf                       # row 3 sees keys 0..3, all of them at -inf
+    lowest = np.finfo(np.float64).min
+    monkeypatch.setattr(A, "BLOCK", 4)
+    blocked = A.attend_in_blocks(np, q, k, v, bias, keep, 0.5, lowest, None)
+    whole = A.attend(np, q, k, v, bias, keep, 0.5, lowest, None)
+    for a, b in zip(blocked, whole):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -122,10 +122,13 @@ def key_blocks(keep, t, s, fill):
     return None if all(lo == 0 and hi == s for *_, lo, hi in blocks) else blocks
 
 
-def _blocks_for(q, k, keep, fill):
+def _blocks_for(q, k, keep, fill, bias):
     """key_blocks for NumPy arrays with one query head per key head (CuPy, Tensors for create_graph and grouped
-    heads, whose m and l are folded, take one call)."""
+    heads, whose m and l are folded, take one call). Under the "lowest number" fill, a bias of -inf could
+    empty a row that the mask leaves some keys: that row is uniform over all S keys, so no block skips."""
     if type(q) is not np.ndarray or q.shape[:-2] != k.shape[:-2]:
+        return None
+    if fill != -math.inf and bias is not None and not np.isfinite(bias).all():
         return None
     return key_blocks(keep, q.shape[-2], k.shape[-2], fill)
 
@@ -142,7 +145,7 @@ def _block(a, t0, t1, lo, hi):
 
 def attend_in_blocks(xp, q, k, v, bias, keep, scale, fill, dtype):
     """attend(...), block of queries by block, each over the keys it can see (key_blocks)."""
-    blocks = _blocks_for(q, k, keep, fill)
+    blocks = _blocks_for(q, k, keep, fill, bias)
     if blocks is None:
         return attend(xp, q, k, v, bias, keep, scale, fill, dtype)
     outs = None
@@ -159,7 +162,7 @@ def attend_in_blocks(xp, q, k, v, bias, keep, scale, fill, dtype):
 def attention_grads_in_blocks(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need):
     """attention_grads(...), block of queries by block: dq and dbias rows are the block's, dk and dv sum the
     blocks' contributions to the keys they saw (the skipped ones get none: their weights are 0)."""
-    blocks = _blocks_for(q, k, keep, fill)
+    blocks = _blocks_for(q, k, keep, fill, bias)
     if blocks is None:
         return attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need)
     grads = None

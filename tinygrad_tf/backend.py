@@ -458,12 +458,13 @@ def keep_freed_memory() -> bool:
     from 7.9 ms to 2.1 ms. Here blocks up to REUSE_BELOW come from the heap, and up to KEEP_FREE of free
     heap is kept: the process's resident memory stays near its peak instead of falling between steps.
 
-    Linux with glibc only, and not when the user set any MALLOC_*_ variable or TINYGRAD_TF_MALLOC=system
-    (then malloc's defaults are left alone). Called once, when tinygrad_tf is imported.
+    Linux with glibc only, and not when the user set any MALLOC_*_ variable, a glibc.malloc tunable
+    (GLIBC_TUNABLES) or TINYGRAD_TF_MALLOC=system (then malloc's settings are left alone). Called once, when tinygrad_tf is imported.
     """
     if os.environ.get("TINYGRAD_TF_MALLOC", "").lower() == "system" or not sys.platform.startswith("linux"):
         return False
-    if any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ):
+    if any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ) or \
+            "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     import ctypes
     try:
