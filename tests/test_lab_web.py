@@ -91,7 +91,8 @@ def browser():
     pytest.importorskip("textual_serve")
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(lab_web.CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {lab_web.CHROMIUM} (apt-get install chromium; .ci/run does)")
+        pytest.fail(f"no Chromium at {lab_web.CHROMIUM}: `lab --web` is tested in a real browser; install it "
+                    "(apt-get install chromium, as .ci/run does)")
     with sync_api.sync_playwright() as p:
         b = lab_web.launch(p)
         yield b

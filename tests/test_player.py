@@ -81,7 +81,8 @@ def test_player_steps_in_headless_chromium(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test drives Chromium with Playwright "
                                                                  "(the test extra)")
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium; CI installs it)")
+        pytest.fail(f"no Chromium at {CHROMIUM}: the player is tested in a real browser; install it "
+                    "(apt-get install chromium, as .ci/run does) or point TG_CHROMIUM at one")
     path = viz.play(viz.backward_steps(neuron()), interval=0.05).save(tmp_path / "backward.html")
     outside = []
     with sync_api.sync_playwright() as pw:
