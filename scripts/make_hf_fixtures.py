@@ -29,27 +29,13 @@ import transformers as T
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 OUT = ROOT / "tests" / "fixtures" / "hf"
 V, D, L, H, FF, CTX = 96, 32, 2, 4, 64, 32
 
+from fixture_common import randomise  # noqa: E402
 from tinygrad_tf.nn.models import load_hf, save_hf  # noqa: E402
 from tinygrad_tf.nn.models.hf import read_safetensors  # noqa: E402
-
-
-def randomise(model, seed):
-    """Every weight random: norms ~ 1 + 0.1 N, biases 0.1 N, matrices 0.2 N (relative biases 0.5 N)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            z = torch.randn(p.shape, generator=g)
-            if p.ndim == 1 and ("norm" in name.lower() or name.endswith("layer_norm.weight")):
-                p.copy_(1 + 0.1 * z if name.endswith("weight") else 0.1 * z)
-            elif p.ndim == 1:
-                p.copy_(0.1 * z)
-            elif "relative_attention_bias" in name:
-                p.copy_(0.5 * z)
-            else:
-                p.copy_(0.2 * z)
 
 
 # ---------------------------------------------------------------- the models

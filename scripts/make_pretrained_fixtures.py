@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 OUT = ROOT / "tests" / "fixtures" / "pretrained"
 
+from fixture_common import randomise  # noqa: E402
 from make_tokenizer_fixtures import PAIRS, SAMPLE  # noqa: E402
 from tinygrad_tf.text import default_corpus  # noqa: E402
 from tinygrad_tf.text.hf_pipeline import LLAMA3_PATTERN  # noqa: E402
@@ -199,19 +200,6 @@ def make_tokenizers():
 
 
 # ---------------------------------------------------------------- the Hub cache of tiny models
-def randomise(model, seed):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            z = torch.randn(p.shape, generator=g)
-            if p.ndim == 1 and ("norm" in name.lower() or name.endswith("layer_norm.weight")):
-                p.copy_(1 + 0.1 * z if name.endswith("weight") else 0.1 * z)
-            elif p.ndim == 1:
-                p.copy_(0.1 * z)
-            else:
-                p.copy_((0.5 if "relative_attention_bias" in name else 0.2) * z)
-
-
 def t5_config(vocab, **kw):
     return T.T5Config(vocab_size=vocab, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4, decoder_start_token_id=0,
                       pad_token_id=0, eos_token_id=1, relative_attention_num_buckets=8,
