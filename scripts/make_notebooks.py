@@ -38,7 +38,7 @@ OUT = DOCS / "notebooks"
 REPO_URL = "https://github.com/tinygrad-tf/tinygrad-tf"
 BRANCH = "main"
 
-RUN_LANGS = {"python", "py", "python3"}             # as tests/test_docs.py: these blocks run ...
+RUN_LANGS = {"python", "py", "python3"}             # these blocks run (here and in tests/test_docs.py) ...
 SKIP_MARKERS = {"no-run", "norun", "skip"}          # ... unless marked so
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _LINK = re.compile(r"(?P<bang>!?)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
@@ -89,23 +89,21 @@ def _rewrite_links(text: str, source: Path) -> str:
     return _LINK.sub(fix, text)
 
 
-def split_lesson(text: str):
-    """Yield ("markdown", text) and ("code", source) pieces of a lesson, in order.
-
-    Fences follow tests/test_docs.py: indented fences (in list items) lose their indent, a longer fence
-    closes only with one as long, and a ```python block runs unless it is marked no-run.
-    """
+def fenced(text: str):
+    """The lines of a Markdown text, read as the docs tests and the notebooks read them: yield ("line", line)
+    outside fences and ("fence", start, fence, info_words, body) for a fenced block (start: the fence's own
+    1-based line number; body: its lines). Indented fences (in list items) lose their indent; a longer fence
+    closes only with one as long."""
     lines = text.splitlines()
-    prose: list[str] = []
     i = 0
     while i < len(lines):
         m = _FENCE.match(lines[i])
         if not m:
-            prose.append(lines[i])
+            yield "line", lines[i]
             i += 1
             continue
         indent, fence, info = m["indent"], m["fence"], m["info"].strip().split()
-        body, i = [], i + 1
+        start, body, i = i + 1, [], i + 1
         while i < len(lines):
             close = _FENCE.match(lines[i])
             if close and close["fence"][0] == fence[0] and len(close["fence"]) >= len(fence) \
@@ -115,8 +113,24 @@ def split_lesson(text: str):
             body.append(line[len(indent):] if line.startswith(indent) else line.lstrip())
             i += 1
         i += 1
+        yield "fence", start, fence, info, body
+
+
+def runs(info: list[str]) -> bool:
+    """Does a block with these info words run (a ```python block not marked no-run)?"""
+    return bool(info) and info[0].lower() in RUN_LANGS and not SKIP_MARKERS & {w.lower() for w in info[1:]}
+
+
+def split_lesson(text: str):
+    """Yield ("markdown", text) and ("code", source) pieces of a lesson, in order (fences read by ``fenced``)."""
+    prose: list[str] = []
+    for kind, *item in fenced(text):
+        if kind == "line":
+            prose.append(item[0])
+            continue
+        _, fence, info, body = item
         lang = info[0].lower() if info else ""
-        if lang in RUN_LANGS and not SKIP_MARKERS & {w.lower() for w in info[1:]}:
+        if runs(info):
             yield "markdown", "\n".join(prose)
             prose = []
             yield "code", "\n".join(body)

@@ -12,6 +12,7 @@ belongs in a running block, or the docs rot without anyone noticing.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import traceback
 from pathlib import Path
@@ -22,40 +23,27 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 DOC_FILES = sorted([ROOT / "README.md", *DOCS.glob("*.md")])
 
-RUN_LANGS = {"python", "py", "python3"}
-SKIP_MARKERS = {"no-run", "norun", "skip"}
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
+def _load_fence_reader():
+    """scripts/make_notebooks.py reads the fences (one reader for these tests and the notebooks)."""
+    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "scripts" / "make_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_notebooks = _load_fence_reader()
+RUN_LANGS, SKIP_MARKERS = _notebooks.RUN_LANGS, _notebooks.SKIP_MARKERS
 
 
 def python_blocks(text: str):
-    """Yield (line_number, info_words, code) for each fenced block whose language is Python.
-
-    Handles fences indented inside list items (the indent is stripped from the
-    block's lines) and longer fences (```` closes only with ````).
-    """
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        m = _FENCE.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        indent, fence, info = m["indent"], m["fence"], m["info"].strip().split()
-        start = i + 1                     # the fence's own line number (1-based)
-        body = []
-        i += 1
-        while i < len(lines):
-            close = _FENCE.match(lines[i])
-            if close and close["fence"][0] == fence[0] and len(close["fence"]) >= len(fence) \
-                    and not close["info"].strip():
-                break
-            line = lines[i]
-            body.append(line[len(indent):] if line.startswith(indent) else line.lstrip())
-            i += 1
-        i += 1
-        if info and info[0].lower() in RUN_LANGS:
-            yield start, [w.lower() for w in info[1:]], "\n".join(body) + "\n"
+    """Yield (line_number, info_words, code) for each fenced block whose language is Python (fences read as
+    the notebooks read them: make_notebooks.fenced)."""
+    for kind, *item in _notebooks.fenced(text):
+        if kind == "fence":
+            start, _, info, body = item
+            if info and info[0].lower() in RUN_LANGS:
+                yield start, [w.lower() for w in info[1:]], "\n".join(body) + "\n"
 
 
 def _first_line(code: str) -> str:
