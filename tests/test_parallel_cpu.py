@@ -126,7 +126,8 @@ def test_small_cupy_and_tensor_inputs_take_the_single_call(threads):
     calls.clear()
     x = big(600, 600)
     same(P.for_rows(fn, np, x), x * 2)              # a big NumPy array: in chunks of whole rows, at least one per thread
-    assert len(calls) >= max(threads, 600 * 600 // (P.CHUNK if threads == 1 else P.SHARED_CHUNK)) and all(c[1:] == (600,) for c in calls)
+    chunk = P.CHUNK if threads == 1 else P.SHARED_CHUNK
+    assert len(calls) >= max(threads, 600 * 600 // chunk) and all(c[1:] == (600,) for c in calls)
     assert sum(c[0] for c in calls) == 600
 
 
@@ -156,7 +157,8 @@ ATTENTION_CASES = {
     "padding, lowest fill": (4, 4, 24, 48, "padding", None, False, np.finfo(np.float64).min),
     "T5 bias with a gradient": (4, 4, 32, 32, None, (1, 4, 32, 32), True, -np.inf),
     "bias (T, S) and causal": (4, 4, 32, 32, "causal", (32, 32), False, -np.inf),
-    "causal, rows with no key, lowest fill": (4, 4, 40, 40, "causal, empty rows", None, False, np.finfo(np.float64).min),
+    "causal, rows with no key, lowest fill": (4, 4, 40, 40, "causal, empty rows", None, False,
+                                               np.finfo(np.float64).min),
     "causal, rows with no key, -inf": (4, 4, 40, 40, "causal, empty rows", None, False, -np.inf),
     "per-item causal mask (B, 1, T, S)": (4, 4, 40, 40, "per item", None, False, -np.inf),
     "grouped keys (one call)": (4, 2, 40, 40, "causal", None, False, -np.inf),
@@ -174,7 +176,8 @@ def test_fused_attention_by_heads_equals_the_single_call(threads, monkeypatch, c
     hq, hkv, t, s, mask, bias_shape, bias_grad, fill = ATTENTION_CASES[case]
     rng = np.random.default_rng(0)
     b = 3
-    q0, k0, v0 = rng.standard_normal((b, hq, t, 16)), rng.standard_normal((b, hkv, s, 16)), rng.standard_normal((b, hkv, s, 8))
+    q0, k0 = rng.standard_normal((b, hq, t, 16)), rng.standard_normal((b, hkv, s, 16))
+    v0 = rng.standard_normal((b, hkv, s, 8))
     causal = np.tril(np.ones((t, s), bool), k=s - t)
     empty_rows = causal & (np.arange(t) % 7 != 3)[:, None]
     keep = {None: None, "causal": causal, "padding": rng.random((b, 1, 1, s)) < 0.7, "causal, empty rows": empty_rows,
@@ -266,7 +269,8 @@ def test_optimizer_updates_on_all_cores_equal_one_after_the_other(threads, monke
 
     calls = []
     share = P._share
-    monkeypatch.setattr(P, "_share", lambda work, items, blas=False: calls.append(len(items)) or share(work, items, blas))
+    monkeypatch.setattr(P, "_share",
+                        lambda work, items, blas=False: calls.append(len(items)) or share(work, items, blas))
     spread = run()
     assert len(shapes) in calls                                      # the parameters were shared out
     monkeypatch.setattr(P, "MIN_SIZE", 10 ** 12)
@@ -445,7 +449,7 @@ def test_a_bias_of_minus_infinity_under_the_lowest_fill_keeps_every_key(monkeypa
     bias[3, :4] = -np.inf                       # row 3 sees keys 0..3, all of them at -inf
     lowest = np.finfo(np.float64).min
     monkeypatch.setattr(A, "BLOCK", 4)
-    blocked = A.attend_in_blocks(np, q, k, v, bias, keep, 0.5, lowest, None)
+    blocked = A.attend_by_heads(np, q, k, v, bias, keep, 0.5, lowest, None)
     whole = A.attend(np, q, k, v, bias, keep, 0.5, lowest, None)
     for a, b in zip(blocked, whole):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -143,9 +143,8 @@ def _block(a, t0, t1, lo, hi):
     return a[..., slice(t0, t1) if a.shape[-2] > 1 else slice(None), slice(lo, hi) if a.shape[-1] > 1 else slice(None)]
 
 
-def attend_in_blocks(xp, q, k, v, bias, keep, scale, fill, dtype):
-    """attend(...), block of queries by block, each over the keys it can see (key_blocks)."""
-    blocks = _blocks_for(q, k, keep, fill, bias)
+def attend_in_blocks(xp, q, k, v, bias, keep, scale, fill, dtype, blocks):
+    """attend(...), block of queries by block, each over the keys it can see (``blocks``: from _blocks_for)."""
     if blocks is None:
         return attend(xp, q, k, v, bias, keep, scale, fill, dtype)
     outs = None
@@ -159,10 +158,9 @@ def attend_in_blocks(xp, q, k, v, bias, keep, scale, fill, dtype):
     return tuple(outs)
 
 
-def attention_grads_in_blocks(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need):
+def attention_grads_in_blocks(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need, blocks):
     """attention_grads(...), block of queries by block: dq and dbias rows are the block's, dk and dv sum the
     blocks' contributions to the keys they saw (the skipped ones get none: their weights are 0)."""
-    blocks = _blocks_for(q, k, keep, fill, bias)
     if blocks is None:
         return attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need)
     grads = None
@@ -208,10 +206,12 @@ class Attention(Function):
     @staticmethod
     def backward(ctx, do):
         q, k, v, bias, keep, m, l = ctx.saved_tensors
+        blocks = _blocks_for(q, k, keep, ctx.fill, bias)         # decided once, for every part
         return (*_by_heads(attention_grads_in_blocks, ctx.xp, q, k, v, do, bias, keep, m, l, ctx.scale, ctx.fill,
-                           ctx.dtype, ctx.needs_input_grad), None)
+                           ctx.dtype, ctx.needs_input_grad, blocks), None)
 
 
 def attend_by_heads(xp, q, k, v, bias, keep, scale, fill, dtype):
     """attend(...), a few heads at a time on all cores (the same function, cut: parallel_cpu.for_heads)."""
-    return _by_heads(attend_in_blocks, xp, q, k, v, bias, keep, scale, fill, dtype)
+    blocks = _blocks_for(q, k, keep, fill, bias)                  # decided once, for every part
+    return _by_heads(attend_in_blocks, xp, q, k, v, bias, keep, scale, fill, dtype, blocks)

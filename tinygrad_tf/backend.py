@@ -459,7 +459,8 @@ def keep_freed_memory() -> bool:
     heap is kept: the process's resident memory stays near its peak instead of falling between steps.
 
     Linux with glibc only, and not when the user set any MALLOC_*_ variable, a glibc.malloc tunable
-    (GLIBC_TUNABLES) or TINYGRAD_TF_MALLOC=system (then malloc's settings are left alone). Called once, when tinygrad_tf is imported.
+    (GLIBC_TUNABLES) or TINYGRAD_TF_MALLOC=system (then malloc's settings are left alone). Called once,
+    when tinygrad_tf is imported.
     """
     if os.environ.get("TINYGRAD_TF_MALLOC", "").lower() == "system" or not sys.platform.startswith("linux"):
         return False

@@ -384,7 +384,8 @@ def for_heads(fn, xp, *args, work):
     per_head = max(1, work // (b_ * h_))                       # scores of one head
     heads = min(h_, max(1, HEADS_PART // per_head), max(1, b_ * h_ // threads))       # heads per part
     items = 1 if heads < h_ else min(max(1, HEADS_PART // (per_head * h_)), max(1, b_ // threads))  # batch items
-    parts = [(b, min(b + items, b_), h0, min(h0 + heads, h_)) for b in range(0, b_, items) for h0 in range(0, h_, heads)]
+    parts = [(b, min(b + items, b_), h0, min(h0 + heads, h_))
+             for b in range(0, b_, items) for h0 in range(0, h_, heads)]
     single, outs = run_parts(lambda *part: fn(np, *(_heads_of(a, *part) for a in args)), parts,
                              lambda o: (b_, h_, *o.shape[2:]), lambda o, b0, b1, h0, h1: o[b0:b1, h0:h1], blas=True)
     return outs[0] if single else tuple(outs)

@@ -403,7 +403,7 @@ class Module:
 
     @property
     def dtype(self):
-        p = next(self.parameters(), None)
+        p = self._first("_parameters")
         return p.dtype if p is not None else backend.DEFAULT_FLOAT
 
     def zero_grad(self, set_to_none=True):
