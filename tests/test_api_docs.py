@@ -7,24 +7,20 @@ so the API reference cannot go stale; and every public name of the documented mo
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import re
 import types
 from pathlib import Path
 
 import pytest
+from scripts_loader import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 API_MD = ROOT / "docs" / "api.md"
-SCRIPT = ROOT / "scripts" / "make_api_docs.py"
 
 
 @pytest.fixture(scope="module")
 def make_api_docs():
-    spec = importlib.util.spec_from_file_location("make_api_docs", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_api_docs")
 
 
 @pytest.fixture(scope="module")

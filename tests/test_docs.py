@@ -12,27 +12,19 @@ belongs in a running block, or the docs rot without anyone noticing.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import traceback
 from pathlib import Path
 
 import pytest
+from scripts_loader import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 DOC_FILES = sorted([ROOT / "README.md", *DOCS.glob("*.md")])
 
 
-def _load_fence_reader():
-    """scripts/make_notebooks.py reads the fences (one reader for these tests and the notebooks)."""
-    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "scripts" / "make_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_notebooks = _load_fence_reader()
+_notebooks = load_script("make_notebooks")       # it reads the fences: one reader for these tests and the notebooks
 RUN_LANGS, SKIP_MARKERS = _notebooks.RUN_LANGS, _notebooks.SKIP_MARKERS
 
 

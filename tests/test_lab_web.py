@@ -9,7 +9,6 @@ while a run trains stops and saves it. Needs playwright and textual-serve (the t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import socket
@@ -19,18 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
+from scripts_loader import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_driver():
-    spec = importlib.util.spec_from_file_location("lab_web", ROOT / "scripts" / "lab_web.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lab_web = _load_driver()
+lab_web = load_script("lab_web")
 
 
 def test_port_in_use_is_one_line(tmp_path):

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import re
 import time
@@ -20,24 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from scripts_loader import load_script
 from test_docs import SKIP_MARKERS, python_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "make_notebooks.py"
 LESSONS = sorted((ROOT / "docs").glob("lesson-*.md"))
 NOTEBOOK_TIMEOUT = 120          # seconds for one whole notebook (the slowest, lesson 9, took 1.7 s on a 2-core machine)
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("make_notebooks", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def make_notebooks():
-    return _load_script()
+    return load_script("make_notebooks")
 
 
 def _nb_path(lesson: Path) -> Path:
