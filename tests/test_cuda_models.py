@@ -20,7 +20,7 @@ import pytest
 from rich.console import Console
 
 import tinygrad_tf as tg
-from tinygrad_tf import opcheck, viz
+from tinygrad_tf import kernels_cpu, opcheck, viz
 from tinygrad_tf.nn.models import BERT, GPT, T5, BertConfig, GPTConfig, T5Config, load_hf, save_hf
 from tinygrad_tf.nn.utils import clip_grad_norm_
 from tinygrad_tf.optim import SGD, Adam, AdamW
@@ -88,7 +88,14 @@ def test_optimizers_and_clipping_match_cpu(cuda, opt):
             o.step()
             o.zero_grad()
         return float(norm), [p.numpy() for p in model.parameters()]
-    n_cpu, p_cpu = run("cpu")
+    # The CPU reference runs the NumPy formulas, as the GPU does, not the CPU's compiled loops (kernels_cpu): the
+    # key projections' biases have a gradient of exactly 0 (softmax ignores a shift of a whole row), so theirs is
+    # rounding noise (~1e-11), which Adam scales up to steps of ~lr -- equal only where the arithmetic is.
+    before = kernels_cpu.set_enabled(False)
+    try:
+        n_cpu, p_cpu = run("cpu")
+    finally:
+        kernels_cpu.set_enabled(before)
     n_gpu, p_gpu = run("cuda")
     assert n_gpu == pytest.approx(n_cpu, rel=1e-4)
     for a, b in zip(p_gpu, p_cpu):

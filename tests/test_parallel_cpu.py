@@ -6,11 +6,21 @@ import numpy as np
 import pytest
 
 import tinygrad_tf as tg
+from tinygrad_tf import kernels_cpu as K
 from tinygrad_tf import nn_ops as N
 from tinygrad_tf import ops as O
 from tinygrad_tf import optim
 from tinygrad_tf import parallel_cpu as P
 from tinygrad_tf import reduce_ops as R
+
+
+@pytest.fixture(autouse=True)
+def formulas():
+    """The NumPy formulas (the compiled loops that replace some of them have their own tests, with the same
+    chunking: tests/test_kernels_cpu.py)."""
+    before = K.set_enabled(False)
+    yield
+    K.set_enabled(before)
 
 
 @pytest.fixture(params=[1, 2, 3])
@@ -61,11 +71,11 @@ def test_row_functions_equal_single_call(threads):
     same(P.for_rows(R.log_softmax, np, x, -1), z)
     same(P.for_rows(R.log_softmax_backward, np, g, z, -1), R.log_softmax_backward(np, g, z, -1))
     xhat, rstd = N.normalise(np, x, (-1,), 513, 1e-5)
-    same(N.normalise_by_chunks(np, x, (-1,), 513, 1e-5), (xhat, rstd))
+    same(N.normalise_rows(np, x, (-1,), 513, 1e-5), (xhat, rstd))
     w = rand(513, seed=2)
     same(P.for_rows(N.layer_norm_backward, np, g, xhat, rstd, w, (-1,), 513),
          N.layer_norm_backward(np, g, xhat, rstd, w, (-1,), 513))
-    same(N.rms_normalise_by_chunks(np, x, 1e-6), N.rms_normalise(np, x, 1e-6))
+    same(N.rms_normalise_rows(np, x, 1e-6), N.rms_normalise(np, x, 1e-6))
     logits = x.reshape(-1, 513)
     same(N.softmax_rows_by_chunks(np, logits), N.softmax_rows(np, logits))
 

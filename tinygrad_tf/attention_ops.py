@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from . import kernels_cpu
 from .autograd import Function
 from .parallel_cpu import for_heads
 
@@ -50,9 +51,22 @@ def _scores(xp, q, k, bias, keep, scale, fill, dtype):
     return xp.reshape(s, (*q.shape[:-3], hkv, -1, k.shape[-2])) if q.ndim >= 3 else s
 
 
+def _loop_mask(xp, q, k, keep, dtype):
+    """``keep`` as kernels_cpu's compiled softmax loops take it, or None where they do not run: not NumPy, not
+    float32/64 scores, grouped heads (folded rows), a mask per batch item, numba absent or switched off."""
+    if xp is not np or type(q) is not np.ndarray or q.ndim != 4 or k.shape[-3] != q.shape[-3]:
+        return None
+    if np.dtype(dtype or q.dtype) not in (np.float32, np.float64) or not kernels_cpu.enabled():
+        return None
+    return kernels_cpu.attention_mask(keep, q.shape[-2], k.shape[-2])
+
+
 def softmax_stats(xp, q, k, bias, keep, scale, fill, dtype):
     """(P, m, l): P = e^(s~ - m) / l, m = the row max (0 for a row of -inf), l = sum_j e^(s~_j - m) (>= 1;
     set to 1 in a row with nothing to attend to, whose e, and so P, are 0). The row's lse is m + log l."""
+    mask = _loop_mask(xp, q, k, keep, dtype)
+    if mask is not None:                          # the same as loops over the rows (kernels_cpu): 3 passes, not 8
+        return kernels_cpu.masked_softmax(_scores(xp, q, k, bias, None, scale, fill, dtype), mask, fill)
     s = _scores(xp, q, k, bias, keep, scale, fill, dtype)
     m = xp.max(s, axis=-1, keepdims=True)
     maybe_empty = keep is not None or bias is not None        # (else every score is a number: no empty row)
@@ -77,13 +91,20 @@ def attend(xp, q, k, v, bias, keep, scale, fill, dtype):
 def attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need):
     """(dq, dk, dv, dbias) from dO = dL/dy: the formulas in Attention's docstring."""
     hkv = k.shape[-3] if k.ndim >= 3 else 1
-    s = _scores(xp, q, k, bias, keep, scale, fill, dtype)
-    p = xp.divide(xp.exp(xp.subtract(s, m, out=s), out=s), l, out=s)                # P = e^(s - m) / l, again
+    mask = _loop_mask(xp, q, k, keep, dtype)                  # (not None: compiled loops over the rows, kernels_cpu)
+    if mask is not None:
+        p = kernels_cpu.softmax_again(_scores(xp, q, k, bias, None, scale, fill, dtype), mask, fill, m, l)
+    else:
+        s = _scores(xp, q, k, bias, keep, scale, fill, dtype)
+        p = xp.divide(xp.exp(xp.subtract(s, m, out=s), out=s), l, out=s)            # P = e^(s - m) / l, again
     do_f = _fold(xp, do, hkv)                                                       # (*, Hkv, G * T, dv)
     dv = xp.swapaxes(_cast(xp, p, v.dtype), -1, -2) @ do_f if need[2] else None
     dp = _cast(xp, do_f @ xp.swapaxes(v, -1, -2), p.dtype)                          # dP = dO V^T
-    dd = xp.sum(p * dp, axis=-1, keepdims=True)                                     # D = rowsum(P * dP)
-    ds = xp.multiply(p, xp.subtract(dp, dd, out=dp), out=dp)                        # dS = P * (dP - D)
+    if mask is not None:
+        ds = kernels_cpu.softmax_backward(p, dp)
+    else:
+        dd = xp.sum(p * dp, axis=-1, keepdims=True)                                 # D = rowsum(P * dP)
+        ds = xp.multiply(p, xp.subtract(dp, dd, out=dp), out=dp)                    # dS = P * (dP - D)
     if keep is not None and fill != -math.inf:          # a row with no key is uniform: no gradient to s there
         ds = _fold(xp, xp.where(keep, xp.reshape(ds, (*q.shape[:-1], k.shape[-2])), 0.0), hkv)
     dsl = _cast(xp, ds, q.dtype)

@@ -13,7 +13,7 @@ CuPy would not catch (it wraps an out-of-range index around silently).
 
 import numpy as np
 
-from . import backend
+from . import backend, kernels_cpu
 from .autograd import Function
 from .ops import _fold as _rows        # (..., k) -> (-1, k): MatMul's fold, the batch axes into rows
 from .parallel_cpu import by_rows, for_rows, matmul
@@ -160,7 +160,7 @@ class LayerNorm(Function):
         n = 1
         for s in x.shape[-k:]:
             n *= s
-        xhat, rstd = ctx.derived(normalise if k > 1 else normalise_by_chunks, x, axes, n, eps)
+        xhat, rstd = ctx.derived(normalise if k > 1 else normalise_rows, x, axes, n, eps)
         ctx.save_for_backward(xhat, rstd, w)
         ctx.axes, ctx.n = axes, n
         if w is None:
@@ -170,7 +170,10 @@ class LayerNorm(Function):
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
-        gx = for_rows(layer_norm_backward, ctx.xp, g, xhat, rstd, w, ctx.axes, ctx.n, row=len(ctx.axes))
+        if len(ctx.axes) == 1 and kernels_cpu.ready(g, xhat, rstd, w):      # one compiled loop (kernels_cpu)
+            gx = for_rows(kernels_cpu.normalise_grad, ctx.xp, g, xhat, rstd, w)
+        else:
+            gx = for_rows(layer_norm_backward, ctx.xp, g, xhat, rstd, w, ctx.axes, ctx.n, row=len(ctx.axes))
         gw = g * xhat if ctx.needs_input_grad[1] else None
         gb = g if ctx.needs_input_grad[2] else None
         return gx, gw, gb
@@ -181,7 +184,12 @@ class LayerNorm(Function):
         return xhat / rstd
 
 
-normalise_by_chunks = by_rows(normalise)
+def normalise_rows(xp, x, axes, n, eps):
+    """normalise over the last axis, chunk by chunk of rows on all cores (parallel_cpu): as one compiled loop
+    per row where it can run (kernels_cpu), else the formula."""
+    if kernels_cpu.ready(x):
+        return for_rows(kernels_cpu.normalise, xp, x, eps)
+    return for_rows(normalise, xp, x, axes, n, eps)
 
 
 def _scale_shift(xp, xhat, w, b):
@@ -220,14 +228,17 @@ class RMSNorm(Function):
 
     @staticmethod
     def forward(ctx, x, w, eps=1e-6):
-        xhat, rstd = ctx.derived(rms_normalise_by_chunks, x, eps)
+        xhat, rstd = ctx.derived(rms_normalise_rows, x, eps)
         ctx.save_for_backward(xhat, rstd, w)
         return xhat if w is None else for_rows(_scale_shift, ctx.xp, xhat, w, None)
 
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
-        gx = for_rows(rms_norm_backward, ctx.xp, g, xhat, rstd, w)
+        if kernels_cpu.ready(g, xhat, rstd, w):                           # one compiled loop (kernels_cpu)
+            gx = for_rows(kernels_cpu.normalise_grad, ctx.xp, g, xhat, rstd, w, True)
+        else:
+            gx = for_rows(rms_norm_backward, ctx.xp, g, xhat, rstd, w)
         return gx, (g * xhat if ctx.needs_input_grad[1] else None)
 
     @staticmethod
@@ -236,7 +247,11 @@ class RMSNorm(Function):
         return xhat / rstd
 
 
-rms_normalise_by_chunks = by_rows(rms_normalise)
+def rms_normalise_rows(xp, x, eps):
+    """rms_normalise, chunk by chunk of rows on all cores: a compiled loop where it can run (kernels_cpu)."""
+    if kernels_cpu.ready(x):
+        return for_rows(kernels_cpu.normalise, xp, x, eps, True)
+    return for_rows(rms_normalise, xp, x, eps)
 
 
 def rms_norm_backward(xp, g, xhat, rstd, w):

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from . import backend
+from . import backend, kernels_cpu
 from .autograd import Function
 from .parallel_cpu import by_rows, for_rows, matmul
 
@@ -290,7 +290,12 @@ def _gelu_minimum(approximate):
     return (lo + hi) / 2
 
 
-gelu_by_chunks = by_rows(gelu, row=0)   # the same, chunk by chunk on all cores (parallel_cpu)
+def gelu_by_chunks(xp, x, approximate="none", slope=True):
+    """gelu, chunk by chunk on all cores (parallel_cpu); tanh-GELU as two compiled loops where they can run
+    (kernels_cpu)."""
+    if approximate == "tanh" and kernels_cpu.ready(x):
+        return for_rows(kernels_cpu.gelu_tanh, xp, x, slope, row=0)
+    return for_rows(gelu, xp, x, approximate, slope, row=0)
 
 
 def _times(xp, a, b):

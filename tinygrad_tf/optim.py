@@ -38,7 +38,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import backend, lr_scheduler, parallel_cpu
+from . import backend, kernels_cpu, lr_scheduler, parallel_cpu
 from .autograd import enable_grad, no_grad
 from .parallel_cpu import each_on_all_cores, for_rows
 from .lr_scheduler import LambdaLR, LRScheduler, WarmupCosine, cosine_with_warmup  # noqa: F401  (old homes)
@@ -355,9 +355,10 @@ class Adam(Optimizer):
         if group["maximize"]:
             g = -g
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        decay = 1.0
         if wd != 0:
             if group.get("decoupled_weight_decay", False):
-                p = p * (1 - lr * wd)           # AdamW: shrink the weights, apart from the gradient
+                decay = 1 - lr * wd             # AdamW: shrink the weights (p * decay), apart from the gradient
             else:
                 g = g + wd * p                  # Adam: L2 penalty folded into the gradient
         if not state:
@@ -371,11 +372,14 @@ class Adam(Optimizer):
             m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
             v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
             v = state["max_exp_avg_sq"] = xp.maximum(state.get("max_exp_avg_sq", v), v)
-            return adam_step(xp, p, m, v, lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps)
+            return adam_step(xp, p * decay if decay != 1 else p, m, v, lr / (1 - beta1 ** t),
+                             math.sqrt(1 - beta2 ** t), eps)
         # the same formulas, the moments updated in place (as PyTorch: no second copy of the optimizer state at
-        # the peak), chunk by chunk on all cores (parallel_cpu)
-        return for_rows(adam_moments_and_step, xp, p, g, state["exp_avg"], state["exp_avg_sq"], beta1, beta2,
-                        lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, row=0)
+        # the peak), chunk by chunk on all cores (parallel_cpu); one compiled loop where it can run (kernels_cpu)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        update = kernels_cpu.adam_moments_and_step if kernels_cpu.ready(p, g, m, v) else adam_moments_and_step
+        return for_rows(update, xp, p, g, m, v, beta1, beta2, lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t),
+                        eps, decay, row=0)
 
 
 def adam_step(xp, p, m, v, step_size, sqrt_bias2, eps):
@@ -388,13 +392,14 @@ def adam_step(xp, p, m, v, step_size, sqrt_bias2, eps):
     return p - d
 
 
-def adam_moments_and_step(xp, p, g, m, v, beta1, beta2, step_size, sqrt_bias2, eps):
-    """m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2 (both in place), then the step: the new p."""
+def adam_moments_and_step(xp, p, g, m, v, beta1, beta2, step_size, sqrt_bias2, eps, decay=1.0):
+    """m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2 (both in place), then the step from
+    p * decay (AdamW's weight decay): the new p."""
     m *= beta1
     m += (1 - beta1) * g
     v *= beta2
     v += (1 - beta2) * (g * g)
-    return adam_step(xp, p, m, v, step_size, sqrt_bias2, eps)
+    return adam_step(xp, p * decay if decay != 1 else p, m, v, step_size, sqrt_bias2, eps)
 
 
 class AdamW(Adam):

@@ -1,0 +1,248 @@
+"""kernels_cpu: the compiled loops give what the NumPy formulas they replace give (to rounding; float64 to
+~1e-12), cut into chunks on any number of threads they give what one call gives (bit for bit: each row or
+value is computed by the same loop), NaN still comes out as NaN, and everything falls back to the formulas
+where the loops cannot run (numba switched off, float16, strided arrays)."""
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_tf as tg
+from tinygrad_tf import attention_ops as A
+from tinygrad_tf import kernels_cpu as K
+from tinygrad_tf import nn_ops as N
+from tinygrad_tf import ops as O
+from tinygrad_tf import optim
+from tinygrad_tf import parallel_cpu as P
+from tinygrad_tf.gradcheck import gradcheck
+from tinygrad_tf.nn import functional as F
+
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+@pytest.fixture
+def formulas():
+    """Run a block with the NumPy formulas: ``with formulas(): ...``."""
+    class _Off:
+        def __enter__(self):
+            self.before = K.set_enabled(False)
+
+        def __exit__(self, *exc):
+            K.set_enabled(self.before)
+    return _Off
+
+
+def data(shape, dtype, seed=0, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+
+
+def close(a, b, dtype):
+    for u, v in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+        assert u.dtype == v.dtype and u.shape == v.shape
+        np.testing.assert_allclose(u, v, **TOL[dtype])
+
+
+def test_numba_is_installed_with_the_test_extra():
+    """The [test] extra brings numba, so these tests (and the whole suite) run the compiled loops."""
+    assert K.enabled(), "numba missing: pip install -e '.[test]' (or '.[fast]')"
+
+
+rows_and_width = st.tuples(st.integers(1, 40), st.integers(1, 300))
+dtypes = st.sampled_from([np.float32, np.float64])
+
+
+@given(rows_and_width, dtypes, st.integers(0, 2 ** 16))
+def test_norm_loops_equal_the_formulas(shape, dtype, seed):
+    x, g, w = data(shape, dtype, seed, 3.0), data(shape, dtype, seed + 1), data(shape[1], dtype, seed + 2)
+    xhat, rstd = N.normalise(np, x, (-1,), shape[1], 1e-5)
+    close(K.normalise(np, x, 1e-5), (xhat, rstd), dtype)
+    close(K.normalise_grad(np, g, xhat, rstd, w), N.layer_norm_backward(np, g, xhat, rstd, w, (-1,), shape[1]), dtype)
+    close(K.normalise_grad(np, g, xhat, rstd, None), N.layer_norm_backward(np, g, xhat, rstd, None, (-1,), shape[1]),
+          dtype)
+    xhat, rstd = N.rms_normalise(np, x, 1e-6)
+    close(K.normalise(np, x, 1e-6, True), (xhat, rstd), dtype)
+    close(K.normalise_grad(np, g, xhat, rstd, w, True), N.rms_norm_backward(np, g, xhat, rstd, w), dtype)
+
+
+@given(st.integers(1, 5000), dtypes, st.integers(0, 2 ** 16))
+def test_gelu_and_adam_loops_equal_the_formulas(n, dtype, seed):
+    x = data(n, dtype, seed, 4.0)
+    close(K.gelu_tanh(np, x), O.gelu(np, x, "tanh"), dtype)
+    y, none = K.gelu_tanh(np, x, False)
+    assert none is None
+    close(y, O.gelu(np, x, "tanh", False)[0], dtype)
+    p, g, m, v = (data(n, dtype, seed + i) for i in range(4))
+    v = v * v
+    for decay in (1.0, 0.999):
+        args = (0.9, 0.999, 1e-3 / 0.1, math.sqrt(1 - 0.999 ** 3), 1e-8, decay)
+        m1, v1, m2, v2 = m.copy(), v.copy(), m.copy(), v.copy()
+        new = K.adam_moments_and_step(np, p, g, m1, v1, *args)
+        close((new, m1, v1), (optim.adam_moments_and_step(np, p, g, m2, v2, *args), m2, v2), dtype)
+
+
+MASKS = ["causal", "none", "one row", "rows with no key", "kv-cache step"]
+
+
+def mask_for(kind, t, s):
+    causal = np.tril(np.ones((t, s), bool), k=s - t)
+    return {"causal": causal, "none": None, "one row": np.arange(s)[None, :] % 3 != 1,
+            "rows with no key": causal & (np.arange(t) % 5 != 2)[:, None], "kv-cache step": causal}[kind]
+
+
+@pytest.mark.parametrize("fill", ["-inf", "lowest"])
+@pytest.mark.parametrize("kind", MASKS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_attention_with_the_loops_equals_the_formulas(formulas, kind, fill, dtype):
+    """The fused attention op's output and gradients, its softmax run as loops (kernels_cpu.masked_softmax,
+    softmax_again, softmax_backward) and as the NumPy formula, for every mask the loops take."""
+    t, s = (5, 70) if kind == "kv-cache step" else (70, 70)
+    keep, fillv = mask_for(kind, t, s), (-np.inf if fill == "-inf" else np.finfo(dtype).min)
+    q0, k0, v0, g0 = data((2, 3, t, 16), dtype), data((2, 3, s, 16), dtype, 1), data((2, 3, s, 8), dtype, 2), \
+        data((2, 3, t, 8), dtype, 3)
+
+    def run():
+        q, k, v = (tg.tensor(a, requires_grad=True) for a in (q0, k0, v0))
+        y = A.Attention.apply(q, k, v, None, keep, 0.25, fillv)
+        y.backward(tg.tensor(g0))
+        return tuple(a.numpy() for a in (y, q.grad, k.grad, v.grad))
+
+    used = []
+    real = K.masked_softmax
+    try:
+        K.masked_softmax = lambda *a: used.append(1) or real(*a)
+        fast = run()
+    finally:
+        K.masked_softmax = real
+    assert used, "the loops must have run"
+    with formulas():
+        ref = run()
+    for a in fast + ref:
+        assert np.isfinite(a).all()
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else TOL[np.float64]
+    for a, b in zip(fast, ref):
+        np.testing.assert_allclose(a, b, **tol)
+
+
+def test_masks_the_loops_cannot_take_go_to_the_formula():
+    per_item = np.ones((2, 1, 4, 4), bool)                # one mask per batch item (padding): the formula
+    assert K.attention_mask(per_item, 4, 4) is None
+    assert K.attention_mask(np.ones((3, 1, 1, 6), bool), 3, 6) is None     # 3 items, not 3 query rows
+    assert K.attention_mask(np.ones((5, 6), bool), 4, 6) is None
+    assert K.attention_mask(np.ones((4, 4), np.float32), 4, 4) is None
+    assert K.attention_mask(None, 4, 6).shape == (1, 6)
+    assert K.attention_mask(np.ones((1, 1, 4, 6), bool), 4, 6).shape == (4, 6)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_chunks_equal_one_call_bit_for_bit(monkeypatch, threads):
+    monkeypatch.setattr(P, "MIN_SIZE", 1 << 14)
+    monkeypatch.setattr(P, "CHUNK", 1 << 12)
+    monkeypatch.setattr(P, "SHARED_CHUNK", 1 << 13)
+    before = P.get_num_threads()
+    P.set_num_threads(threads)
+    try:
+        x, g, w = data((129, 513), np.float32, 0, 2.0), data((129, 513), np.float32, 1), data(513, np.float32, 2)
+        one = K.normalise(np, x, 1e-5)
+        for a, b in zip(N.normalise_rows(np, x, (-1,), 513, 1e-5), one):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(P.for_rows(K.normalise_grad, np, g, *one, w), K.normalise_grad(np, g, *one, w))
+        for a, b in zip(O.gelu_by_chunks(np, x, "tanh"), K.gelu_tanh(np, x)):
+            np.testing.assert_array_equal(a, b)
+        p, m, v = x.copy(), g.copy(), g * g
+        m1, v1 = m.copy(), v.copy()
+        args = (0.9, 0.99, 1e-3, 0.5, 1e-8, 0.99)
+        np.testing.assert_array_equal(P.for_rows(K.adam_moments_and_step, np, p, x, m1, v1, *args, row=0),
+                                      K.adam_moments_and_step(np, p, x, m, v, *args))
+        np.testing.assert_array_equal(m1, m)
+        np.testing.assert_array_equal(v1, v)
+    finally:
+        P.set_num_threads(before)
+
+
+def test_nan_and_inf_still_come_out():
+    """fastmath is only "reassoc" and "contract": a NaN in the input is a NaN in the output, as NumPy's."""
+    x = data((3, 8), np.float32)
+    x[1, 2] = np.nan
+    xhat, rstd = K.normalise(np, x, 1e-5)
+    assert np.isnan(xhat[1]).all() and np.isfinite(xhat[[0, 2]]).all()
+    y, d = K.gelu_tanh(np, np.array([np.nan, 1.0], np.float32))
+    assert np.isnan(y[0]) and np.isnan(d[0]) and np.isfinite(y[1])
+    g = np.array([np.nan, 1.0], np.float32)
+    new = K.adam_moments_and_step(np, np.ones(2, np.float32), g, np.zeros(2, np.float32), np.zeros(2, np.float32),
+                                  0.9, 0.999, 1e-3, 1.0, 1e-8)
+    assert np.isnan(new[0]) and np.isfinite(new[1])
+    s = np.array([[[[1.0, np.nan, 0.0]]]], np.float32)      # a NaN score: that row's weights are NaN
+    p, _, _ = K.masked_softmax(s, K.attention_mask(None, 1, 3), -np.inf)
+    assert np.isnan(p).all()
+
+
+def test_a_zero_variance_row_with_eps_zero_is_inf_not_an_exception():
+    """numba's error model is NumPy's: 1 / 0 is inf (as the formula's), not a ZeroDivisionError."""
+    x = np.ones((2, 4), np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref = N.normalise(np, x, (-1,), 4, 0.0)
+    got = K.normalise(np, x, 0.0)
+    np.testing.assert_array_equal(got[1], ref[1])
+    assert np.isinf(got[1]).all()
+
+
+def test_arrays_the_loops_cannot_take():
+    x = data((4, 6), np.float32)
+    assert K.ready(x) and K.ready(x, None, x)
+    assert not K.ready(x[:, ::2])                        # strided
+    assert not K.ready(x.astype(np.float16))
+    assert not K.ready(x, x.astype(np.float64))          # mixed dtypes
+    assert not K.ready(tg.tensor(x))                     # a Tensor (create_graph)
+    assert not K.ready()
+
+
+def test_ops_fall_back_to_the_formulas_where_the_loops_cannot_run(formulas):
+    """float16, a strided input, and numba switched off: the ops give the formula's values."""
+    x16 = tg.tensor(data((4, 8), np.float16), requires_grad=True)
+    y = F.layer_norm(x16, (8,))
+    assert y.dtype == tg.float16
+    xs = tg.tensor(data((4, 16), np.float32)[:, ::2], requires_grad=True)
+    a = F.gelu(xs, approximate="tanh").numpy()
+    with formulas():
+        assert not K.enabled()
+        b = F.gelu(xs, approximate="tanh").numpy()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_switched_off_by_the_environment():
+    code = "from tinygrad_tf import kernels_cpu as K; print(K.enabled())"
+    env = dict(os.environ, TINYGRAD_TF_KERNELS="numpy")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("op", ["layer_norm", "rms_norm", "gelu_tanh", "causal_attention"])
+def test_gradcheck_through_the_loops(op):
+    """Central differences in float64 against the backward the loops compute."""
+    rng = np.random.default_rng(0)
+    if op == "causal_attention":
+        q, k, v = (tg.tensor(rng.standard_normal((1, 2, 5, 4)), requires_grad=True) for _ in range(3))
+        mask = tg.tensor(np.tril(np.ones((5, 5), bool)))
+        fn = lambda q, k, v: F._fused_attention(q, k, v, mask, None, None, lowest=True)  # noqa: E731
+        inputs = (q, k, v)
+    else:
+        x = tg.tensor(rng.standard_normal((3, 7)) * 2, requires_grad=True)
+        w = tg.tensor(rng.standard_normal(7), requires_grad=True)
+        b = tg.tensor(rng.standard_normal(7), requires_grad=True)
+        fn, inputs = {"layer_norm": (lambda x, w, b: F.layer_norm(x, (7,), w, b), (x, w, b)),
+                      "rms_norm": (lambda x, w: F.rms_norm(x, (7,), w), (x, w)),
+                      "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), (x,))}[op]
+    used = []
+    real = K._kernels
+    K._kernels = lambda: used.append(1) or real()
+    try:
+        assert gradcheck(fn, *inputs, eps=1e-6, atol=1e-7, rtol=1e-5)
+    finally:
+        K._kernels = real
+    assert used, "the loops must have run"
