@@ -65,6 +65,9 @@ def test_norm_loops_equal_the_formulas(shape, dtype, seed):
     close(K.normalise_grad(np, g, xhat, rstd, w), N.layer_norm_backward(np, g, xhat, rstd, w, (-1,), shape[1]), dtype)
     close(K.normalise_grad(np, g, xhat, rstd, None), N.layer_norm_backward(np, g, xhat, rstd, None, (-1,), shape[1]),
           dtype)
+    bias = data(shape[1], dtype, seed + 3)
+    np.testing.assert_array_equal(K.scale_shift(np, xhat, w, bias), N._scale_shift(np, xhat, w, bias))   # exactly
+    np.testing.assert_array_equal(K.scale_shift(np, xhat, w, None), N._scale_shift(np, xhat, w, None))
     xhat, rstd = N.rms_normalise(np, x, 1e-6)
     close(K.normalise(np, x, 1e-6, True), (xhat, rstd), dtype)
     close(K.normalise_grad(np, g, xhat, rstd, w, True), N.rms_norm_backward(np, g, xhat, rstd, w), dtype)
@@ -141,28 +144,34 @@ def test_masks_the_loops_cannot_take_go_to_the_formula():
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_chunks_equal_one_call_bit_for_bit(monkeypatch, threads):
+    """The loops cut into chunks of rows on the pool (parallel_cpu.over_rows) give one call's result exactly."""
+    x, g, w = data((129, 513), np.float32, 0, 2.0), data((129, 513), np.float32, 1), data(513, np.float32, 2)
+    b, pm, v = data(513, np.float32, 3), g.copy(), g * g
+
+    def everything():
+        xhat, rstd = K.normalise(np, x, 1e-5)
+        m1, v1 = pm.copy(), v.copy()
+        return (xhat, rstd, K.normalise_grad(np, g, xhat, rstd, w), *K.normalise(np, x, 1e-6, True),
+                K.normalise_grad(np, g, xhat, rstd, w, True), K.scale_shift(np, xhat, w, b), *K.gelu_tanh(np, x),
+                K.gelu_tanh(np, x, False)[0], K.adam_moments_and_step(np, x, g, m1, v1, 0.9, 0.99, 1e-3, 0.5, 1e-8,
+                                                                      0.99), m1, v1)
+
+    one = everything()
     monkeypatch.setattr(P, "MIN_SIZE", 1 << 14)
     monkeypatch.setattr(P, "CHUNK", 1 << 12)
     monkeypatch.setattr(P, "SHARED_CHUNK", 1 << 13)
+    cuts = []
+    share = P._share
+    monkeypatch.setattr(P, "_share", lambda work, items, *a: cuts.append(len(items)) or share(work, items, *a))
     before = P.get_num_threads()
     P.set_num_threads(threads)
     try:
-        x, g, w = data((129, 513), np.float32, 0, 2.0), data((129, 513), np.float32, 1), data(513, np.float32, 2)
-        one = K.normalise(np, x, 1e-5)
-        for a, b in zip(N.normalise_rows(np, x, (-1,), 513, 1e-5), one):
-            np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(P.for_rows(K.normalise_grad, np, g, *one, w), K.normalise_grad(np, g, *one, w))
-        for a, b in zip(O.gelu_by_chunks(np, x, "tanh"), K.gelu_tanh(np, x)):
-            np.testing.assert_array_equal(a, b)
-        p, m, v = x.copy(), g.copy(), g * g
-        m1, v1 = m.copy(), v.copy()
-        args = (0.9, 0.99, 1e-3, 0.5, 1e-8, 0.99)
-        np.testing.assert_array_equal(P.for_rows(K.adam_moments_and_step, np, p, x, m1, v1, *args, row=0),
-                                      K.adam_moments_and_step(np, p, x, m, v, *args))
-        np.testing.assert_array_equal(m1, m)
-        np.testing.assert_array_equal(v1, v)
+        cut = everything()
     finally:
         P.set_num_threads(before)
+    assert len(cuts) == 8 and min(cuts) > 1, "every loop must have run in chunks"
+    for a, r in zip(cut, one):
+        np.testing.assert_array_equal(a, r)
 
 
 def test_nan_and_inf_still_come_out():

@@ -483,3 +483,16 @@ def test_numpys_openblas_is_found_and_set():
     finally:
         if first:
             P.set_blas_threads(first)
+
+
+def test_multiply_in_chunks_equals_the_product(threads):
+    """parallel_cpu.multiply (GELU's backward): chunks written straight into the result give a * b exactly; other
+    arrays (strided, broadcast, Tensors) take the plain product."""
+    a, b = big(3, 100, 700), big(3, 100, 700, seed=1)
+    got = P.multiply(a, b)
+    assert got.dtype == a.dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, a * b)
+    np.testing.assert_array_equal(P.multiply(a[:, ::2], b[:, ::2]), a[:, ::2] * b[:, ::2])
+    np.testing.assert_array_equal(P.multiply(a, b[0]), a * b[0])
+    t = P.multiply(tg.tensor(a[0]), tg.tensor(b[0]))
+    assert isinstance(t, tg.Tensor)

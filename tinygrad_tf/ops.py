@@ -19,7 +19,7 @@ import numpy as np
 
 from . import backend, kernels_cpu
 from .autograd import Function
-from .parallel_cpu import by_rows, for_rows, matmul
+from .parallel_cpu import for_rows, matmul, multiply
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -294,12 +294,8 @@ def gelu_by_chunks(xp, x, approximate="none", slope=True):
     """gelu, chunk by chunk on all cores (parallel_cpu); tanh-GELU as two compiled loops where they can run
     (kernels_cpu)."""
     if approximate == "tanh" and kernels_cpu.ready(x):
-        return for_rows(kernels_cpu.gelu_tanh, xp, x, slope, row=0)
+        return kernels_cpu.gelu_tanh(xp, x, slope)
     return for_rows(gelu, xp, x, approximate, slope, row=0)
-
-
-def _times(xp, a, b):
-    return a * b
 
 
 class GELU(Function):
@@ -320,7 +316,7 @@ class GELU(Function):
     @staticmethod
     def backward(ctx, g):
         dydx, _ = ctx.saved_tensors
-        return for_rows(_times, ctx.xp, g, dydx, row=0)      # g * dydx (on all cores)
+        return multiply(g, dydx)                  # g * dydx, on all cores (parallel_cpu)
 
     @staticmethod
     def input_from_saved(ctx, i):     # x, which the forward does not keep, back from y and dy/dx

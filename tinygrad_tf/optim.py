@@ -377,9 +377,10 @@ class Adam(Optimizer):
         # the same formulas, the moments updated in place (as PyTorch: no second copy of the optimizer state at
         # the peak), chunk by chunk on all cores (parallel_cpu); one compiled loop where it can run (kernels_cpu)
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        update = kernels_cpu.adam_moments_and_step if kernels_cpu.ready(p, g, m, v) else adam_moments_and_step
-        return for_rows(update, xp, p, g, m, v, beta1, beta2, lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t),
-                        eps, decay, row=0)
+        args = (beta1, beta2, lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, decay)
+        if kernels_cpu.ready(p, g, m, v):
+            return kernels_cpu.adam_moments_and_step(xp, p, g, m, v, *args)
+        return for_rows(adam_moments_and_step, xp, p, g, m, v, *args, row=0)
 
 
 def adam_step(xp, p, m, v, step_size, sqrt_bias2, eps):

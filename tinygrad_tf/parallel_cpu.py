@@ -200,17 +200,46 @@ def for_rows(fn, xp, x, *args, row=1):
     x2, args2 = rows_of(x), [rows_of(a) for a in args]
     if any(hasattr(a, "ndim") and a.ndim > row for a, a2 in zip(args, args2) if a2 is a):
         return fn(xp, x, *args)          # an array that would not broadcast against one row alone
-    chunk = CHUNK if get_num_threads() == 1 else SHARED_CHUNK
-    per = max(1, chunk // max(1, x.size // n))                 # rows per chunk
-    per = min(per, -(-n // get_num_threads()))                 # at least one chunk per thread
-    parts = [(lo, min(lo + per, n)) for lo in range(0, n, per)]
+    parts = _row_blocks(n, x.size)
     single, full = run_parts(lambda lo, hi: fn(np, x2[lo:hi], *_cut(args2, args, lo, hi)), parts,
                              lambda p: (n, *p.shape[1:]), lambda o, lo, hi: o[lo:hi])
     full = [None if o is None else o.reshape(*lead, *o.shape[1:]) for o in full]
     return full[0] if single else tuple(full)
 
 
-def run_parts(compute, parts, full_shape, where, blas=False):
+def _row_blocks(n, size):
+    """[(lo, hi)]: n rows (of ``size`` values in all) in chunks of about CHUNK values (SHARED_CHUNK when threads
+    share them), at least one chunk per thread."""
+    chunk = CHUNK if get_num_threads() == 1 else SHARED_CHUNK
+    per = max(1, chunk // max(1, size // n))                   # rows per chunk
+    per = min(per, -(-n // get_num_threads()))                 # at least one chunk per thread
+    return [(lo, min(lo + per, n)) for lo in range(0, n, per)]
+
+
+def over_rows(work, n, size):
+    """``work(lo, hi)`` for the chunks [lo, hi) of n rows (``size`` values in all), on the calling thread and the
+    pool's helpers, cut where ``for_rows`` would cut an array of that size (else one call, ``work(0, n)``). For a
+    compiled loop (kernels_cpu) that writes each chunk of rows straight into whole outputs allocated before:
+    nothing to gather afterwards."""
+    if n < 2 or size < (MIN_SIZE if get_num_threads() == 1 else MIN_SIZE // 4):
+        work(0, n)
+        return
+    _share(lambda part: work(*part), _row_blocks(n, size))
+
+
+def multiply(a, b):
+    """``a * b`` for two NumPy arrays of one shape and dtype, C-contiguous, chunk by chunk on all cores, each
+    chunk written straight into the result (else the plain ``a * b``)."""
+    if not (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape and a.dtype == b.dtype
+            and a.flags.c_contiguous and b.flags.c_contiguous):
+        return a * b
+    out = np.empty_like(a)
+    a1, b1, o1 = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    over_rows(lambda lo, hi: np.multiply(a1[lo:hi], b1[lo:hi], out=o1[lo:hi]), a.size, a.size)
+    return out
+
+
+def run_parts(compute, parts, full_shape, where, blas=False, alloc=np.empty):
     """Run ``compute(*part)`` for every part, on the calling thread and ``threads - 1`` pool helpers, and
     gather what each returns (an array or a tuple of arrays and Nones) into whole arrays: output j of a part
     is written to ``where(out_j, *part)`` of ``out_j``, an array of shape ``full_shape(first part's output j)``.
@@ -228,7 +257,7 @@ def run_parts(compute, parts, full_shape, where, blas=False):
         with lock:
             if not outs:                                      # the first part done sets the outputs' shapes
                 outs.append(single)
-                outs.append([None if o is None else np.empty(full_shape(o), o.dtype) for o in outs_part])
+                outs.append([None if o is None else alloc(full_shape(o), o.dtype) for o in outs_part])
         for o, p in zip(outs[1], outs_part):
             if o is not None:
                 where(o, *part)[...] = p
@@ -387,8 +416,19 @@ def for_heads(fn, xp, *args, work):
     parts = [(b, min(b + items, b_), h0, min(h0 + heads, h_))
              for b in range(0, b_, items) for h0 in range(0, h_, heads)]
     single, outs = run_parts(lambda *part: fn(np, *(_heads_of(a, *part) for a in args)), parts,
-                             lambda o: (b_, h_, *o.shape[2:]), lambda o, b0, b1, h0, h1: o[b0:b1, h0:h1], blas=True)
+                             lambda o: (b_, h_, *o.shape[2:]), lambda o, b0, b1, h0, h1: o[b0:b1, h0:h1], blas=True,
+                             alloc=_positions_outside)
     return outs[0] if single else tuple(outs)
+
+
+def _positions_outside(shape, dtype):
+    """An empty (B, H, T, d) array laid out in memory as (B, T, H, d): the heads of a position side by side, as
+    the (B, T, H * d) activations they came from and go back to -- so merging the heads of attention's output
+    (and splitting its q/k/v gradients back) is a free reshape instead of a copy."""
+    if len(shape) != 4:
+        return np.empty(shape, dtype)
+    b, h, t, d = shape
+    return np.empty((b, t, h, d), dtype).transpose(0, 2, 1, 3)
 
 
 def _as_4d(a):
