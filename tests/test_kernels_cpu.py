@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -175,7 +176,7 @@ def test_chunks_equal_one_call_bit_for_bit(monkeypatch, threads):
 
 
 def test_nan_and_inf_still_come_out():
-    """fastmath is only "reassoc" and "contract": a NaN in the input is a NaN in the output, as NumPy's."""
+    """fastmath is only "reassoc": a NaN in the input is a NaN in the output, as NumPy's."""
     x = data((3, 8), np.float32)
     x[1, 2] = np.nan
     xhat, rstd = K.normalise(np, x, 1e-5)
@@ -186,9 +187,10 @@ def test_nan_and_inf_still_come_out():
     new = K.adam_moments_and_step(np, np.ones(2, np.float32), g, np.zeros(2, np.float32), np.zeros(2, np.float32),
                                   0.9, 0.999, 1e-3, 1.0, 1e-8)
     assert np.isnan(new[0]) and np.isfinite(new[1])
-    s = np.array([[[[1.0, np.nan, 0.0]]]], np.float32)      # a NaN score: that row's weights are NaN
-    p, _, _ = K.masked_softmax(s, K.attention_mask(None, 1, 3), -np.inf)
-    assert np.isnan(p).all()
+    for guard in (True, False):                              # a NaN score: that row's weights are NaN
+        s = np.array([[[[1.0, np.nan, 0.0], [1.0, 2.0, 0.0]]]], np.float32)
+        p, m, _ = K.masked_softmax(s, K.attention_mask(None, 2, 3), -np.inf, guard)
+        assert np.isnan(p[0, 0, 0]).all() and np.isnan(m[0, 0, 0]) and np.isfinite(p[0, 0, 1]).all()
 
 
 def test_a_zero_variance_row_with_eps_zero_is_inf_not_an_exception():
@@ -255,3 +257,74 @@ def test_gradcheck_through_the_loops(op):
     finally:
         K._kernels = real
     assert used, "the loops must have run"
+
+
+@pytest.mark.parametrize("norm", ["layer_norm", "rms_norm"])
+@pytest.mark.parametrize("wshape", [(1,), (), (3, 4)])
+def test_a_weight_that_only_broadcasts_takes_the_formula(formulas, norm, wshape):
+    """The loops read one weight (and bias) value per column: a weight of another shape that broadcasts (which
+    nn.functional accepts, as the formula does) must not reach them."""
+    x0, w0 = data((3, 4), np.float32), data(wshape, np.float32, 1) + 2
+
+    def run():
+        x, w = tg.tensor(x0, requires_grad=True), tg.tensor(w0, requires_grad=True)
+        y = (F.layer_norm(x, (4,), w, tg.tensor(np.full(wshape, 5, np.float32))) if norm == "layer_norm"
+             else F.rms_norm(x, (4,), w))
+        y.backward(tg.tensor(data((3, 4), np.float32, 2)))
+        return y.numpy(), x.grad.numpy()
+    fast = run()
+    with formulas():
+        ref = run()
+    for a, b in zip(fast, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("norm", ["layer_norm", "rms_norm"])
+def test_rows_of_width_zero(norm, formulas):
+    """Rows of no values take the formula (whose mean over nothing warns, as NumPy's): an empty result."""
+    x = tg.tensor(np.ones((3, 0), np.float32), requires_grad=True)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)                 # "Mean of empty slice"
+        y = F.layer_norm(x, (0,)) if norm == "layer_norm" else F.rms_norm(x, (0,))
+    assert y.shape == (3, 0)
+
+
+def test_a_row_of_minus_inf_scores_without_mask_is_nan_as_the_formula(formulas):
+    """With no mask and no bias no row can be empty: an all -inf row comes from non-finite q or k, and gives NaN
+    as the formula does (rather than a quiet 0)."""
+    q, k, v = data((1, 1, 3, 4), np.float32), np.abs(data((1, 1, 5, 4), np.float32, 1)), data((1, 1, 5, 2), np.float32, 2)
+    q[0, 0, 1] = -np.inf
+    with np.errstate(invalid="ignore"):
+        fast = A.Attention.apply(tg.tensor(q), tg.tensor(k), tg.tensor(v), None, None, 1.0, -np.inf).numpy()
+        with formulas():
+            ref = A.Attention.apply(tg.tensor(q), tg.tensor(k), tg.tensor(v), None, None, 1.0, -np.inf).numpy()
+    np.testing.assert_allclose(fast, ref, rtol=1e-6, equal_nan=True)
+    assert np.isnan(fast[0, 0, 1]).all() and np.isfinite(fast[0, 0, [0, 2]]).all()
+
+
+def test_scale_without_bias_keeps_the_sign_of_zero():
+    xhat = np.array([[-0.0, 1.0]], np.float32)
+    y = K.scale_shift(np, xhat, np.ones(2, np.float32), None)
+    assert np.signbit(y[0, 0])
+
+
+def test_compiled_once_then_loaded_from_the_cache(tmp_path):
+    """Every loop is compiled once per dtype and loaded from numba's disk cache by the next process (a loop
+    that calls another compiled function through a closure would be compiled again in every process)."""
+    code = ("import numpy as np; from tinygrad_tf import kernels_cpu as K\n"
+            "s = np.ones((2, 3, 4, 5), np.float32); K.masked_softmax(s, K.attention_mask(None, 4, 5), -np.inf)\n"
+            "x = np.ones((4, 8), np.float32); K.normalise(np, x, 1e-5); K.gelu_tanh(np, x)\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    compiled = sorted(p.name for p in tmp_path.rglob("*.nbc"))
+    for loop in ("mask_max_shift", "layer_norm", "gelu_tanh_arg"):
+        assert len([n for n in compiled if f".{loop}-" in n]) == 1, compiled
+
+
+def test_set_enabled_wins_over_the_environment():
+    code = ("from tinygrad_tf import kernels_cpu as K; a = K.enabled(); K.set_enabled(True); "
+            "print(a, K.enabled())")
+    env = dict(os.environ, TINYGRAD_TF_KERNELS="numpy")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

@@ -54,7 +54,7 @@ def _scores(xp, q, k, bias, keep, scale, fill, dtype):
 def _loop_mask(xp, q, k, keep, dtype):
     """``keep`` as kernels_cpu's compiled softmax loops take it, or None where they do not run: not NumPy, not
     float32/64 scores, grouped heads (folded rows), a mask per batch item, numba absent or switched off."""
-    if xp is not np or type(q) is not np.ndarray or q.ndim != 4 or k.shape[-3] != q.shape[-3]:
+    if xp is not np or type(q) is not np.ndarray or q.ndim != 4 or k.shape[-3] != q.shape[-3] or k.shape[-2] == 0:
         return None
     if np.dtype(dtype or q.dtype) not in (np.float32, np.float64) or not kernels_cpu.enabled():
         return None
@@ -66,7 +66,8 @@ def softmax_stats(xp, q, k, bias, keep, scale, fill, dtype):
     set to 1 in a row with nothing to attend to, whose e, and so P, are 0). The row's lse is m + log l."""
     mask = _loop_mask(xp, q, k, keep, dtype)
     if mask is not None:                          # the same as loops over the rows (kernels_cpu): 3 passes, not 8
-        return kernels_cpu.masked_softmax(_scores(xp, q, k, bias, None, scale, fill, dtype), mask, fill)
+        return kernels_cpu.masked_softmax(_scores(xp, q, k, bias, None, scale, fill, dtype), mask, fill,
+                                          keep is not None or bias is not None)
     s = _scores(xp, q, k, bias, keep, scale, fill, dtype)
     m = xp.max(s, axis=-1, keepdims=True)
     maybe_empty = keep is not None or bias is not None        # (else every score is a number: no empty row)

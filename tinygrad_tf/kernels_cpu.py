@@ -51,12 +51,15 @@ def enabled() -> bool:
 
 
 def set_enabled(on: bool) -> bool:
-    """Use the compiled loops (True: where numba is installed) or the NumPy formulas (False) from now on;
-    returns the previous setting."""
+    """Use the compiled loops (True: where numba is installed, whatever TINYGRAD_TF_KERNELS says) or the NumPy
+    formulas (False) from now on; returns the previous setting."""
     before = enabled()
     if on:
-        _state.pop("on")
-        enabled()
+        try:
+            import numba  # noqa: F401, PLC0415
+            _state["on"] = True          # (an explicit call wins over TINYGRAD_TF_KERNELS)
+        except ImportError:
+            _state["on"] = False
     else:
         _state["on"] = False
     return before
@@ -76,6 +79,14 @@ def ready(*arrays) -> bool:
             return False
         dt = a.dtype
     return dt is not None
+
+
+def ready_rows(x, *per_column) -> bool:
+    """``ready`` for a loop over the rows of x with one value per column from each of ``per_column`` (a norm's
+    weight and bias; None: left out): those must be exactly (C,), not merely broadcast, and rows non-empty."""
+    c = x.shape[-1] if getattr(x, "ndim", 0) else 0
+    return (ready(x, *per_column) and c > 0 and x.size > 0
+            and all(a is None or a.shape == (c,) for a in per_column))
 
 
 def _kernels():
@@ -197,28 +208,12 @@ def _kernels():
             out[i] = p[i] * decay - step_size * (mi / (np.sqrt(vi) / sqrt_bias2 + eps))
 
     @jit
-    def _row_max(s, r, width):
-        """max_j s[r, j], as 8 running maxima side by side (a max over a row does not vectorise by itself
-        without assuming no NaN; 8 independent ones fill the vector units just as well: 2.3x faster at S 256)."""
-        if width == 0:
-            return -np.inf
-        m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = s[r, 0]
-        j = 0
-        while j + 8 <= width:
-            m0, m1, m2, m3 = max(m0, s[r, j]), max(m1, s[r, j + 1]), max(m2, s[r, j + 2]), max(m3, s[r, j + 3])
-            m4, m5, m6, m7 = max(m4, s[r, j + 4]), max(m5, s[r, j + 5]), max(m6, s[r, j + 6]), max(m7, s[r, j + 7])
-            j += 8
-        mx = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
-        while j < width:
-            mx = max(mx, s[r, j])
-            j += 1
-        return mx
-
-    @jit
-    def mask_max_shift(s, keep, fill, m, find_max):
-        """Attention's scores, row r of s (n, S) under mask row keep[r % t] (a (t, S) mask repeats over batch
-        and heads): s = where(keep, s, fill); if find_max, m = the row max (0 for a row of -inf, which has no
-        key to see); then s -= m."""
+    def mask_max_shift(s, keep, fill, m, find_max, guard):
+        """Attention's scores, row r of s (n, S >= 1) under mask row keep[r % t] (a (t, S) mask repeats over
+        batch and heads): s = where(keep, s, fill); if find_max, m = the row max (with ``guard``, 0 for a row
+        of -inf, which has no key to see); then s -= m.
+        The max is 8 running maxima side by side: a max over a row does not vectorise by itself (it would
+        have to assume no NaN), 8 independent ones fill the vector units just as well (2.3x at S = 256)."""
         n, width = s.shape
         t = keep.shape[0]
         for r in range(n):
@@ -226,8 +221,18 @@ def _kernels():
             for j in range(width):
                 s[r, j] = s[r, j] if keep[kr, j] else fill
             if find_max:
-                mx = _row_max(s, r, width)
-                m[r, 0] = mx if mx != -np.inf else 0
+                m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = s[r, 0]
+                j = 0
+                while j + 8 <= width:
+                    m0, m1, m2, m3 = max(m0, s[r, j]), max(m1, s[r, j + 1]), max(m2, s[r, j + 2]), max(m3, s[r, j + 3])
+                    m4, m5, m6, m7 = (max(m4, s[r, j + 4]), max(m5, s[r, j + 5]), max(m6, s[r, j + 6]),
+                                      max(m7, s[r, j + 7]))
+                    j += 8
+                mx = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+                while j < width:
+                    mx = max(mx, s[r, j])
+                    j += 1
+                m[r, 0] = 0 if guard and mx == -np.inf else mx
             mr = m[r, 0]
             for j in range(width):
                 s[r, j] = s[r, j] - mr
@@ -279,8 +284,10 @@ def scale_shift(xp, xhat, w, b):
     """y = xhat * w (+ b): nn_ops._scale_shift, one pass."""
     y = np.empty_like(xhat)
     xhat2, y2, loop = _rows(xhat), _rows(y), _kernels()["scale_shift"]
-    b = np.zeros_like(w) if b is None else b
-    over_rows(lambda lo, hi: loop(xhat2[lo:hi], w, b, y2[lo:hi]), len(xhat2), xhat.size)
+    if b is None:                                    # (NumPy's multiply: a loop adding 0 would turn -0.0 into 0.0)
+        over_rows(lambda lo, hi: np.multiply(xhat2[lo:hi], w, out=y2[lo:hi]), len(xhat2), xhat.size)
+    else:
+        over_rows(lambda lo, hi: loop(xhat2[lo:hi], w, b, y2[lo:hi]), len(xhat2), xhat.size)
     return y
 
 
@@ -327,16 +334,21 @@ def attention_mask(keep, t, s):
     return np.ascontiguousarray(keep.reshape(-1, s))
 
 
-def masked_softmax(scores, keep, fill):
-    """(P, m, l) of attention_ops.softmax_stats, from the scores (b, h, T, S) before masking (bias added) and
-    ``keep`` from attention_mask: a loop masks and shifts the rows, then NumPy's exp, sum and divide (NumPy's
-    sum: P is then the unfused softmax's bit for bit, as the formula's is)."""
+def masked_softmax(scores, keep, fill, guard=True):
+    """(P, m, l) of attention_ops.softmax_stats, from the scores (b, h, T, S >= 1) before masking (bias added)
+    and ``keep`` from attention_mask: a loop masks and shifts the rows, then NumPy's exp, sum and divide (NumPy's
+    sum: P is then the unfused softmax's bit for bit, as the formula's is). ``guard``: a mask or bias may leave
+    a row with no key (as the formula's ``maybe_empty``)."""
     s = _rows(scores)
     m = np.empty((s.shape[0], 1), s.dtype)
-    _kernels()["mask_max_shift"](s, keep, s.dtype.type(fill), m, True)
+    _kernels()["mask_max_shift"](s, keep, s.dtype.type(fill), m, True, guard)
     np.exp(s, out=s)
     total = np.sum(s, axis=-1, keepdims=True)
-    total[total == 0] = 1                                    # a row with no key to see: P = 0
+    nan = np.isnan(total[:, 0])
+    if nan.any():            # a NaN score: NumPy's max, and so the formula's whole row, is NaN (the loop's max skips it)
+        s[nan], m[nan] = np.nan, np.nan
+    if guard:
+        total[~(total > 0)] = 1                              # a row with no key to see: P = 0
     np.divide(s, total, out=s)
     return scores, m.reshape(*scores.shape[:-1], 1), total.reshape(*scores.shape[:-1], 1)
 
@@ -344,7 +356,7 @@ def masked_softmax(scores, keep, fill):
 def softmax_again(scores, keep, fill, m, total):
     """P = e^(where(keep, s, fill) - m) / l from the saved m and l (attention's backward), in place."""
     s = _rows(scores)
-    _kernels()["mask_max_shift"](s, keep, s.dtype.type(fill), _rows(m), False)
+    _kernels()["mask_max_shift"](s, keep, s.dtype.type(fill), _rows(m), False, False)
     np.exp(s, out=s)
     np.divide(s, _rows(total), out=s)
     return scores

@@ -165,14 +165,14 @@ class LayerNorm(Function):
         ctx.axes, ctx.n = axes, n
         if w is None:
             return xhat if b is None else xhat + b
-        if k == 1 and kernels_cpu.ready(xhat, w, b):
+        if k == 1 and kernels_cpu.ready_rows(xhat, w, b):
             return kernels_cpu.scale_shift(ctx.xp, xhat, w, b)
         return for_rows(_scale_shift, ctx.xp, xhat, w, b, row=k)
 
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
-        if len(ctx.axes) == 1 and kernels_cpu.ready(g, xhat, rstd, w):      # one compiled loop (kernels_cpu)
+        if len(ctx.axes) == 1 and kernels_cpu.ready_rows(g, w) and kernels_cpu.ready(g, xhat, rstd):   # one loop
             gx = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w)
         else:
             gx = for_rows(layer_norm_backward, ctx.xp, g, xhat, rstd, w, ctx.axes, ctx.n, row=len(ctx.axes))
@@ -189,7 +189,7 @@ class LayerNorm(Function):
 def normalise_rows(xp, x, axes, n, eps):
     """normalise over the last axis, chunk by chunk of rows on all cores (parallel_cpu): as one compiled loop
     per row where it can run (kernels_cpu), else the formula."""
-    if kernels_cpu.ready(x):
+    if kernels_cpu.ready_rows(x):
         return kernels_cpu.normalise(xp, x, eps)
     return for_rows(normalise, xp, x, axes, n, eps)
 
@@ -232,14 +232,14 @@ class RMSNorm(Function):
     def forward(ctx, x, w, eps=1e-6):
         xhat, rstd = ctx.derived(rms_normalise_rows, x, eps)
         ctx.save_for_backward(xhat, rstd, w)
-        if w is not None and kernels_cpu.ready(xhat, w):
+        if w is not None and kernels_cpu.ready_rows(xhat, w):
             return kernels_cpu.scale_shift(ctx.xp, xhat, w, None)
         return xhat if w is None else for_rows(_scale_shift, ctx.xp, xhat, w, None)
 
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
-        if kernels_cpu.ready(g, xhat, rstd, w):                           # one compiled loop (kernels_cpu)
+        if kernels_cpu.ready_rows(g, w) and kernels_cpu.ready(g, xhat, rstd):    # one compiled loop (kernels_cpu)
             gx = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w, True)
         else:
             gx = for_rows(rms_norm_backward, ctx.xp, g, xhat, rstd, w)
@@ -253,7 +253,7 @@ class RMSNorm(Function):
 
 def rms_normalise_rows(xp, x, eps):
     """rms_normalise, chunk by chunk of rows on all cores: a compiled loop where it can run (kernels_cpu)."""
-    if kernels_cpu.ready(x):
+    if kernels_cpu.ready_rows(x):
         return kernels_cpu.normalise(xp, x, eps, True)
     return for_rows(rms_normalise, xp, x, eps)
 

@@ -378,7 +378,7 @@ class Adam(Optimizer):
         # the peak), chunk by chunk on all cores (parallel_cpu); one compiled loop where it can run (kernels_cpu)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         args = (beta1, beta2, lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, decay)
-        if kernels_cpu.ready(p, g, m, v):
+        if kernels_cpu.ready(p, g, m, v) and p.shape == g.shape == m.shape == v.shape:
             return kernels_cpu.adam_moments_and_step(xp, p, g, m, v, *args)
         return for_rows(adam_moments_and_step, xp, p, g, m, v, *args, row=0)
 
