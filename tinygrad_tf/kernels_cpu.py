@@ -17,8 +17,10 @@ and tests/test_kernels_cpu.py checks the two agree (to rounding: a loop adds a r
 
 The kernels run single-threaded and let go of the GIL (``nogil``): parallel_cpu.over_rows cuts the arrays
 into chunks of rows where for_rows would, and runs the chunks on the engine's pool -- one source of
-threads -- each writing straight into its rows of outputs allocated whole beforehand. They take NumPy arrays of float32 or float64, all of one dtype and C-contiguous
-(``ready``); anything else (CuPy, float16, a strided view, Tensors under create_graph) takes the formula.
+threads -- each writing straight into its rows of outputs allocated whole beforehand. They take NumPy
+arrays of float32 or float64, all of one dtype and C-contiguous (``ready``; a norm's weight and bias one
+value per column: ``ready_rows``); anything else (CuPy, float16, a strided view, a weight that only
+broadcasts, Tensors under create_graph) takes the formula.
 """
 
 from __future__ import annotations
