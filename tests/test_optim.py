@@ -15,7 +15,7 @@ import pytest
 from optim_cases import CASES, EXTRA_CASES, GROUP_CASES
 
 import tinygrad_tf as tg
-from tinygrad_tf import optim
+from tinygrad_tf import kernels_cpu, optim
 from tinygrad_tf.nn.utils import clip_grad_norm_, clip_grad_value_, get_total_norm
 
 REF = np.load(Path(__file__).parent / "fixtures" / "optim_reference.npz")
@@ -377,3 +377,20 @@ def test_clip_helpers():
     b.grad = tg.tensor([float("nan"), 1.0])
     with pytest.raises(RuntimeError, match="non-finite"):
         clip_grad_norm_([b], 1.0, error_if_nonfinite=True)
+
+
+@pytest.mark.parametrize("loops", [True, False])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("opt", ["Adam", "AdamW"])
+def test_adam_steps_a_0d_parameter(opt, amsgrad, loops):
+    """A learnable scalar (a temperature, a gate): Adam's first step moves it by lr against the gradient's sign
+    (m / sqrt(v) = g / |g| after bias correction), with the NumPy formulas and with the compiled loops."""
+    before = kernels_cpu.set_enabled(loops)
+    try:
+        p = tg.tensor(np.float32(1.5), requires_grad=True)
+        o = getattr(optim, opt)([p], lr=0.1, weight_decay=0.0, amsgrad=amsgrad)
+        (p * p).backward()
+        o.step()
+        assert p.shape == () and abs(float(p.item()) - 1.4) < 1e-6
+    finally:
+        kernels_cpu.set_enabled(before)

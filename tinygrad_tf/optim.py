@@ -385,7 +385,7 @@ class Adam(Optimizer):
 
 def adam_step(xp, p, m, v, step_size, sqrt_bias2, eps):
     """p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)   (one temporary, reused in place)."""
-    d = xp.sqrt(v)
+    d = xp.sqrt(v, out=xp.empty_like(v))    # (an array even for a 0-d v, where NumPy would hand back a scalar)
     d /= sqrt_bias2
     d += eps                      # the denominator
     xp.divide(m, d, out=d)
