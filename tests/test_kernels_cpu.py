@@ -327,7 +327,7 @@ def test_compiled_once_then_loaded_from_the_cache(tmp_path):
     for _ in range(2):
         subprocess.run([sys.executable, "-c", code], env=env, check=True)
     compiled = sorted(p.name for p in tmp_path.rglob("*.nbc"))
-    for loop in ("mask_max_shift", "layer_norm", "gelu_tanh_arg"):
+    for loop in ("mask_max_shift", "norm", "gelu_tanh_arg"):
         assert len([n for n in compiled if f".{loop}-" in n]) == 1, compiled
 
 

@@ -116,14 +116,17 @@ def _kernels():
     # Scalars of x's dtype come in as arguments (zero, one, the row length c): a Python number in a loop is a
     # float64, and would turn float32 work into float64 arithmetic -- slower, and rounded unlike the formula.
     @jit
-    def layer_norm(x, eps, c, zero, one, xhat, rstd):
-        """Per row: mean, var = mean((x - mean)^2), rstd = 1 / sqrt(var + eps), xhat = (x - mean) * rstd."""
+    def norm(x, eps, c, zero, one, center, xhat, rstd):
+        """Per row, mean = the row's mean if ``center`` (layer norm), else 0 (RMS norm):
+        rstd = 1 / sqrt(mean((x - mean)^2) + eps),  xhat = (x - mean) * rstd."""
         n, width = x.shape
         for i in range(n):
-            s = zero
-            for j in range(width):
-                s += x[i, j]
-            mean = s / c
+            mean = zero
+            if center:
+                s = zero
+                for j in range(width):
+                    s += x[i, j]
+                mean = s / c
             v = zero
             for j in range(width):
                 d = x[i, j] - mean
@@ -134,8 +137,9 @@ def _kernels():
                 xhat[i, j] = (x[i, j] - mean) * r
 
     @jit
-    def layer_norm_grad(g, xhat, rstd, w, c, zero, gx):
-        """Per row, gh = g * w:  dx = (gh - (mean(gh) + xhat * mean(gh * xhat))) * rstd."""
+    def norm_grad(g, xhat, rstd, w, c, zero, center, gx):
+        """Per row, gh = g * w:  dx = (gh - (m1 + xhat * mean(gh * xhat))) * rstd, m1 = mean(gh) if ``center``
+        (layer norm), else 0 (RMS norm: no mean was taken out, so none comes back)."""
         n, width = g.shape
         for i in range(n):
             m1 = zero
@@ -144,37 +148,11 @@ def _kernels():
                 gh = g[i, j] * w[j]
                 m1 += gh
                 m2 += gh * xhat[i, j]
-            m1 /= c
+            m1 = m1 / c if center else zero
             m2 /= c
             r = rstd[i, 0]
             for j in range(width):
                 gx[i, j] = (g[i, j] * w[j] - (xhat[i, j] * m2 + m1)) * r
-
-    @jit
-    def rms_norm(x, eps, c, zero, one, xhat, rstd):
-        """Per row: rstd = 1 / sqrt(mean(x^2) + eps), xhat = x * rstd."""
-        n, width = x.shape
-        for i in range(n):
-            s = zero
-            for j in range(width):
-                s += x[i, j] * x[i, j]
-            r = one / np.sqrt(s / c + eps)
-            rstd[i, 0] = r
-            for j in range(width):
-                xhat[i, j] = x[i, j] * r
-
-    @jit
-    def rms_norm_grad(g, xhat, rstd, w, c, zero, gx):
-        """Per row, gh = g * w:  dx = (gh - xhat * mean(gh * xhat)) * rstd."""
-        n, width = g.shape
-        for i in range(n):
-            m2 = zero
-            for j in range(width):
-                m2 += g[i, j] * w[j] * xhat[i, j]
-            m2 /= c
-            r = rstd[i, 0]
-            for j in range(width):
-                gx[i, j] = (g[i, j] * w[j] - xhat[i, j] * m2) * r
 
     @jit
     def gelu_tanh_arg(x, k, c, one, u):
@@ -250,9 +228,9 @@ def _kernels():
             for j in range(width):
                 dp[r, j] = p[r, j] * (dp[r, j] - d)
 
-    _state["k"] = dict(mask_max_shift=mask_max_shift, softmax_grad=softmax_grad, scale_shift=scale_shift, layer_norm=layer_norm, layer_norm_grad=layer_norm_grad, rms_norm=rms_norm,
-                       rms_norm_grad=rms_norm_grad, gelu_tanh_arg=gelu_tanh_arg, gelu_tanh_from=gelu_tanh_from,
-                       gelu_tanh_value=gelu_tanh_value, adam=adam)
+    _state["k"] = dict(norm=norm, norm_grad=norm_grad, scale_shift=scale_shift, gelu_tanh_arg=gelu_tanh_arg,
+                       gelu_tanh_from=gelu_tanh_from, gelu_tanh_value=gelu_tanh_value, adam=adam,
+                       mask_max_shift=mask_max_shift, softmax_grad=softmax_grad)
     return _state["k"]
 
 
@@ -266,9 +244,10 @@ def _rows(a):
 def normalise(xp, x, eps, rms=False):
     """(xhat, rstd) over the last axis: nn_ops.normalise (layer norm) or nn_ops.rms_normalise (``rms``)."""
     xhat, rstd, f = np.empty_like(x), np.empty((*x.shape[:-1], 1), x.dtype), x.dtype.type
-    loop = _kernels()["rms_norm" if rms else "layer_norm"]
+    loop, center = _kernels()["norm"], not rms
     x2, xhat2, rstd2, c = _rows(x), _rows(xhat), _rows(rstd), f(x.shape[-1])
-    over_rows(lambda lo, hi: loop(x2[lo:hi], f(eps), c, f(0), f(1), xhat2[lo:hi], rstd2[lo:hi]), len(x2), x.size)
+    over_rows(lambda lo, hi: loop(x2[lo:hi], f(eps), c, f(0), f(1), center, xhat2[lo:hi], rstd2[lo:hi]), len(x2),
+              x.size)
     return xhat, rstd
 
 
@@ -276,9 +255,10 @@ def normalise_grad(xp, g, xhat, rstd, w, rms=False):
     """dL/dx of layer norm (nn_ops.layer_norm_backward) or RMS norm (``rms``: nn_ops.rms_norm_backward)."""
     gx, f = np.empty_like(g), g.dtype.type
     w = np.ones(g.shape[-1], g.dtype) if w is None else w
-    loop = _kernels()["rms_norm_grad" if rms else "layer_norm_grad"]
+    loop, center = _kernels()["norm_grad"], not rms
     g2, xhat2, rstd2, gx2, c = _rows(g), _rows(xhat), _rows(rstd), _rows(gx), f(g.shape[-1])
-    over_rows(lambda lo, hi: loop(g2[lo:hi], xhat2[lo:hi], rstd2[lo:hi], w, c, f(0), gx2[lo:hi]), len(g2), g.size)
+    over_rows(lambda lo, hi: loop(g2[lo:hi], xhat2[lo:hi], rstd2[lo:hi], w, c, f(0), center, gx2[lo:hi]), len(g2),
+              g.size)
     return gx
 
 
