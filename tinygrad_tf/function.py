@@ -241,6 +241,15 @@ class Function:
         t.requires_grad = True
         return t
 
+    @classmethod
+    def forward_only(cls, *arrays, **kwargs):
+        """``forward`` on NumPy arrays, with no graph, no checks and no Tensors: the array ``apply`` computes when
+        nothing needs a gradient, without what ``apply`` pays to wrap it (a few microseconds a call). For code
+        that chains many small ops on arrays it has made itself, as GPT's decoding step (nn/models/gpt_decode.py)."""
+        ctx = cls.__new__(cls)
+        ctx.xp, ctx.device, ctx.needs_input_grad = np, "cpu", (False,) * len(arrays)
+        return cls.forward(ctx, *arrays, **kwargs)
+
     def _release(self):
         d = self.__dict__
         for k in [k for k in d if k not in self._KEEP]:

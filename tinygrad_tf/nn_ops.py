@@ -163,11 +163,7 @@ class LayerNorm(Function):
         xhat, rstd = ctx.derived(normalise if k > 1 else normalise_rows, x, axes, n, eps)
         ctx.save_for_backward(xhat, rstd, w)
         ctx.axes, ctx.n = axes, n
-        if w is None:
-            return xhat if b is None else xhat + b
-        if k == 1 and kernels_cpu.ready_rows(xhat, w, b):
-            return kernels_cpu.scale_shift(ctx.xp, xhat, w, b)
-        return for_rows(_scale_shift, ctx.xp, xhat, w, b, row=k)
+        return scale_shift(ctx.xp, xhat, w, b, k)
 
     @staticmethod
     def backward(ctx, g):
@@ -192,6 +188,16 @@ def normalise_rows(xp, x, axes, n, eps):
     if kernels_cpu.ready_rows(x):
         return kernels_cpu.normalise(xp, x, eps)
     return for_rows(normalise, xp, x, axes, n, eps)
+
+
+def scale_shift(xp, xhat, w, b, k=1):
+    """y = xhat * w + b, a norm's last step (w or b None: left out), ``k`` the normalised trailing axes: one
+    compiled loop over the rows where it can run (kernels_cpu), else the formula chunk by chunk of rows."""
+    if w is None:
+        return xhat if b is None else xhat + b
+    if k == 1 and kernels_cpu.ready_rows(xhat, w, b):
+        return kernels_cpu.scale_shift(xp, xhat, w, b)
+    return for_rows(_scale_shift, xp, xhat, w, b, row=k)
 
 
 def _scale_shift(xp, xhat, w, b):
@@ -232,9 +238,7 @@ class RMSNorm(Function):
     def forward(ctx, x, w, eps=1e-6):
         xhat, rstd = ctx.derived(rms_normalise_rows, x, eps)
         ctx.save_for_backward(xhat, rstd, w)
-        if w is not None and kernels_cpu.ready_rows(xhat, w):
-            return kernels_cpu.scale_shift(ctx.xp, xhat, w, None)
-        return xhat if w is None else for_rows(_scale_shift, ctx.xp, xhat, w, None)
+        return scale_shift(ctx.xp, xhat, w, None)
 
     @staticmethod
     def backward(ctx, g):

@@ -325,8 +325,13 @@ def matmul(a, b, add=None):
     PyTorch in the same process (a GPT step's elementwise work measured ~2x slower right after an OpenBLAS
     product). So the engine never asks OpenBLAS for its threads: a product of at least SPLIT_GEMM
     multiply-adds is cut into row blocks on the pool, a smaller one runs on one BLAS thread
-    (``one_blas_thread``). CuPy arrays and Tensors (create_graph) take the plain ``@``."""
-    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
+    (``one_blas_thread``). CuPy arrays and Tensors (create_graph) take the plain ``@``.
+
+    One row (a vector times a matrix: a decoding step with batch 1) is the exception: reading ``b`` is all
+    the work, the BLAS shares it out with far less overhead than the pool (~3 us against ~40 us), and one
+    thread would take twice as long (measured at 2 threads: (1, 768) @ (768, 3072) in 52 us, 96 us on one)."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2 or \
+            (a.shape[0] == 1 and not getattr(_inside, "busy", False)):
         out = a @ b
     elif (a.shape[0] * a.shape[1] * b.shape[1] < SPLIT_GEMM or getattr(_inside, "busy", False)
             or get_num_threads() == 1 or a.shape[0] < 2 * get_num_threads()):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..autograd import is_grad_enabled
 from ..factory import cat
 from ..tensor import Tensor
@@ -53,19 +54,28 @@ class KVCache:
             self._buffers = None                                  # keep the graph: concatenate
             self.k, self.v = (k, v) if not n else (cat([self.k, k], dim=2), cat([self.v, v], dim=2))
             return self.k, self.v
+        kb, vb = self.append(k.data, v.data, k._device)
+        self.k, self.v = Tensor._wrap(kb, k._device), Tensor._wrap(vb, v._device)
+        return self.k, self.v
+
+    def append(self, k, v, device="cpu"):
+        """Write the new keys and values (arrays, (B, n_kv_head, T, head_dim)) after the cached ones, growing the
+        buffers by doubling when full; returns views of the buffers' first S positions (arrays). The caller
+        sets ``self.k``/``self.v`` to them, wrapped in Tensors (``update``; GPT's decoding step on arrays,
+        nn/models/gpt_decode.py)."""
+        n, t = len(self), k.shape[2]
         if self._buffers is None or self._buffers[0].shape[2] < n + t:
-            xp = k._xp()
             grown = []
             for old, new in ((self.k, k), (self.v, v)):
-                buf = xp.empty((*new.shape[:2], max(2 * (n + t), 16), new.shape[3]), dtype=new.dtype)
+                buf = backend.xp_for(device).empty((*new.shape[:2], max(2 * (n + t), 16), new.shape[3]),
+                                                   dtype=new.dtype)
                 if n:
                     buf[:, :, :n] = old.data
                 grown.append(buf)
             self._buffers = tuple(grown)
         kb, vb = self._buffers
-        kb[:, :, n:n + t], vb[:, :, n:n + t] = k.data, v.data     # only the new positions are copied
-        self.k, self.v = Tensor._wrap(kb[:, :, :n + t], k._device), Tensor._wrap(vb[:, :, :n + t], v._device)
-        return self.k, self.v
+        kb[:, :, n:n + t], vb[:, :, n:n + t] = k, v               # only the new positions are copied
+        return kb[:, :, :n + t], vb[:, :, :n + t]
 
     def __repr__(self):
         return f"KVCache(length={len(self)})"

@@ -26,6 +26,7 @@ from ..containers import ModuleList
 from ..layers import Dropout, Embedding, Linear
 from ..norm import make_norm
 from ..positional import ALiBi, RotaryEmbedding, SinusoidalPositionalEncoding, positions
+from . import gpt_decode
 from .base import ModelOutput, PretrainedModel, generation, register_model
 from .config import GPTConfig
 
@@ -129,16 +130,23 @@ class GPT(PretrainedModel):
         only ever sees the last context_length tokens; once the KV cache holds that many, each step recomputes
         on the cropped window (a cache cannot drop its oldest entry: every key carries its absolute position).
         RoPE / ALiBi / no positions are relative and keep the whole sequence.
+        With the cache, each new token's step runs on arrays where it can (gpt_decode: the same ops and
+        numbers as ``forward``, without the modules around them).
         """
         c = self.config
         window = c.context_length if c.position in ("learned", "sinusoidal") else None
         cache = None
         device = self.device
+        # decoding steps on arrays (gpt_decode) where they equal the modules': not for a subclass's own forward
+        plan = gpt_decode.Plan(self) if use_cache and type(self).forward is GPT.forward and gpt_decode.ready(self) \
+            else None
 
         def next_logits(ids):                                              # scores (B, V) of the token after ids
             nonlocal cache
             if use_cache and cache is not None and (window is None or len(cache[0]) < window):
                 step = ids[:, -1:]                                         # the cache holds everything before it
+                if plan is not None:
+                    return gpt_decode.step(plan, step, cache)
             else:
                 step = ids if window is None else ids[:, -window:]         # the whole (cropped) sequence
                 cache = self.new_cache() if use_cache else None
