@@ -114,8 +114,18 @@ class _MyLinear(nn.Linear):
         return super().forward(x) * 2
 
 
-@pytest.mark.parametrize("change", ["hook", "own_linear", "post_norm", "float16", "autocast", "groupnorm",
-                                    "switched_off"])
+class _MyCache(nn.KVCache):
+    def update(self, k, v):
+        return super().update(k * 1, v * 1)
+
+
+class _MyGPT(GPT):
+    def new_cache(self):
+        return [_MyCache() for _ in self.blocks]
+
+
+@pytest.mark.parametrize("change", ["hook", "own_linear", "own_head", "instance_forward", "class_forward",
+                                    "own_cache", "post_norm", "float16", "autocast", "groupnorm", "switched_off"])
 def test_it_stands_aside_where_it_could_differ(monkeypatch, change):
     model = _model(residual="post" if change == "post_norm" else "pre",
                    norm="groupnorm" if change == "groupnorm" else "layernorm")
@@ -124,11 +134,22 @@ def test_it_stands_aside_where_it_could_differ(monkeypatch, change):
         model.blocks[1].mlp.register_forward_hook(lambda m, i, o: seen.append(o.shape))
     elif change == "own_linear":
         model.blocks[0].attn.o_proj = _MyLinear(32, 32)
+    elif change == "own_head":
+        model.lm_head = _MyLinear(32, 40, bias=False)
+    elif change == "instance_forward":
+        mlp = model.blocks[0].mlp
+        mlp.forward = lambda x: type(mlp).forward(mlp, x) * 2
+    elif change == "class_forward":            # what instrumentation and adapter libraries do
+        real = nn.Linear.forward
+        monkeypatch.setattr(nn.Linear, "forward", lambda self, x: real(self, x) * 2)
+    elif change == "own_cache":
+        tg.manual_seed(0)
+        model = _MyGPT(model.config).eval()
     elif change == "float16":
         model = model.to("float16")
     elif change == "switched_off":
         gpt_decode.set_enabled(False)
-    assert not gpt_decode.ready(model) or change == "autocast"
+    assert not gpt_decode.ready(model) or change in ("autocast", "own_cache")   # (generate checks new_cache)
     calls = _counting(monkeypatch)
     prompt = tg.tensor(np.arange(5)[None])
     if change == "autocast":

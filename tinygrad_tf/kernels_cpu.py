@@ -274,21 +274,27 @@ def scale_shift(xp, xhat, w, b):
 
 
 def gelu_tanh(xp, x, slope=True):
-    """(y, dy/dx or None) of tanh-GELU: ops.gelu(xp, x, "tanh", slope). Two loops around NumPy's tanh."""
+    """(y, dy/dx or None) of tanh-GELU: ops.gelu(xp, x, "tanh", slope). Two loops around NumPy's tanh, chunk by
+    chunk. The slope gets its own array: written over tanh in place, the loop could not be vectorised (LLVM's
+    check that its arrays do not overlap fails) and ran 4x slower."""
     kernels, f = _kernels(), x.dtype.type
     flat, y = x.reshape(-1), np.empty_like(x)
-    t = np.empty_like(x)                  # tanh's argument, then tanh, then (with slope) dy/dx, chunk by chunk
-    y1, t1, k, c = y.reshape(-1), t.reshape(-1), f(math.sqrt(2 / math.pi)), f(0.044715)
+    dydx = np.empty_like(x) if slope else None
+    y1, d1, k, c = y.reshape(-1), None if dydx is None else dydx.reshape(-1), f(math.sqrt(2 / math.pi)), f(0.044715)
+
+    arg, from_t, value = kernels["gelu_tanh_arg"], kernels["gelu_tanh_from"], kernels["gelu_tanh_value"]
+    one, half, c3 = f(1), f(0.5), f(3 * 0.044715)
 
     def chunk(lo, hi):
-        kernels["gelu_tanh_arg"](flat[lo:hi], k, c, f(1), t1[lo:hi])
-        np.tanh(t1[lo:hi], out=t1[lo:hi])
+        t = np.empty(hi - lo, x.dtype)             # tanh's argument, then tanh: the chunk's scratch
+        arg(flat[lo:hi], k, c, one, t)
+        np.tanh(t, out=t)
         if slope:
-            kernels["gelu_tanh_from"](flat[lo:hi], t1[lo:hi], k, f(3 * 0.044715), f(0.5), f(1), y1[lo:hi], t1[lo:hi])
+            from_t(flat[lo:hi], t, k, c3, half, one, y1[lo:hi], d1[lo:hi])
         else:
-            kernels["gelu_tanh_value"](flat[lo:hi], t1[lo:hi], f(0.5), y1[lo:hi])
+            value(flat[lo:hi], t, half, y1[lo:hi])
     over_rows(chunk, flat.size, flat.size)
-    return y, (t if slope else None)
+    return y, dydx
 
 
 def adam_moments_and_step(xp, p, g, m, v, beta1, beta2, step_size, sqrt_bias2, eps, decay=1.0):

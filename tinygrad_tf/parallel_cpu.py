@@ -329,7 +329,9 @@ def matmul(a, b, add=None):
 
     One row (a vector times a matrix: a decoding step with batch 1) is the exception: reading ``b`` is all
     the work, the BLAS shares it out with far less overhead than the pool (~3 us against ~40 us), and one
-    thread would take twice as long (measured at 2 threads: (1, 768) @ (768, 3072) in 52 us, 96 us on one)."""
+    thread would take twice as long (measured at 2 threads: (1, 768) @ (768, 3072) in 52 us, 96 us on one). Its
+    last bits can then depend on the BLAS's thread count at the time (~1e-6 apart at 1 and 2 threads, where
+    OpenBLAS cuts the columns differently), as a PyTorch product's can on torch's thread count."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2 or \
             (a.shape[0] == 1 and not getattr(_inside, "busy", False)):
         out = a @ b

@@ -137,9 +137,10 @@ class GPT(PretrainedModel):
         window = c.context_length if c.position in ("learned", "sinusoidal") else None
         cache = None
         device = self.device
-        # decoding steps on arrays (gpt_decode) where they equal the modules': not for a subclass's own forward
-        plan = gpt_decode.Plan(self) if use_cache and type(self).forward is GPT.forward and gpt_decode.ready(self) \
-            else None
+        # decoding steps on arrays (gpt_decode) where they equal the modules': not with a forward or a cache of
+        # the user's own (a subclass's, or one patched in)
+        own = all(m not in self.__dict__ and getattr(type(self), m) is f for m, f in _OWN.items())
+        plan = gpt_decode.Plan(self) if use_cache and own and gpt_decode.ready(self) else None
 
         def next_logits(ids):                                              # scores (B, V) of the token after ids
             nonlocal cache
@@ -154,3 +155,7 @@ class GPT(PretrainedModel):
 
         return self._sample_tokens(self._as_ids(input_ids).data, next_logits, input_ids, max_new_tokens, temperature,
                                    top_k, top_p, eos_token_id)
+
+
+_OWN = {"forward": GPT.forward, "new_cache": GPT.new_cache}     # (as defined above: what generate's gpt_decode
+                                                                 # steps stand in for)

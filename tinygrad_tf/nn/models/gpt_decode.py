@@ -39,7 +39,7 @@ from .. import amp
 from ..activations import GELU, Identity, ReLU, SiLU
 from ..attention import MultiHeadAttention
 from ..blocks import Block, FeedForward, GatedFeedForward
-from ..layers import Dropout, Linear
+from ..layers import Dropout, Embedding, Linear
 from ..norm import LayerNorm, RMSNorm
 from ..positional import apply_rotary, positions
 
@@ -58,10 +58,21 @@ def enabled() -> bool:
 
 # ---------------------------------------------------------------- when it can run
 _ACTIVATIONS = (GELU, ReLU, SiLU)
+_NORMS = (LayerNorm, RMSNorm, Identity)
+# the forward of every module type the step stands in for, as imported: one patched later (on the class or on
+# an instance) is a forward the step does not know
+_FORWARDS = {cls: cls.forward for cls in (*_ACTIVATIONS, *_NORMS, Block, MultiHeadAttention, FeedForward,
+                                          GatedFeedForward, Linear, Embedding, Dropout)}
+
+
+def _own(m, *types) -> bool:
+    """Is m exactly one of the library's ``types``, with the forward it was imported with?"""
+    return type(m) in types and "forward" not in m.__dict__ and type(m).forward is _FORWARDS[type(m)]
 
 
 def ready(model) -> bool:
-    """Can ``step`` stand in for ``model.forward`` in this generate call? (Checked once per call.)"""
+    """Can ``step`` stand in for ``model.forward`` in this generate call? (Checked once per call; the caller
+    checks that the model's own forward and new_cache are GPT's.)"""
     c = model.config
     if not _enabled or model.training or amp.autocast_dtype() is not None or c.residual != "pre":
         return False
@@ -72,20 +83,26 @@ def ready(model) -> bool:
     for m in model.modules():
         if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks:
             return False                       # a hook must see (and may change) every module's call
-    return _norm_ok(model.ln_f) and all(_block_ok(b) for b in model.blocks)
+    if not (_own(model.wte, Embedding) and _own(model.drop, Dropout) and _own(model.lm_head, Linear)
+            and _norm_ok(model.ln_f) and all(_block_ok(b) for b in model.blocks)):
+        return False
+    # a token the head can score but the embedding has no row for: the module path says so (F.embedding)
+    return model.lm_head.weight.shape[0] <= model.wte.weight.shape[0]
 
 
 def _norm_ok(m):
-    return type(m) is Identity or (type(m) in (LayerNorm, RMSNorm) and len(m.normalized_shape) == 1)
+    return _own(m, *_NORMS) and (type(m) is Identity or len(m.normalized_shape) == 1)
 
 
 def _block_ok(b):
+    if not (_own(b, Block) and b.residual == "pre" and b.cross_attn is None):
+        return False
     a, mlp = b.attn, b.mlp
+    if not (_own(a, MultiHeadAttention) and not a.cross and _own(mlp, FeedForward, GatedFeedForward)):
+        return False
     linears = [a.q_proj, a.k_proj, a.v_proj, a.o_proj, mlp.up, mlp.down] + ([mlp.gate] if hasattr(mlp, "gate") else [])
-    return (type(b) is Block and b.residual == "pre" and b.cross_attn is None and type(a) is MultiHeadAttention
-            and not a.cross and _norm_ok(b.ln_1) and _norm_ok(b.ln_2) and type(mlp) in (FeedForward, GatedFeedForward)
-            and type(mlp.act) in _ACTIVATIONS and all(type(m) is Linear for m in linears)
-            and all(type(d) is Dropout for d in (b.drop, mlp.drop)))
+    return (_norm_ok(b.ln_1) and _norm_ok(b.ln_2) and _own(mlp.act, *_ACTIVATIONS)
+            and all(_own(m, Linear) for m in linears) and _own(b.drop, Dropout) and _own(mlp.drop, Dropout))
 
 
 # ---------------------------------------------------------------- the step
