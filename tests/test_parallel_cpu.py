@@ -308,6 +308,30 @@ def test_matmul_in_row_blocks_equals_one_product(threads, monkeypatch, shapes):
     assert blocks == []
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3, 4], indirect=True)
+def test_matmuls_side_by_side_equal_each_product(threads, monkeypatch):
+    """parallel_cpu.matmuls (Linear's dL/dx and dL/dW): every product's row blocks handed to the pool in one go,
+    ``threads`` blocks in all, equal to the products one by one (a transposed view on the left too); with a
+    product too small to cut, or one thread, each goes through matmul."""
+    monkeypatch.setattr(P, "SPLIT_GEMM", 1 << 12)
+    rng = np.random.default_rng(0)
+    g, w, x = rng.standard_normal((64, 24)), rng.standard_normal((24, 40)), rng.standard_normal((64, 40))
+    calls = []
+    share = P._share
+    monkeypatch.setattr(P, "_share", lambda work, items, blas=False: calls.append(list(items)) or
+                        share(work, items, blas))
+    gx, gw = P.matmuls((g, w), (g.T, x))
+    np.testing.assert_allclose(gx, g @ w, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gw, g.T @ x, rtol=1e-12, atol=1e-12)
+    if threads > 1:                               # one hand-out, every block of both products in it
+        assert len(calls) == 1 and len(calls[0]) == max(1, threads // 2) * 2
+        assert {i for i, *_ in calls[0]} == {0, 1}
+    calls.clear()
+    small = P.matmuls((g[:2, :3], w[:3]), (g.T, x))                # one product too small to cut: one by one
+    np.testing.assert_allclose(small[0], g[:2, :3] @ w[:3], rtol=1e-12)
+    assert all(len(items) == threads for items in calls)      # (only matmul's own cuts of the big one)
+
+
 def _parts(compute, n):
     """run_parts over n one-row parts of an (n,) output, with one BLAS thread per part."""
     return P.run_parts(compute, [(i, i + 1) for i in range(n)], lambda o: (n,), lambda o, lo, hi: o[lo:hi], blas=True)

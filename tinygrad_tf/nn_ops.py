@@ -16,7 +16,7 @@ import numpy as np
 from . import backend, kernels_cpu
 from .autograd import Function
 from .ops import _fold as _rows        # (..., k) -> (-1, k): MatMul's fold, the batch axes into rows
-from .parallel_cpu import by_rows, for_rows, matmul
+from .parallel_cpu import by_rows, for_rows, matmul, matmuls
 
 
 class Embedding(Function):
@@ -54,8 +54,12 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         xp, need = ctx.xp, ctx.needs_input_grad
         g2 = _rows(g)
-        gx = matmul(g2, weight).reshape(*x.shape) if need[0] else None
-        gw = matmul(xp.swapaxes(g2, 0, 1), _rows(x)) if need[1] else None
+        if need[0] and need[1]:                      # two independent products: side by side on the CPU's cores
+            gx, gw = matmuls((g2, weight), (xp.swapaxes(g2, 0, 1), _rows(x)))
+            gx = gx.reshape(*x.shape)
+        else:
+            gx = matmul(g2, weight).reshape(*x.shape) if need[0] else None
+            gw = matmul(xp.swapaxes(g2, 0, 1), _rows(x)) if need[1] else None
         gb = xp.sum(g2, axis=0) if len(need) > 2 and need[2] else None
         return gx, gw, gb
 
