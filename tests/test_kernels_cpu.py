@@ -152,6 +152,26 @@ def test_masks_the_loops_cannot_take_go_to_the_formula():
     assert K.attention_mask(np.ones((1, 1, 4, 6), bool), 4, 6).shape == (4, 6)
 
 
+def test_light_loops_run_whole_below_light_min(monkeypatch):
+    """A norm's statistics and its scale and shift (a few operations per value) are not cut below LIGHT_MIN
+    values, where handing them out costs more than it saves; the heavier loops are."""
+    x, g, w = data((1024, 512), np.float32, 0), data((1024, 512), np.float32, 1), data(512, np.float32, 2)
+    cuts = []
+    share = P._share
+    monkeypatch.setattr(P, "_share", lambda work, items, *a: cuts.append(len(items)) or share(work, items, *a))
+    before = P.get_num_threads()
+    P.set_num_threads(2)
+    try:
+        xhat, rstd = K.normalise(np, x, 1e-5)
+        K.scale_shift(np, xhat, w, w)
+        assert cuts == []                                  # 512K values < LIGHT_MIN: whole
+        K.normalise_grad(np, g, xhat, rstd, w)
+        K.gelu_tanh(np, x)
+        assert len(cuts) == 2                              # (cut from MIN_SIZE // 4 at 2 threads)
+    finally:
+        P.set_num_threads(before)
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_chunks_equal_one_call_bit_for_bit(monkeypatch, threads):
     """The loops cut into chunks of rows on the pool (parallel_cpu.over_rows) give one call's result exactly."""
@@ -170,6 +190,7 @@ def test_chunks_equal_one_call_bit_for_bit(monkeypatch, threads):
     monkeypatch.setattr(P, "MIN_SIZE", 1 << 14)
     monkeypatch.setattr(P, "CHUNK", 1 << 12)
     monkeypatch.setattr(P, "SHARED_CHUNK", 1 << 13)
+    monkeypatch.setattr(P, "LIGHT_MIN", 0)
     cuts = []
     share = P._share
     monkeypatch.setattr(P, "_share", lambda work, items, *a: cuts.append(len(items)) or share(work, items, *a))

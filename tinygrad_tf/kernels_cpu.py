@@ -247,7 +247,7 @@ def normalise(xp, x, eps, rms=False):
     loop, center = _kernels()["norm"], not rms
     x2, xhat2, rstd2, c = _rows(x), _rows(xhat), _rows(rstd), f(x.shape[-1])
     over_rows(lambda lo, hi: loop(x2[lo:hi], f(eps), c, f(0), f(1), center, xhat2[lo:hi], rstd2[lo:hi]), len(x2),
-              x.size)
+              x.size, light=True)
     return xhat, rstd
 
 
@@ -267,9 +267,9 @@ def scale_shift(xp, xhat, w, b):
     y = np.empty_like(xhat)
     xhat2, y2, loop = _rows(xhat), _rows(y), _kernels()["scale_shift"]
     if b is None:                                    # (NumPy's multiply: a loop adding 0 would turn -0.0 into 0.0)
-        over_rows(lambda lo, hi: np.multiply(xhat2[lo:hi], w, out=y2[lo:hi]), len(xhat2), xhat.size)
+        over_rows(lambda lo, hi: np.multiply(xhat2[lo:hi], w, out=y2[lo:hi]), len(xhat2), xhat.size, light=True)
     else:
-        over_rows(lambda lo, hi: loop(xhat2[lo:hi], w, b, y2[lo:hi]), len(xhat2), xhat.size)
+        over_rows(lambda lo, hi: loop(xhat2[lo:hi], w, b, y2[lo:hi]), len(xhat2), xhat.size, light=True)
     return y
 
 

@@ -41,6 +41,9 @@ CHUNK = 1 << 16            # values per chunk, one thread: 256 KiB of float32, s
 SHARED_CHUNK = 1 << 18     # values per chunk when threads share the work: fewer, larger chunks, as every NumPy call
                            # of a chunk takes the GIL (GELU makes ~18): measured at 2 threads, GELU on 3M values
                            # 4.4 -> 3.3 ms, layer norm on 4M 4.0 -> 2.0 ms; at 1 thread 64K stays the best
+LIGHT_MIN = 3 << 18         # values: over_rows cuts a light loop only from here (measured at 2 threads on (2048, 256),
+                           # 512K values: layer norm's statistics 0.097 ms cut, 0.062 whole; its scale and shift 0.085
+                           # and 0.057; a product 0.094 and 0.063; at 768K even; from 1.5M the cut ones win)
 SPLIT_GEMM = 1 << 24       # multiply-adds: a matrix product at least this big is cut into row blocks (matmul); handing
                            # parts to the pool costs ~30 us: below this (a (128, 128) @ (128, 512) took 144 us cut,
                            # 131 us on one BLAS thread) the product is one call, on one BLAS thread
@@ -220,12 +223,13 @@ def _row_blocks(n, size):
     return [(lo, min(lo + per, n)) for lo in range(0, n, per)]
 
 
-def over_rows(work, n, size):
+def over_rows(work, n, size, light=False):
     """``work(lo, hi)`` for the chunks [lo, hi) of n rows (``size`` values in all), on the calling thread and the
     pool's helpers, cut where ``for_rows`` would cut an array of that size (else one call, ``work(0, n)``). For a
     compiled loop (kernels_cpu) that writes each chunk of rows straight into whole outputs allocated before:
-    nothing to gather afterwards."""
-    if n < 2 or not _worth_cutting(size):
+    nothing to gather afterwards. ``light``: a loop of a few operations per value (a norm, a scale and shift, a
+    product), which runs faster whole below LIGHT_MIN values than cut and handed out."""
+    if n < 2 or not _worth_cutting(size) or (light and size < LIGHT_MIN):
         work(0, n)
         return
     _share(lambda part: work(*part), _row_blocks(n, size))
@@ -239,7 +243,7 @@ def multiply(a, b):
         return a * b
     out = np.empty_like(a)
     a1, b1, o1 = a.reshape(-1), b.reshape(-1), out.reshape(-1)
-    over_rows(lambda lo, hi: np.multiply(a1[lo:hi], b1[lo:hi], out=o1[lo:hi]), a.size, a.size)
+    over_rows(lambda lo, hi: np.multiply(a1[lo:hi], b1[lo:hi], out=o1[lo:hi]), a.size, a.size, light=True)
     return out
 
 

@@ -1,9 +1,10 @@
 """GPT's decoding step on arrays: one new token per row, after the tokens in the KV cache.
 
 ``generate`` scores every token after the prompt with one such step. It computes what
-``GPT.forward(ids, past_key_values=cache)`` computes for one new position, with the same ops' ``forward``s
-in the same order (so the logits are the same numbers, bit for bit: tests/test_gpt_decode.py), but calls
-them on arrays with ``Function.forward_only``, skipping the modules and Tensors around them.
+``GPT.forward(ids, past_key_values=cache)`` computes for one new position, by the array functions that the
+ops' ``forward``s call (``parallel_cpu.matmul`` for a Linear, ``nn_ops.normalise_rows`` and ``scale_shift``
+for a LayerNorm, ...), in the same order, so the logits and the cache are the same numbers, bit for bit
+(tests/test_gpt_decode.py) -- without the modules, ``Function.apply`` and Tensors around each op.
 
 Why: at one position per row the arithmetic is small (a 4-layer, d_model 256 model does ~0.15 ms of
 matrix-vector products per token), and the ~70 ops of a step through the modules cost more than that in
@@ -19,9 +20,10 @@ One step of a pre-norm block (x is (B, d_model), one row per sequence):
     x = x + mlp(norm_2(x))                    mlp = down(act(up(h)))  or  down(act(gate(h)) * up(h))
 
 It runs only where nothing could tell it from the modules (``ready``): the CPU, float32/float64 weights,
-no autocast, eval mode, pre-norm blocks built from the library's own modules (exact types, so a subclass or
-a swapped-in layer goes through the modules) and no hooks on any module. Anything else, and every prefill
-(the prompt's forward pass), goes through ``GPT.forward``. ``set_enabled(False)`` turns it off.
+no autocast, eval mode, pre-norm blocks built from the library's own modules with the forwards they were
+imported with (exact types: a subclass, a swapped-in layer or a patched forward goes through the modules)
+and no hooks on any module. Anything else, and every prefill (the prompt's forward pass), goes through
+``GPT.forward``. ``set_enabled(False)`` turns it off.
 """
 
 from __future__ import annotations
