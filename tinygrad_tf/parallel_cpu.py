@@ -41,7 +41,7 @@ CHUNK = 1 << 16            # values per chunk, one thread: 256 KiB of float32, s
 SHARED_CHUNK = 1 << 18     # values per chunk when threads share the work: fewer, larger chunks, as every NumPy call
                            # of a chunk takes the GIL (GELU makes ~18): measured at 2 threads, GELU on 3M values
                            # 4.4 -> 3.3 ms, layer norm on 4M 4.0 -> 2.0 ms; at 1 thread 64K stays the best
-LIGHT_MIN = 3 << 18         # values: over_rows cuts a light loop only from here (measured at 2 threads on (2048, 256),
+LIGHT_MIN = 3 << 18        # values: over_rows cuts a light loop only from here (measured at 2 threads on (2048, 256),
                            # 512K values: layer norm's statistics 0.097 ms cut, 0.062 whole; its scale and shift 0.085
                            # and 0.057; a product 0.094 and 0.063; at 768K even; from 1.5M the cut ones win)
 SPLIT_GEMM = 1 << 24       # multiply-adds: a matrix product at least this big is cut into row blocks (matmul); handing
