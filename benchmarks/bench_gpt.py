@@ -438,7 +438,8 @@ def bench_generate(contexts, new_tokens, repeats, n_layer=4, d_model=256, n_head
         decode = {k: [] for k in gens}
         for r in range(repeats):
             for k in (list(gens) if r % 2 == 0 else list(gens)[::-1]):
-                _quiet()                        # the other contender's BLAS / OpenMP threads stop spinning first
+                if device == "cpu":
+                    _quiet()                    # the other contender's BLAS / OpenMP threads stop spinning first
                 gens[k](1)                      # (untimed: this one's threads wake up)
                 a_, b_ = _timed(lambda: gens[k](1)), _timed(lambda: gens[k](new_tokens + 1))
                 t1[k].append(a_)
