@@ -78,9 +78,13 @@ def test_norm_loops_equal_the_formulas(shape, dtype, seed):
     bias = data(shape[1], dtype, seed + 3)
     np.testing.assert_array_equal(K.scale_shift(np, xhat, w, bias), N._scale_shift(np, xhat, w, bias))   # exactly
     np.testing.assert_array_equal(K.scale_shift(np, xhat, w, None), N._scale_shift(np, xhat, w, None))
+    gx = N.layer_norm_backward(np, g, xhat, rstd, w, (-1,), shape[1])     # with the weight's and bias's gradients
+    close(K.normalise_grad(np, g, xhat, rstd, w, sums=True), (gx, (g * xhat).sum(0), g.sum(0)), dtype)
     xhat, rstd = N.rms_normalise(np, x, 1e-6)
     close(K.normalise(np, x, 1e-6, True), (xhat, rstd), dtype)
     close(K.normalise_grad(np, g, xhat, rstd, w, True), N.rms_norm_backward(np, g, xhat, rstd, w), dtype)
+    close(K.normalise_grad(np, g, xhat, rstd, w, True, sums=True)[:2],
+          (N.rms_norm_backward(np, g, xhat, rstd, w), (g * xhat).sum(0)), dtype)
 
 
 @given(st.integers(1, 5000), dtypes, st.integers(0, 2 ** 16))
@@ -307,6 +311,27 @@ def test_a_weight_that_only_broadcasts_takes_the_formula(formulas, norm, wshape)
         ref = run()
     for a, b in zip(fast, ref):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("norm", ["layer_norm", "rms_norm"])
+@pytest.mark.parametrize("bshape", [(6,), (1, 6)])
+def test_weight_and_bias_gradients_summed_in_the_loop(formulas, norm, bshape):
+    """The norm-gradient loop also sums the weight's and the bias's gradients over the rows (chunked rows too);
+    a bias of another shape (here (1, C)) gets the engine's sum instead. All as the formulas give them."""
+    x0, w0, b0, g0 = data((5, 7, 6), np.float32), data(6, np.float32, 1) + 2, data(bshape, np.float32, 2), \
+        data((5, 7, 6), np.float32, 3)
+
+    def run():
+        x, w, b = (tg.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        y = F.layer_norm(x, (6,), w, b) if norm == "layer_norm" else F.rms_norm(x, (6,), w)
+        y.backward(tg.tensor(g0))
+        return [t.grad.numpy() for t in (x, w, b) if t.grad is not None]
+    fast = run()
+    with formulas():
+        ref = run()
+    assert [a.shape for a in fast] == [a.shape for a in ref]
+    for a, b in zip(fast, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("norm", ["layer_norm", "rms_norm"])

@@ -137,9 +137,10 @@ def _kernels():
                 xhat[i, j] = (x[i, j] - mean) * r
 
     @jit
-    def norm_grad(g, xhat, rstd, w, c, zero, center, gx):
+    def norm_grad(g, xhat, rstd, w, c, zero, center, sums, gx, gw, gb):
         """Per row, gh = g * w:  dx = (gh - (m1 + xhat * mean(gh * xhat))) * rstd, m1 = mean(gh) if ``center``
-        (layer norm), else 0 (RMS norm: no mean was taken out, so none comes back)."""
+        (layer norm), else 0 (RMS norm: no mean was taken out, so none comes back). With ``sums``, also the
+        weight's and the bias's gradients, summed over the rows as they go by: gw += g * xhat, gb += g."""
         n, width = g.shape
         for i in range(n):
             m1 = zero
@@ -153,6 +154,10 @@ def _kernels():
             r = rstd[i, 0]
             for j in range(width):
                 gx[i, j] = (g[i, j] * w[j] - (xhat[i, j] * m2 + m1)) * r
+            if sums:
+                for j in range(width):
+                    gw[j] += g[i, j] * xhat[i, j]
+                    gb[j] += g[i, j]
 
     @jit
     def gelu_tanh_arg(x, k, c, one, u):
@@ -251,15 +256,31 @@ def normalise(xp, x, eps, rms=False):
     return xhat, rstd
 
 
-def normalise_grad(xp, g, xhat, rstd, w, rms=False):
-    """dL/dx of layer norm (nn_ops.layer_norm_backward) or RMS norm (``rms``: nn_ops.rms_norm_backward)."""
+def normalise_grad(xp, g, xhat, rstd, w, rms=False, sums=False):
+    """dL/dx of layer norm (nn_ops.layer_norm_backward) or RMS norm (``rms``: nn_ops.rms_norm_backward). With
+    ``sums``: (dL/dx, sum over the rows of g * xhat, sum over the rows of g), the weight's and the bias's
+    gradients from the same pass over g (each chunk sums its rows; the chunks' sums are added in row order)."""
     gx, f = np.empty_like(g), g.dtype.type
     w = np.ones(g.shape[-1], g.dtype) if w is None else w
-    loop, center = _kernels()["norm_grad"], not rms
-    g2, xhat2, rstd2, gx2, c = _rows(g), _rows(xhat), _rows(rstd), _rows(gx), f(g.shape[-1])
-    over_rows(lambda lo, hi: loop(g2[lo:hi], xhat2[lo:hi], rstd2[lo:hi], w, c, f(0), center, gx2[lo:hi]), len(g2),
-              g.size)
-    return gx
+    loop, center, width = _kernels()["norm_grad"], not rms, g.shape[-1]
+    g2, xhat2, rstd2, gx2, c = _rows(g), _rows(xhat), _rows(rstd), _rows(gx), f(width)
+    parts = {}
+
+    def chunk(lo, hi):
+        gw, gb = (np.zeros(width, g.dtype), np.zeros(width, g.dtype)) if sums else (_NONE[g.dtype],) * 2
+        loop(g2[lo:hi], xhat2[lo:hi], rstd2[lo:hi], w, c, f(0), center, sums, gx2[lo:hi], gw, gb)
+        parts[lo] = gw, gb
+    over_rows(chunk, len(g2), g.size)
+    if not sums:
+        return gx
+    order = sorted(parts)
+    gw, gb = parts[order[0]]
+    for lo in order[1:]:
+        gw, gb = gw + parts[lo][0], gb + parts[lo][1]
+    return gx, gw, gb
+
+
+_NONE = {np.dtype(np.float32): np.empty(0, np.float32), np.dtype(np.float64): np.empty(0, np.float64)}
 
 
 def scale_shift(xp, xhat, w, b):

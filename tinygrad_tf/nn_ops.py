@@ -172,12 +172,17 @@ class LayerNorm(Function):
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
         if len(ctx.axes) == 1 and kernels_cpu.ready_rows(g, w) and kernels_cpu.ready(g, xhat, rstd):   # one loop
+            if (need[1] or need[2]) and all(not n or ctx.in_meta[i][0] == g.shape[-1:] for i, n in
+                                            ((1, need[1]), (2, need[2]))):   # gw, gb summed over rows in it too
+                gx, gw, gb = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w, sums=True)
+                return gx, gw if need[1] else None, gb if need[2] else None
             gx = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w)
         else:
             gx = for_rows(layer_norm_backward, ctx.xp, g, xhat, rstd, w, ctx.axes, ctx.n, row=len(ctx.axes))
-        gw = g * xhat if ctx.needs_input_grad[1] else None
-        gb = g if ctx.needs_input_grad[2] else None
+        gw = g * xhat if need[1] else None            # (summed over the rows by the engine: w broadcast over them)
+        gb = g if need[2] else None
         return gx, gw, gb
 
     @staticmethod
@@ -248,6 +253,9 @@ class RMSNorm(Function):
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
         if kernels_cpu.ready_rows(g, w) and kernels_cpu.ready(g, xhat, rstd):    # one compiled loop (kernels_cpu)
+            if ctx.needs_input_grad[1] and ctx.in_meta[1][0] == g.shape[-1:]:      # gw summed over rows in it too
+                gx, gw, _ = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w, True, sums=True)
+                return gx, gw
             gx = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w, True)
         else:
             gx = for_rows(rms_norm_backward, ctx.xp, g, xhat, rstd, w)
