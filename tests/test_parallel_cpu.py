@@ -401,6 +401,31 @@ def test_calls_from_two_threads_that_overlap_put_the_blas_count_back(fake_blas):
         P.set_num_threads(before)
 
 
+def test_set_num_threads_retires_the_old_helpers():
+    """Changing the thread count makes new helper threads for the next call and ends the old ones (none left
+    parked for good), and each call still gets every item done."""
+    import threading
+    import time
+
+    def helpers():
+        return [t for t in threading.enumerate() if t.name.startswith("tinygrad_tf_")]
+    before = P.get_num_threads()
+    try:
+        P.set_num_threads(3)
+        assert P.each_on_all_cores(lambda i: i + 1, list(range(7))) == list(range(1, 8))
+        old = helpers()
+        assert len(old) >= 2
+        P.set_num_threads(2)
+        assert P.each_on_all_cores(lambda i: i * 2, list(range(7))) == [2 * i for i in range(7)]
+        deadline = time.time() + 10
+        while any(t.is_alive() for t in old) and time.time() < deadline:
+            time.sleep(0.01)
+        assert not any(t.is_alive() for t in old)
+        assert len(helpers()) == 1
+    finally:
+        P.set_num_threads(before)
+
+
 def test_set_num_threads_from_inside_a_part_leaves_the_pool_usable():
     """set_num_threads called while the pool runs parts -- here from a helper's own part, which cannot wait for
     itself -- takes effect for the next call; the pool keeps working."""
