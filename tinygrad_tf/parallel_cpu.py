@@ -101,13 +101,14 @@ class _Helper:
     def _loop(self):
         while True:
             self.go.acquire()
-            fn, self.error = self.fn, None
+            fn, self.fn, self.error = self.fn, None, None      # (taken: what fn holds is not kept after the call)
             if fn is None:                          # retired
                 return
             try:
                 fn()
             except BaseException as e:  # noqa: BLE001  (handed back to the caller, which raises it)
                 self.error = e
+            del fn
             self.done.release()
 
 
@@ -375,7 +376,8 @@ def _share(work, items, blas=False):
             pool.give_back()
         for h in helpers:
             if h.error is not None:
-                raise h.error
+                error, h.error = h.error, None
+                raise error
     finally:
         if blas:
             _unpin_blas()
