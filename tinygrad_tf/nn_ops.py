@@ -172,17 +172,11 @@ class LayerNorm(Function):
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        if len(ctx.axes) == 1 and kernels_cpu.ready_rows(g, w) and kernels_cpu.ready(g, xhat, rstd):   # one loop
-            if (need[1] or need[2]) and all(not n or ctx.in_meta[i][0] == g.shape[-1:] for i, n in
-                                            ((1, need[1]), (2, need[2]))):   # gw, gb summed over rows in it too
-                gx, gw, gb = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w, sums=True)
-                return gx, gw if need[1] else None, gb if need[2] else None
-            gx = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w)
-        else:
-            gx = for_rows(layer_norm_backward, ctx.xp, g, xhat, rstd, w, ctx.axes, ctx.n, row=len(ctx.axes))
-        gw = g * xhat if need[1] else None            # (summed over the rows by the engine: w broadcast over them)
-        gb = g if need[2] else None
+        if len(ctx.axes) == 1 and kernels_cpu.ready_rows(g, w) and kernels_cpu.ready(g, xhat, rstd):
+            return norm_grads_in_loop(ctx, g, xhat, rstd, w)
+        gx = for_rows(layer_norm_backward, ctx.xp, g, xhat, rstd, w, ctx.axes, ctx.n, row=len(ctx.axes))
+        gw = g * xhat if ctx.needs_input_grad[1] else None   # (summed over the rows by the engine: w broadcasts)
+        gb = g if ctx.needs_input_grad[2] else None
         return gx, gw, gb
 
     @staticmethod
@@ -252,19 +246,28 @@ class RMSNorm(Function):
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
-        if kernels_cpu.ready_rows(g, w) and kernels_cpu.ready(g, xhat, rstd):    # one compiled loop (kernels_cpu)
-            if ctx.needs_input_grad[1] and ctx.in_meta[1][0] == g.shape[-1:]:      # gw summed over rows in it too
-                gx, gw, _ = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w, True, sums=True)
-                return gx, gw
-            gx = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w, True)
-        else:
-            gx = for_rows(rms_norm_backward, ctx.xp, g, xhat, rstd, w)
+        if kernels_cpu.ready_rows(g, w) and kernels_cpu.ready(g, xhat, rstd):
+            return norm_grads_in_loop(ctx, g, xhat, rstd, w, rms=True)[:2]
+        gx = for_rows(rms_norm_backward, ctx.xp, g, xhat, rstd, w)
         return gx, (g * xhat if ctx.needs_input_grad[1] else None)
 
     @staticmethod
     def input_from_saved(ctx, i):      # x itself (create_graph re-derives xhat and rstd from it)
         xhat, rstd, _ = ctx.saved_tensors
         return xhat / rstd
+
+
+def norm_grads_in_loop(ctx, g, xhat, rstd, w, rms=False):
+    """(dL/dx, dL/dw, dL/db) of layer norm (or RMS norm: ``rms``) over the last axis, as one compiled loop
+    (kernels_cpu), which also sums dL/dw = g * xhat and dL/db = g over the rows where the weight and bias are
+    one value per column; otherwise those go whole to the engine, which sums them (None where not needed)."""
+    need = ctx.needs_input_grad
+    wanted = [i for i in (1, 2) if i < len(need) and need[i]]
+    if wanted and all(ctx.in_meta[i][0] == g.shape[-1:] for i in wanted):
+        gx, gw, gb = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w, rms, sums=True)
+        return gx, gw if 1 in wanted else None, gb if 2 in wanted else None
+    gx = kernels_cpu.normalise_grad(ctx.xp, g, xhat, rstd, w, rms)
+    return gx, g * xhat if 1 in wanted else None, g if 2 in wanted else None
 
 
 def rms_normalise_rows(xp, x, eps):

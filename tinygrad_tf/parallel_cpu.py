@@ -403,8 +403,7 @@ def matmul(a, b, add=None):
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2 or \
             (a.shape[0] == 1 and not getattr(_inside, "busy", False)):
         out = a @ b
-    elif (a.shape[0] * a.shape[1] * b.shape[1] < SPLIT_GEMM or getattr(_inside, "busy", False)
-            or get_num_threads() == 1 or a.shape[0] < 2 * get_num_threads()):
+    elif not _worth_blocks(a, b):
         with one_blas_thread(a.shape[0] * a.shape[1] * b.shape[1]):
             out = a @ b
     else:
@@ -430,9 +429,8 @@ def matmuls(*pairs) -> tuple:
     dL/dx and dL/dW of (2048, 384) -> 1536: 19.7 -> 18.8 ms). Products that ``matmul`` would not cut go to
     ``matmul`` one by one."""
     threads = get_num_threads()
-    if len(pairs) < 2 or threads == 1 or getattr(_inside, "busy", False) or not all(
-            type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == b.ndim == 2
-            and a.shape[0] * a.shape[1] * b.shape[1] >= SPLIT_GEMM and a.shape[0] >= 2 * threads for a, b in pairs):
+    if len(pairs) < 2 or not all(type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == b.ndim == 2
+                                 and _worth_blocks(a, b) for a, b in pairs):
         return tuple(matmul(a, b) for a, b in pairs)
     outs = [np.empty((a.shape[0], b.shape[1]), np.result_type(a, b)) for a, b in pairs]
     per = max(1, threads // len(pairs))                         # row blocks per product
@@ -443,6 +441,14 @@ def matmuls(*pairs) -> tuple:
         np.matmul(pairs[i][0][lo:hi], pairs[i][1], out=outs[i][lo:hi])
     _share(block, items, blas=True)
     return tuple(outs)
+
+
+def _worth_blocks(a, b) -> bool:
+    """Is the 2-D product a @ b worth cutting into row blocks on the pool: at least SPLIT_GEMM multiply-adds, two
+    rows per thread, more than one thread, and not already inside a part?"""
+    threads = get_num_threads()
+    return (a.shape[0] * a.shape[1] * b.shape[1] >= SPLIT_GEMM and threads > 1 and a.shape[0] >= 2 * threads
+            and not getattr(_inside, "busy", False))
 
 
 class one_blas_thread:  # noqa: N801  (used as a context manager, like a function)
