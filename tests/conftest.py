@@ -85,7 +85,11 @@ def cuda(request):
     import cupy_standin
     import tinygrad_tf as tg
     if request.param == "cupy":
-        if cupy_standin.active() or not tg.cuda_available():
+        if cupy_standin.active():
+            pytest.skip("--cupy-standin replaces CuPy: this half needs the real one")
+        if not tg.cuda_available():
+            if request.config.getoption("--device") == "cuda":     # a GPU run must not pass having tested nothing
+                pytest.fail("--device cuda asked for, but CuPy or a GPU is missing", pytrace=False)
             pytest.skip("needs CuPy and a GPU: pip install -e '.[cuda]' on a machine with an NVIDIA GPU")
         yield "cupy"
     elif cupy_standin.active():
