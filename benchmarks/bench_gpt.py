@@ -15,7 +15,9 @@ backward, AdamW step. Both libraries run the same architecture — GPT-2's
 (learned positions, pre-LayerNorm, tanh-GELU MLP of 4*d, biases, tied
 embeddings, dropout 0) — from the SAME initial weights (copied from the
 tinygrad_tf model into the PyTorch one, and the first losses compared), same
-batch, same float32, same thread count, the steps interleaved.
+batch, same float32, same thread count, the steps interleaved (on the CPU each
+sample starts after a 0.3 s busy wait, so that neither library's idle threads,
+still spinning, take a core from the other's step: ``QUIET_S``).
 
 PyTorch is timed twice: with attention written out (matmul, masked_fill,
 softmax, matmul: the same ops tinygrad_tf runs) and with its fused
@@ -75,9 +77,12 @@ CONFIGS = {
     "gpt2": dict(n_layer=12, d_model=768, n_head=12, context_length=1024, batch=8, vocab_size=50257),
 }
 CPU_CONFIGS = ("small", "medium", "sdpa")
-QUIET_S = 0.3        # seconds between generation samples: OpenBLAS's idle threads spin ~0.1 s after a threaded
-                     # product (and OpenMP's after a parallel region) before they sleep, taking a core from whatever
-                     # runs next -- here, the other contender, which would then pay for its rival's threads
+QUIET_S = 0.3        # seconds before each sample on the CPU (steps and generation): OpenBLAS's idle threads spin
+                     # ~0.1 s after a threaded product (and PyTorch's OpenMP threads after its parallel regions)
+                     # before they sleep, taking a core from whatever runs next -- here, the other contender,
+                     # which would then pay for its rival's threads (measured, small config at 2 threads: our step
+                     # took 226.9 ms right after PyTorch's, 223.2 after a 50 ms wait, 219.7 after 0.3 s, 218.6
+                     # after our own; PyTorch's 248.1 right after ours, 246.6 after its own)
 
 
 # ---------------------------------------------------------------------------- the PyTorch twin
@@ -296,6 +301,8 @@ def bench_train(name, cfg, repeats, warmup=2, device="cpu", precision="fp32", me
     samples = {k: [] for k in fns}
     for r in range(repeats):
         for k in (list(fns) if r % 2 == 0 else list(fns)[::-1]):
+            if device == "cpu":
+                _quiet()                        # the previous contender's threads stop spinning first (QUIET_S)
             samples[k].append(_timed(fns[k]))
     med = {k: statistics.median(v) for k, v in samples.items()}
     memory = _peak_memory(fns, device, cfg) if memory else None
