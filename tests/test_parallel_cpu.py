@@ -171,6 +171,9 @@ ATTENTION_CASES = {
                                                np.finfo(np.float64).min),
     "causal, rows with no key, -inf": (4, 4, 40, 40, "causal, empty rows", None, False, -np.inf),
     "per-item causal mask (B, 1, T, S)": (4, 4, 40, 40, "per item", None, False, -np.inf),
+    "sliding window (no block sees every key)": (4, 4, 40, 40, "window", None, False, -np.inf),
+    "causal, a last key no query sees": (4, 4, 40, 40, "causal, key unseen", None, False, -np.inf),
+    "causal and a bias with a gradient": (4, 4, 40, 40, "causal", (1, 4, 40, 40), True, -np.inf),
     "grouped keys (one call)": (4, 2, 40, 40, "causal", None, False, -np.inf),
     "one key head (one call)": (4, 1, 40, 40, "causal", None, False, -np.inf),
 }
@@ -191,7 +194,9 @@ def test_fused_attention_by_heads_equals_the_single_call(threads, monkeypatch, c
     causal = np.tril(np.ones((t, s), bool), k=s - t)
     empty_rows = causal & (np.arange(t) % 7 != 3)[:, None]
     keep = {None: None, "causal": causal, "padding": rng.random((b, 1, 1, s)) < 0.7, "causal, empty rows": empty_rows,
-            "per item": causal & (rng.random((b, 1, t, s)) < 0.8)}[mask]
+            "per item": causal & (rng.random((b, 1, t, s)) < 0.8),
+            "window": causal & ~np.tril(np.ones((t, s), bool), k=s - t - 12),
+            "causal, key unseen": causal & (np.arange(s) != s - 1)}[mask]
     bias0 = None if bias_shape is None else rng.standard_normal(bias_shape)
     g0 = rng.standard_normal((b, hq, t, 8))
     monkeypatch.setattr(P, "HEADS_MIN", 1 << 12)
@@ -199,8 +204,9 @@ def test_fused_attention_by_heads_equals_the_single_call(threads, monkeypatch, c
     monkeypatch.setattr(attention_ops, "BLOCK", 8)
     assert b * hq * t * s >= P.HEADS_MIN, "the test must reach the cut path"
     parts = []
-    run_parts = P.run_parts
-    monkeypatch.setattr(P, "run_parts", lambda *a, **k: parts.append(1) or run_parts(*a, **k))
+    share = P._share                                   # for_heads hands its parts out in one _share(blas=True)
+    monkeypatch.setattr(P, "_share", lambda work, items, blas=False: (blas and parts.append(len(items)),
+                                                                     share(work, items, blas)))
 
     def run():
         q, k, v = (tg.tensor(a, requires_grad=True) for a in (q0, k0, v0))
@@ -231,11 +237,11 @@ def test_blas_threads_come_back_after_a_cut_call(threads, monkeypatch, fake_blas
     monkeypatch.setattr(P, "HEADS_MIN", 1 << 12)
     seen = []
 
-    def fn(xp, q, k):
+    def fn(xp, q, k, out):
         seen.append(fake_blas["n"])
-        return q @ k
+        np.matmul(q, k, out=out[0])
     q = big(2, 4, 48, 48)
-    same(P.for_heads(fn, np, q, q, work=q.size), q @ q)
+    same(P.for_heads(fn, np, q, q, work=q.size, out=(np.empty_like(q),))[0], q @ q)
     assert set(seen) == ({1} if threads > 1 else {2})
     assert fake_blas["n"] == 2
 

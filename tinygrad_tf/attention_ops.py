@@ -23,7 +23,7 @@ import numpy as np
 
 from . import kernels_cpu
 from .autograd import Function
-from .parallel_cpu import for_heads
+from .parallel_cpu import for_heads, heads_outside
 
 
 def _cast(xp, x, dtype):
@@ -80,17 +80,40 @@ def softmax_stats(xp, q, k, bias, keep, scale, fill, dtype):
     return xp.divide(e, total, out=e), m, total
 
 
-def attend(xp, q, k, v, bias, keep, scale, fill, dtype):
-    """(y, m, l): y = P v, with P, m, l from softmax_stats (P is dropped: backward computes it again)."""
+def attend(xp, q, k, v, bias, keep, scale, fill, dtype, out=None):
+    """(y, m, l): y = P v, with P, m, l from softmax_stats (P is dropped: backward computes it again).
+    ``out``: (y, m, l) arrays to write them into instead (one query head per key head)."""
     p, m, l = softmax_stats(xp, q, k, bias, keep, scale, fill, dtype)
+    if out is not None:
+        xp.matmul(_cast(xp, p, v.dtype), v, out=out[0])
+        out[1][...], out[2][...] = m, l
+        return out
     y = _cast(xp, p, v.dtype) @ v                                     # (*, Hkv, G * T, dv)
     if q.ndim >= 3 and q.shape[-3] != k.shape[-3]:
         y = xp.reshape(y, (*q.shape[:-1], v.shape[-1]))               # (*, Hq, T, dv)
     return y, m, l
 
 
-def attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need):
-    """(dq, dk, dv, dbias) from dO = dL/dy: the formulas in Attention's docstring."""
+def _product(xp, a, b, scale, out, add):
+    """a @ b * scale: a new array (``out`` None), written into ``out``, or added to it (``add``)."""
+    if out is None or add:
+        r = a @ b
+        r = r * scale if scale != 1 else r
+        if out is None:
+            return r
+        out += r
+        return out
+    xp.matmul(a, b, out=out)
+    if scale != 1:
+        out *= scale
+    return out
+
+
+def attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need, out=None, add=False):
+    """(dq, dk, dv, dbias) from dO = dL/dy: the formulas in Attention's docstring. ``out``: (dq, dk, dv, dbias)
+    arrays (None where not needed) to write them into instead (one query head per key head); ``add``: add
+    dk and dv to what ``out`` holds (a block of queries' share of the keys' gradients)."""
+    out = out or (None,) * 4
     hkv = k.shape[-3] if k.ndim >= 3 else 1
     mask = _loop_mask(xp, q, k, keep, dtype)                  # (not None: compiled loops over the rows, kernels_cpu)
     if mask is not None:
@@ -99,7 +122,7 @@ def attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need)
         s = _scores(xp, q, k, bias, keep, scale, fill, dtype)
         p = xp.divide(xp.exp(xp.subtract(s, m, out=s), out=s), l, out=s)            # P = e^(s - m) / l, again
     do_f = _fold(xp, do, hkv)                                                       # (*, Hkv, G * T, dv)
-    dv = xp.swapaxes(_cast(xp, p, v.dtype), -1, -2) @ do_f if need[2] else None
+    dv = _product(xp, xp.swapaxes(_cast(xp, p, v.dtype), -1, -2), do_f, 1, out[2], add) if need[2] else None
     dp = _cast(xp, do_f @ xp.swapaxes(v, -1, -2), p.dtype)                          # dP = dO V^T
     if mask is not None:
         ds = kernels_cpu.softmax_backward(p, dp)
@@ -111,12 +134,14 @@ def attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need)
     dsl = _cast(xp, ds, q.dtype)
     dq = dk = None
     if need[0]:                                                                     # dQ = dS K * scale
-        dq = xp.reshape(dsl @ k, q.shape) if dsl.shape[:-1] != q.shape[:-1] else dsl @ k
-        dq = dq * scale if scale != 1 else dq
+        dq = _product(xp, dsl, k, scale, out[0], False)
+        dq = xp.reshape(dq, q.shape) if dq.shape != q.shape else dq                 # (grouped heads: unfolded)
     if need[1]:                                                                     # dK = dS^T Q * scale
-        dk = xp.swapaxes(dsl, -1, -2) @ _fold(xp, q, hkv)
-        dk = dk * scale if scale != 1 else dk
+        dk = _product(xp, xp.swapaxes(dsl, -1, -2), _fold(xp, q, hkv), scale, out[1], add)
     db = xp.reshape(ds, (*q.shape[:-1], k.shape[-2])) if need[3] else None
+    if db is not None and out[3] is not None:
+        out[3][...] = db
+        db = out[3]
     return dq, dk, dv, db
 
 
@@ -165,45 +190,71 @@ def _block(a, t0, t1, lo, hi):
     return a[..., slice(t0, t1) if a.shape[-2] > 1 else slice(None), slice(lo, hi) if a.shape[-1] > 1 else slice(None)]
 
 
-def attend_in_blocks(xp, q, k, v, bias, keep, scale, fill, dtype, blocks):
-    """attend(...), block of queries by block, each over the keys it can see (``blocks``: from _blocks_for)."""
-    if blocks is None:
+def _whole(q, k):
+    """The one block of a call that skips nothing: every query row, every key."""
+    return [(0, q.shape[-2], 0, k.shape[-2])]
+
+
+def attend_in_blocks(xp, q, k, v, bias, keep, scale, fill, dtype, blocks, out=None):
+    """attend(...), block of queries by block, each over the keys it can see (``blocks``: from _blocks_for;
+    None: one block), written into ``out`` = (y, m, l) (made here when None): each block's P v goes straight
+    into its rows of y."""
+    if out is None and blocks is None:
         return attend(xp, q, k, v, bias, keep, scale, fill, dtype)
-    outs = None
-    for t0, t1, lo, hi in blocks:
-        part = attend(xp, q[..., t0:t1, :], k[..., lo:hi, :], v[..., lo:hi, :], _block(bias, t0, t1, lo, hi),
-                      _block(keep, t0, t1, lo, hi), scale, fill, dtype)
-        if outs is None:                                          # y, m, l: one row per query
-            outs = [xp.empty((*q.shape[:-1], o.shape[-1]), o.dtype) for o in part]
-        for o, p in zip(outs, part):
-            o[..., t0:t1, :] = p
-    return tuple(outs)
+    out = out or _outputs(q, k, v, dtype)
+    for t0, t1, lo, hi in blocks or _whole(q, k):
+        rows, cols = (..., slice(t0, t1), slice(None)), (..., slice(lo, hi), slice(None))
+        attend(xp, q[rows], k[cols], v[cols], _block(bias, t0, t1, lo, hi), _block(keep, t0, t1, lo, hi), scale,
+               fill, dtype, out=tuple(o[rows] for o in out))
+    return out
 
 
-def attention_grads_in_blocks(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need, blocks):
-    """attention_grads(...), block of queries by block: dq and dbias rows are the block's, dk and dv sum the
-    blocks' contributions to the keys they saw (the skipped ones get none: their weights are 0)."""
-    if blocks is None:
+def attention_grads_in_blocks(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need, blocks, out=None):
+    """attention_grads(...), block of queries by block, written into ``out`` = (dq, dk, dv, dbias) (made here
+    when None): dq's and dbias's rows are the block's; dk and dv sum the blocks' contributions to the keys
+    they saw -- the block that sees every key writes its share, the others add theirs (where no block sees
+    every key, dk and dv start from 0) -- and a key no block sees gets none: its weights are 0."""
+    if out is None and blocks is None:
         return attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need)
-    grads = None
+    out = out or _grad_outputs(q, k, v, do, dtype, need)
+    blocks = sorted(blocks or _whole(q, k), key=lambda b: b[2] - b[3])            # the most keys first
+    add = (blocks[0][2], blocks[0][3]) != (0, k.shape[-2])
+    if add:
+        for g in out[1:3]:
+            if g is not None:
+                g[...] = 0
     for t0, t1, lo, hi in blocks:
         rows, cols = (..., slice(t0, t1), slice(None)), (..., slice(lo, hi), slice(None))
-        part = attention_grads(xp, q[rows], k[cols], v[cols], do[rows], _block(bias, t0, t1, lo, hi),
-                               _block(keep, t0, t1, lo, hi), m[rows], l[rows], scale, fill, dtype, need)
-        if grads is None:
-            shapes = (q.shape, k.shape, v.shape, (*q.shape[:-1], k.shape[-2]))
-            grads = [None if p is None else xp.zeros(shape, p.dtype) for p, shape in zip(part, shapes)]
-        for g, p, where in zip(grads, part, (rows, cols, cols, (..., slice(t0, t1), slice(lo, hi)))):
-            if p is not None:
-                g[where] += p
-    return tuple(grads)
+        where = (rows, cols, cols, (..., slice(t0, t1), slice(lo, hi)))
+        attention_grads(xp, q[rows], k[cols], v[cols], do[rows], _block(bias, t0, t1, lo, hi),
+                        _block(keep, t0, t1, lo, hi), m[rows], l[rows], scale, fill, dtype, need,
+                        out=tuple(None if g is None else g[w] for g, w in zip(out, where)), add=add)
+        add = True
+    return out
 
 
-def _by_heads(fn, xp, q, k, v, *args):
-    """``fn(xp, q, k, v, ...)`` a few heads at a time on all cores (parallel_cpu.for_heads) when q, k and v
-    have the same (batch, heads) -- not with grouped keys, whose gradients sum over their query heads."""
-    if q.ndim == 4 and q.shape[:2] == k.shape[:2] == v.shape[:2]:
-        return for_heads(fn, xp, q, k, v, *args, work=math.prod(q.shape[:-1]) * k.shape[-2])
+def _outputs(q, k, v, dtype):
+    """Empty (y, m, l) for a call with one query head per key head: y laid out with the heads of a position
+    side by side (heads_outside), m and l in the softmax's dtype."""
+    soft = np.dtype(dtype) if dtype is not None else np.result_type(q.dtype, k.dtype)
+    return heads_outside((*q.shape[:-1], v.shape[-1]), v.dtype), np.empty((*q.shape[:-1], 1), soft), np.empty((*q.shape[:-1], 1), soft)
+
+
+def _grad_outputs(q, k, v, do, dtype, need):
+    """Empty dq, dk, dv (heads_outside) and a zero dbias (keys a block skips get 0), each where needed."""
+    soft = np.dtype(dtype) if dtype is not None else np.result_type(q.dtype, k.dtype)
+    return (heads_outside(q.shape, np.result_type(q.dtype, k.dtype)) if need[0] else None,
+            heads_outside(k.shape, q.dtype) if need[1] else None,
+            heads_outside(v.shape, np.result_type(v.dtype, do.dtype)) if need[2] else None,
+            np.zeros((*q.shape[:-1], k.shape[-2]), soft) if need[3] else None)
+
+
+def _by_heads(fn, make_out, xp, q, k, v, *args):
+    """``fn(xp, q, k, v, ...)`` a few heads at a time on all cores (parallel_cpu.for_heads), each part writing
+    into its slices of the whole results that ``make_out()`` makes, when q, k and v are NumPy arrays with the
+    same (batch, heads) -- not with grouped keys, whose gradients sum over their query heads."""
+    if type(q) is np.ndarray and q.ndim == 4 and q.shape[:2] == k.shape[:2] == v.shape[:2]:
+        return for_heads(fn, xp, q, k, v, *args, work=math.prod(q.shape[:-1]) * k.shape[-2], out=make_out())
     return fn(xp, q, k, v, *args)
 
 
@@ -229,11 +280,13 @@ class Attention(Function):
     def backward(ctx, do):
         q, k, v, bias, keep, m, l = ctx.saved_tensors
         blocks = _blocks_for(q, k, keep, ctx.fill, bias)         # decided once, for every part
-        return (*_by_heads(attention_grads_in_blocks, ctx.xp, q, k, v, do, bias, keep, m, l, ctx.scale, ctx.fill,
-                           ctx.dtype, ctx.needs_input_grad, blocks), None)
+        need = ctx.needs_input_grad
+        return (*_by_heads(attention_grads_in_blocks, lambda: _grad_outputs(q, k, v, do, ctx.dtype, need), ctx.xp,
+                           q, k, v, do, bias, keep, m, l, ctx.scale, ctx.fill, ctx.dtype, need, blocks), None)
 
 
 def attend_by_heads(xp, q, k, v, bias, keep, scale, fill, dtype):
     """attend(...), a few heads at a time on all cores (the same function, cut: parallel_cpu.for_heads)."""
     blocks = _blocks_for(q, k, keep, fill, bias)                  # decided once, for every part
-    return _by_heads(attend_in_blocks, xp, q, k, v, bias, keep, scale, fill, dtype, blocks)
+    return _by_heads(attend_in_blocks, lambda: _outputs(q, k, v, dtype), xp, q, k, v, bias, keep, scale, fill, dtype,
+                     blocks)

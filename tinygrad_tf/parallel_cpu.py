@@ -300,7 +300,7 @@ def multiply(a, b):
     return out
 
 
-def run_parts(compute, parts, full_shape, where, blas=False, alloc=np.empty):
+def run_parts(compute, parts, full_shape, where, blas=False):
     """Run ``compute(*part)`` for every part, on the calling thread and ``threads - 1`` pool helpers, and
     gather what each returns (an array or a tuple of arrays and Nones) into whole arrays: output j of a part
     is written to ``where(out_j, *part)`` of ``out_j``, an array of shape ``full_shape(first part's output j)``.
@@ -318,7 +318,7 @@ def run_parts(compute, parts, full_shape, where, blas=False, alloc=np.empty):
         with lock:
             if not outs:                                      # the first part done sets the outputs' shapes
                 outs.append(single)
-                outs.append([None if o is None else alloc(full_shape(o), o.dtype) for o in outs_part])
+                outs.append([None if o is None else np.empty(full_shape(o), o.dtype) for o in outs_part])
         for o, p in zip(outs[1], outs_part):
             if o is not None:
                 where(o, *part)[...] = p
@@ -494,44 +494,44 @@ def by_rows(fn, row=1):
     return chunked
 
 
-def for_heads(fn, xp, *args, work):
-    """``fn(xp, *args)`` for attention's arrays, run a few (batch, head) pairs at a time on all cores.
+def for_heads(fn, xp, *args, work, out=None):
+    """``fn(xp, *args, out=out)`` for attention's arrays, run a few (batch, head) pairs at a time on all cores.
 
     ``args[0]`` is (B, H, T, d); every other array among ``args`` is (B, H, x, y) or broadcasts to it (a (T, S)
     mask, a (1, H, T, S) bias) and is cut the same way; anything else goes whole to every part. A part is a
     few heads of one batch item, or (where a batch item's heads are fewer scores than HEADS_PART) a few
-    whole batch items; ``fn`` returns arrays (or a tuple of them, and Nones) of shape (b, h, ...) for it,
-    gathered into (B, H, ...). ``work``: the values one call's formula touches (B*H*T*S for attention's scores): it
-    decides whether to cut at all (HEADS_MIN) and how many heads go in a part (HEADS_PART). The parts'
-    products and softmaxes run side by side (run_parts, one BLAS thread each), on arrays a few times smaller.
-    CuPy arrays, Tensors (create_graph) and arrays that would not cut this way take the single call."""
+    whole batch items. ``out``: the whole results, (B, H, ...) arrays (and Nones) made by the caller, which
+    ``fn`` writes into -- each part into its (batch, head) slices of them, so nothing is gathered afterwards;
+    returned. ``work``: the values one call's formula touches (B*H*T*S for attention's scores): it decides
+    whether to cut at all (HEADS_MIN) and how many heads go in a part (HEADS_PART). The parts' products and
+    softmaxes run side by side (one BLAS thread each), on arrays a few times smaller. CuPy arrays, Tensors
+    (create_graph), calls without ``out`` and arrays that would not cut this way take the single call."""
     q = args[0]
-    if xp is not np or type(q) is not np.ndarray or q.ndim != 4:
-        return fn(xp, *args)
+    if out is None or xp is not np or type(q) is not np.ndarray or q.ndim != 4:
+        return fn(xp, *args, out=out)
     if work < HEADS_MIN:                                       # one call, its products on one BLAS thread
         with one_blas_thread(work * q.shape[-1]):
-            return fn(xp, *args)
+            return fn(xp, *args, out=out)
     b_, h_ = q.shape[:2]
     for a in args:
         if getattr(a, "ndim", 0) and (type(a) is not np.ndarray or a.ndim > 4 or any(
                 n not in (1, full) for n, full in zip(_as_4d(a).shape[:2], (b_, h_)))):
-            return fn(xp, *args)
+            return fn(xp, *args, out=out)
     threads = get_num_threads()
     per_head = max(1, work // (b_ * h_))                       # scores of one head
     heads = min(h_, max(1, HEADS_PART // per_head), max(1, b_ * h_ // threads))       # heads per part
     items = 1 if heads < h_ else min(max(1, HEADS_PART // (per_head * h_)), max(1, b_ // threads))  # batch items
     parts = [(b, min(b + items, b_), h0, min(h0 + heads, h_))
              for b in range(0, b_, items) for h0 in range(0, h_, heads)]
-    single, outs = run_parts(lambda *part: fn(np, *(_heads_of(a, *part) for a in args)), parts,
-                             lambda o: (b_, h_, *o.shape[2:]), lambda o, b0, b1, h0, h1: o[b0:b1, h0:h1], blas=True,
-                             alloc=_positions_outside)
-    return outs[0] if single else tuple(outs)
+    _share(lambda part: fn(np, *(_heads_of(a, *part) for a in args), out=tuple(_heads_of(o, *part) for o in out)),
+           parts, blas=True)
+    return out
 
 
-def _positions_outside(shape, dtype):
+def heads_outside(shape, dtype):
     """An empty (B, H, T, d) array laid out in memory as (B, T, H, d): the heads of a position side by side, as
     the (B, T, H * d) activations they came from and go back to -- so merging the heads of attention's output
-    (and splitting its q/k/v gradients back) is a free reshape instead of a copy."""
+    (and splitting its q/k/v gradients back) is a free reshape instead of a copy. Other shapes: np.empty."""
     if len(shape) != 4:
         return np.empty(shape, dtype)
     b, h, t, d = shape
