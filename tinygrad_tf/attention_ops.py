@@ -129,7 +129,9 @@ def attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need,
     else:
         dd = xp.sum(p * dp, axis=-1, keepdims=True)                                 # D = rowsum(P * dP)
         ds = xp.multiply(p, xp.subtract(dp, dd, out=dp), out=dp)                    # dS = P * (dP - D)
-    if keep is not None and fill != -math.inf:          # a row with no key is uniform: no gradient to s there
+    if keep is not None and fill != -math.inf and not (m > fill).all():
+        # a row with no key (its max m is the fill) is uniform: no gradient to s there. (In every other row a
+        # masked weight is e^(fill - m) / l = 0 exactly, and so is its dS: the pass is needed only here)
         ds = _fold(xp, xp.where(keep, xp.reshape(ds, (*q.shape[:-1], k.shape[-2])), 0.0), hkv)
     dsl = _cast(xp, ds, q.dtype)
     dq = dk = None
