@@ -551,3 +551,20 @@ def test_multiply_in_chunks_equals_the_product(threads):
     np.testing.assert_array_equal(P.multiply(a, b[0]), a * b[0])
     t = P.multiply(tg.tensor(a[0]), tg.tensor(b[0]))
     assert isinstance(t, tg.Tensor)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(0, 3), (1, 5), (7, 1), (2048, 256), (300, 1030)])
+def test_column_sums_is_the_sum_over_the_rows(threads, fake_blas, dtype, shape):
+    """A bias's gradient as ones @ g (one BLAS thread, the count put back after): the rows' sum, to rounding;
+    what is not a 2-D NumPy float array takes xp.sum."""
+    g = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    out = P.column_sums(np, g)
+    assert out.shape == (shape[1],) and out.dtype == dtype
+    np.testing.assert_allclose(out, g.astype(np.float64).sum(axis=0), rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-3 if dtype == np.float32 else 1e-10)
+    assert fake_blas["n"] == 2
+    ints = np.arange(12).reshape(4, 3)
+    assert P.column_sums(np, ints).tolist() == [18, 22, 26]
+    t = tg.tensor(g[:4])
+    np.testing.assert_allclose(P.column_sums(tg, t).numpy(), g[:4].sum(axis=0), rtol=1e-6)

@@ -16,7 +16,7 @@ import numpy as np
 from . import backend, kernels_cpu
 from .autograd import Function
 from .ops import _fold as _rows        # (..., k) -> (-1, k): MatMul's fold, the batch axes into rows
-from .parallel_cpu import by_rows, for_rows, matmul, matmuls
+from .parallel_cpu import by_rows, column_sums, for_rows, matmul, matmuls
 
 
 class Embedding(Function):
@@ -60,7 +60,7 @@ class Linear(Function):
         else:
             gx = matmul(g2, weight).reshape(*x.shape) if need[0] else None
             gw = matmul(xp.swapaxes(g2, 0, 1), _rows(x)) if need[1] else None
-        gb = xp.sum(g2, axis=0) if len(need) > 2 and need[2] else None
+        gb = column_sums(xp, g2) if len(need) > 2 and need[2] else None
         return gx, gw, gb
 
 

@@ -468,6 +468,17 @@ class one_blas_thread:  # noqa: N801  (used as a context manager, like a functio
             _unpin_blas()
 
 
+def column_sums(xp, g):
+    """``xp.sum(g, axis=0)`` for a 2-D array (a bias's gradient: g summed over the rows). A NumPy float array
+    takes the product ones @ g on one BLAS thread instead: a matrix-vector product streams g once, in vector
+    registers (measured on float32: 26 vs 60 us on (2048, 256), 86 vs 125 us on (2048, 1024)). Its last bits
+    can differ from NumPy's sum's: the additions come in another order."""
+    if type(g) is not np.ndarray or g.ndim != 2 or g.dtype not in (np.float32, np.float64):
+        return xp.sum(g, axis=0)
+    with one_blas_thread(g.size):
+        return np.ones(g.shape[0], g.dtype) @ g
+
+
 def each_on_all_cores(fn, items) -> list:
     """``[fn(item) for item in items]``, the items shared out over all cores (``_share``): for independent
     pieces of NumPy work, each too small to cut (the optimizer's update of each parameter)."""
