@@ -568,3 +568,24 @@ def test_column_sums_is_the_sum_over_the_rows(threads, fake_blas, dtype, shape):
     assert P.column_sums(np, ints).tolist() == [18, 22, 26]
     t = tg.tensor(g[:4])
     np.testing.assert_allclose(P.column_sums(tg, t).numpy(), g[:4].sum(axis=0), rtol=1e-6)
+
+
+def test_a_numpy_float64_scale_keeps_the_scores_dtype_in_the_cut_call(monkeypatch):
+    """A NumPy float64 scale (1 / np.sqrt(d)) makes float32 scores float64 (NumPy 2's promotion): the cut call's
+    m and l must be kept in float64 as the single call's are, else backward's P no longer matches forward's."""
+    from tinygrad_tf import attention_ops as A
+    rng = np.random.default_rng(0)
+    q, k, v, do = (rng.standard_normal((2, 2, 8, 4)).astype(np.float32) * 3 for _ in range(4))
+    keep, scale, need = np.tril(np.ones((8, 8), bool)), 1 / np.sqrt(np.float64(4)), (True, True, True, False)
+    whole = A.attend(np, q, k, v, None, keep, scale, -np.inf, None)
+    monkeypatch.setattr(P, "HEADS_MIN", 1)
+    monkeypatch.setattr(A, "BLOCK", 2)
+    cut = A.attend_by_heads(np, q, k, v, None, keep, scale, -np.inf, None)
+    assert [a.dtype for a in cut] == [a.dtype for a in whole] == [np.float32, np.float64, np.float64]
+    np.testing.assert_allclose(cut[0], whole[0], rtol=1e-6, atol=1e-6)
+    blocks = A._blocks_for(q, k, keep, -np.inf, None)
+    grads = A._by_heads(A.attention_grads_in_blocks, lambda: A._grad_outputs(q, k, v, do, scale, None, need), np,
+                        q, k, v, do, None, keep, *cut[1:], scale, -np.inf, None, need, blocks)
+    ref = A.attention_grads(np, q, k, v, do, None, keep, *whole[1:], scale, -np.inf, None, need)
+    for a, r in zip(grads[:3], ref[:3]):
+        np.testing.assert_allclose(a, r, rtol=1e-6, atol=1e-6)

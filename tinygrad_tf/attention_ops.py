@@ -203,7 +203,7 @@ def attend_in_blocks(xp, q, k, v, bias, keep, scale, fill, dtype, blocks, out=No
     into its rows of y."""
     if out is None and blocks is None:
         return attend(xp, q, k, v, bias, keep, scale, fill, dtype)
-    out = out or _outputs(q, k, v, dtype)
+    out = out or _outputs(q, k, v, scale, dtype)
     for t0, t1, lo, hi in blocks or _whole(q, k):
         rows, cols = (..., slice(t0, t1), slice(None)), (..., slice(lo, hi), slice(None))
         attend(xp, q[rows], k[cols], v[cols], _block(bias, t0, t1, lo, hi), _block(keep, t0, t1, lo, hi), scale,
@@ -218,7 +218,7 @@ def attention_grads_in_blocks(xp, q, k, v, do, bias, keep, m, l, scale, fill, dt
     every key, dk and dv start from 0) -- and a key no block sees gets none: its weights are 0."""
     if out is None and blocks is None:
         return attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need)
-    out = out or _grad_outputs(q, k, v, do, dtype, need)
+    out = out or _grad_outputs(q, k, v, do, scale, dtype, need)
     blocks = sorted(blocks or _whole(q, k), key=lambda b: b[2] - b[3])            # the most keys first
     add = (blocks[0][2], blocks[0][3]) != (0, k.shape[-2])
     if add:
@@ -235,16 +235,25 @@ def attention_grads_in_blocks(xp, q, k, v, do, bias, keep, m, l, scale, fill, dt
     return out
 
 
-def _outputs(q, k, v, dtype):
+def _score_dtype(q, k, scale, dtype):
+    """The dtype of _scores' s~: the softmax's, else that of (q * scale) k^T -- a NumPy float64 ``scale`` makes
+    float32 scores float64 (NumPy 2's promotion; a Python float does not), and m and l must be kept in it."""
+    if dtype is not None:
+        return np.dtype(dtype)
+    return np.result_type(np.result_type(q.dtype, scale) if scale != 1 else q.dtype, k.dtype)
+
+
+def _outputs(q, k, v, scale, dtype):
     """Empty (y, m, l) for a call with one query head per key head: y laid out with the heads of a position
-    side by side (heads_outside), m and l in the softmax's dtype."""
-    soft = np.dtype(dtype) if dtype is not None else np.result_type(q.dtype, k.dtype)
-    return heads_outside((*q.shape[:-1], v.shape[-1]), v.dtype), np.empty((*q.shape[:-1], 1), soft), np.empty((*q.shape[:-1], 1), soft)
+    side by side (heads_outside), m and l in the scores' dtype."""
+    soft = _score_dtype(q, k, scale, dtype)
+    rows = (*q.shape[:-1], 1)
+    return heads_outside((*q.shape[:-1], v.shape[-1]), v.dtype), np.empty(rows, soft), np.empty(rows, soft)
 
 
-def _grad_outputs(q, k, v, do, dtype, need):
+def _grad_outputs(q, k, v, do, scale, dtype, need):
     """Empty dq, dk, dv (heads_outside) and a zero dbias (keys a block skips get 0), each where needed."""
-    soft = np.dtype(dtype) if dtype is not None else np.result_type(q.dtype, k.dtype)
+    soft = _score_dtype(q, k, scale, dtype)
     return (heads_outside(q.shape, np.result_type(q.dtype, k.dtype)) if need[0] else None,
             heads_outside(k.shape, q.dtype) if need[1] else None,
             heads_outside(v.shape, np.result_type(v.dtype, do.dtype)) if need[2] else None,
@@ -283,12 +292,13 @@ class Attention(Function):
         q, k, v, bias, keep, m, l = ctx.saved_tensors
         blocks = _blocks_for(q, k, keep, ctx.fill, bias)         # decided once, for every part
         need = ctx.needs_input_grad
-        return (*_by_heads(attention_grads_in_blocks, lambda: _grad_outputs(q, k, v, do, ctx.dtype, need), ctx.xp,
-                           q, k, v, do, bias, keep, m, l, ctx.scale, ctx.fill, ctx.dtype, need, blocks), None)
+        outputs = lambda: _grad_outputs(q, k, v, do, ctx.scale, ctx.dtype, need)  # noqa: E731
+        return (*_by_heads(attention_grads_in_blocks, outputs, ctx.xp, q, k, v, do, bias, keep, m, l, ctx.scale,
+                           ctx.fill, ctx.dtype, need, blocks), None)
 
 
 def attend_by_heads(xp, q, k, v, bias, keep, scale, fill, dtype):
     """attend(...), a few heads at a time on all cores (the same function, cut: parallel_cpu.for_heads)."""
     blocks = _blocks_for(q, k, keep, fill, bias)                  # decided once, for every part
-    return _by_heads(attend_in_blocks, lambda: _outputs(q, k, v, dtype), xp, q, k, v, bias, keep, scale, fill, dtype,
-                     blocks)
+    return _by_heads(attend_in_blocks, lambda: _outputs(q, k, v, scale, dtype), xp, q, k, v, bias, keep, scale, fill,
+                     dtype, blocks)
