@@ -96,16 +96,16 @@ def attend(xp, q, k, v, bias, keep, scale, fill, dtype, out=None):
 
 def _product(xp, a, b, scale, out, add):
     """a @ b * scale: a new array (``out`` None), written into ``out``, or added to it (``add``)."""
-    if out is None or add:
-        r = a @ b
-        r = r * scale if scale != 1 else r
-        if out is None:
-            return r
-        out += r
+    if out is not None and not add:
+        xp.matmul(a, b, out=out)
+        if scale != 1:
+            out *= scale
         return out
-    xp.matmul(a, b, out=out)
-    if scale != 1:
-        out *= scale
+    r = a @ b
+    r = r * scale if scale != 1 else r
+    if out is None:
+        return r
+    out += r
     return out
 
 
@@ -129,9 +129,10 @@ def attention_grads(xp, q, k, v, do, bias, keep, m, l, scale, fill, dtype, need,
     else:
         dd = xp.sum(p * dp, axis=-1, keepdims=True)                                 # D = rowsum(P * dP)
         ds = xp.multiply(p, xp.subtract(dp, dd, out=dp), out=dp)                    # dS = P * (dP - D)
-    if keep is not None and fill != -math.inf and not (m > fill).all():
+    if keep is not None and fill != -math.inf and (xp is not np or not (m > fill).all()):
         # a row with no key (its max m is the fill) is uniform: no gradient to s there. (In every other row a
-        # masked weight is e^(fill - m) / l = 0 exactly, and so is its dS: the pass is needed only here)
+        # masked weight is e^(fill - m) / l = 0 exactly, and so is its dS: on the CPU the pass runs only where
+        # it can matter; on a GPU asking would wait for the device, so the pass always runs there)
         ds = _fold(xp, xp.where(keep, xp.reshape(ds, (*q.shape[:-1], k.shape[-2])), 0.0), hkv)
     dsl = _cast(xp, ds, q.dtype)
     dq = dk = None
